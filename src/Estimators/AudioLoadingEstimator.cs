@@ -1,0 +1,100 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MusicGen.Transforms;
+using MusicGen.Transforms.Audio;
+
+namespace MusicGen.Estimators;
+
+/// <summary>
+/// Decodes audio files named in a text column. Input: the path column (text). Output: the input's columns plus planar
+/// samples (variable-length vector of Single), sample rate (Int32) and channel count (Int32). Fitting does not
+/// train: it fixes the sample rate and channel count, from the options or else from the first file.
+/// Created by <see cref="MusicGenCatalog.LoadAudio(TransformsCatalog, string, int, int)"/>.
+/// </summary>
+public sealed class AudioLoadingEstimator : IEstimator<AudioLoadingTransformer>
+{
+    private readonly Options options;
+
+    internal AudioLoadingEstimator(Options options)
+    {
+        options.Validate();
+        this.options = options;
+    }
+
+    /// <summary>Default values of <see cref="Options"/>.</summary>
+    public static class Defaults
+    {
+        /// <summary>Input column with file paths.</summary>
+        public const string PathColumn = "Path";
+        /// <summary>Output column with planar samples.</summary>
+        public const string SamplesColumn = "Samples";
+        /// <summary>Output column with the sample rate.</summary>
+        public const string SampleRateColumn = "SampleRate";
+        /// <summary>Output column with the channel count.</summary>
+        public const string ChannelsColumn = "Channels";
+        /// <summary>0: take the first file's sample rate.</summary>
+        public const int SampleRate = 0;
+        /// <summary>0: take the first file's channel count (at most 2).</summary>
+        public const int Channels = 0;
+    }
+
+    /// <summary>Options of <see cref="AudioLoadingEstimator"/>.</summary>
+    public sealed class Options
+    {
+        /// <summary>Input column with file paths. Default "Path".</summary>
+        public string InputColumnName { get; set; } = Defaults.PathColumn;
+        /// <summary>Output column with planar samples. Default "Samples".</summary>
+        public string SamplesColumnName { get; set; } = Defaults.SamplesColumn;
+        /// <summary>Output column with sample rates. Default "SampleRate".</summary>
+        public string SampleRateColumnName { get; set; } = Defaults.SampleRateColumn;
+        /// <summary>Output column with channel counts. Default "Channels".</summary>
+        public string ChannelsColumnName { get; set; } = Defaults.ChannelsColumn;
+        /// <summary>Sample rate every file must have; 0 (default) takes the first file's.</summary>
+        public int SampleRate { get; set; } = Defaults.SampleRate;
+        /// <summary>Channels (1 or 2) every file is converted to; 0 (default) takes the first file's, at most 2.</summary>
+        public int Channels { get; set; } = Defaults.Channels;
+
+        internal void Validate()
+        {
+            var problems = new List<string>();
+            if (SampleRate < 0) problems.Add($"SampleRate must be 0 (from the data) or positive, not {SampleRate}.");
+            if (Channels is not (0 or 1 or 2)) problems.Add($"Channels must be 0 (from the data), 1 or 2, not {Channels}.");
+            foreach (var (name, value) in new[] { (nameof(InputColumnName), InputColumnName), (nameof(SamplesColumnName), SamplesColumnName),
+                         (nameof(SampleRateColumnName), SampleRateColumnName), (nameof(ChannelsColumnName), ChannelsColumnName) })
+            {
+                if (string.IsNullOrWhiteSpace(value)) problems.Add($"{name} must not be empty.");
+            }
+            if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems));
+        }
+    }
+
+    /// <summary>Fixes the sample rate and channel count (reading the first file when the options leave them at 0).</summary>
+    public AudioLoadingTransformer Fit(IDataView input)
+    {
+        var pathColumn = input.Schema.GetColumnOrNull(options.InputColumnName);
+        GetOutputSchema(SchemaShape.Create(input.Schema));
+        int rate = options.SampleRate, channels = options.Channels;
+        if (rate == 0 || channels == 0)
+        {
+            using var cursor = input.GetRowCursor([pathColumn!.Value]);
+            if (!cursor.MoveNext()) throw new InvalidOperationException("There is no data to fit on: no audio files were given.");
+            ReadOnlyMemory<char> path = default;
+            cursor.GetGetter<ReadOnlyMemory<char>>(pathColumn.Value)(ref path);
+            var first = AudioFile.Read(path.ToString());
+            if (rate == 0) rate = first.SampleRate;
+            if (channels == 0) channels = Math.Min(first.ChannelCount, 2);
+        }
+        return new AudioLoadingTransformer(options.InputColumnName, options.SamplesColumnName, options.SampleRateColumnName,
+            options.ChannelsColumnName, rate, channels);
+    }
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        SchemaShapes.RequireText(inputSchema, options.InputColumnName);
+        return SchemaShapes.Append(inputSchema,
+            SchemaShapes.Vector(options.SamplesColumnName, knownSize: false),
+            SchemaShapes.Scalar(options.SampleRateColumnName, NumberDataViewType.Int32),
+            SchemaShapes.Scalar(options.ChannelsColumnName, NumberDataViewType.Int32));
+    }
+}

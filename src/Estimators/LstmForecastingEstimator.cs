@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MusicGen.Transforms;
+using MusicGen.Transforms.Data;
+using MusicGen.Transforms.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MusicGen.Estimators;
+
+/// <summary>One progress report from <see cref="LstmForecastingEstimator"/>'s training loop.</summary>
+/// <param name="Epoch">Epoch being trained, from 1.</param>
+/// <param name="Epochs">Epochs in all.</param>
+/// <param name="Frames">Frames trained on so far in this epoch.</param>
+/// <param name="FramesPerSecond">Training speed so far in this epoch.</param>
+/// <param name="Loss">Mean loss so far in this epoch.</param>
+/// <param name="EpochDone">True on the report that closes an epoch.</param>
+public sealed record TrainingProgress(int Epoch, int Epochs, long Frames, double FramesPerSecond, double Loss, bool EpochDone);
+
+/// <summary>
+/// Trains a stacked LSTM (TorchSharp) to predict each row's target frame from its features, with the recurrent state
+/// carried from batch to batch along each stream (detached: truncated backpropagation through time over
+/// <see cref="Options.SequenceLength"/> batches per step) and reset where ResetState is set. MSE loss, Adam, a fixed
+/// random seed. Input: File, the features and the target (fixed-size vectors of Single), and the Stream and ResetState
+/// columns of stateful batching. Output: the input's columns plus the predicted next frame. Trains.
+/// Created by <see cref="MusicGenCatalog.PredictNextFrame(TransformsCatalog, int, int, int)"/>.
+/// </summary>
+public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransformer>
+{
+    private readonly Options options;
+
+    internal LstmForecastingEstimator(Options options)
+    {
+        options.Validate();
+        this.options = options;
+    }
+
+    /// <summary>Default values of <see cref="Options"/>: the 2017 model.</summary>
+    public static class Defaults
+    {
+        /// <summary>Epochs, as in 2017.</summary>
+        public const int Epochs = 10;
+        /// <summary>LSTM layers.</summary>
+        public const int Layers = 3;
+        /// <summary>Units per LSTM layer.</summary>
+        public const int HiddenSize = 256;
+        /// <summary>Adam's learning rate (Keras' default, which 2017 used).</summary>
+        public const float LearningRate = 1e-3f;
+        /// <summary>Batches per optimizer step: 1, as the 2017 stateful Keras model did.</summary>
+        public const int SequenceLength = 1;
+        /// <summary>Random seed.</summary>
+        public const int Seed = 1;
+        /// <summary>Output column of predictions.</summary>
+        public const string OutputColumn = "PredictedFeatures";
+
+        /// <summary>Dropout after each of the three 2017 layers.</summary>
+        public static IReadOnlyList<float> Dropouts => [0.5f, 0.3f, 0.2f];
+    }
+
+    /// <summary>Options of <see cref="LstmForecastingEstimator"/>.</summary>
+    public sealed class Options
+    {
+        /// <summary>Passes over the data. Default 10.</summary>
+        public int Epochs { get; set; } = Defaults.Epochs;
+        /// <summary>Units of each LSTM layer, bottom first. Default 3 x 256.</summary>
+        public int[] HiddenSizes { get; set; } = Enumerable.Repeat(Defaults.HiddenSize, Defaults.Layers).ToArray();
+        /// <summary>Dropout after each LSTM layer. Default 0.5, 0.3, 0.2.</summary>
+        public float[] Dropouts { get; set; } = Defaults.Dropouts.ToArray();
+        /// <summary>Adam's learning rate. Default 0.001.</summary>
+        public float LearningRate { get; set; } = Defaults.LearningRate;
+        /// <summary>Batches per optimizer step (truncated backpropagation through time). Default 1.</summary>
+        public int SequenceLength { get; set; } = Defaults.SequenceLength;
+        /// <summary>Clip the gradient norm to this; 0 (default) does not clip.</summary>
+        public float GradientClipNorm { get; set; }
+        /// <summary>Seed of torch's random generator (weights, dropout). Default 1.</summary>
+        public int Seed { get; set; } = Defaults.Seed;
+        /// <summary>Torch threads; 0 (default) leaves torch's choice (one per core).</summary>
+        public int Threads { get; set; }
+        /// <summary>Input file column. Default "File".</summary>
+        public string FileColumnName { get; set; } = FftVectorizingEstimator.Defaults.FileColumn;
+        /// <summary>Input features column. Default "Features".</summary>
+        public string FeaturesColumnName { get; set; } = FftVectorizingEstimator.Defaults.FeaturesColumn;
+        /// <summary>Input target column. Default "Target".</summary>
+        public string TargetColumnName { get; set; } = StatefulBatchingEstimator.Defaults.TargetColumn;
+        /// <summary>Input stream column. Default "Stream".</summary>
+        public string StreamColumnName { get; set; } = StatefulBatchingEstimator.Defaults.StreamColumn;
+        /// <summary>Input reset column. Default "ResetState".</summary>
+        public string ResetStateColumnName { get; set; } = StatefulBatchingEstimator.Defaults.ResetStateColumn;
+        /// <summary>Output prediction column. Default "PredictedFeatures".</summary>
+        public string OutputColumnName { get; set; } = Defaults.OutputColumn;
+        /// <summary>Called with progress during training (not saved with the model).</summary>
+        public Action<TrainingProgress>? Progress { get; set; }
+        /// <summary>Stops training between steps (not saved with the model).</summary>
+        public CancellationToken CancellationToken { get; set; }
+
+        internal void Validate()
+        {
+            var problems = new List<string>();
+            if (Epochs < 1) problems.Add($"Epochs must be at least 1, not {Epochs}.");
+            if (HiddenSizes is null || HiddenSizes.Length == 0 || HiddenSizes.Any(h => h < 1)) problems.Add("HiddenSizes must list at least one positive layer size.");
+            if (Dropouts is null || Dropouts.Length != (HiddenSizes?.Length ?? 0)) problems.Add("Dropouts must give one rate per layer.");
+            else if (Dropouts.Any(d => d is < 0 or >= 1)) problems.Add("Each dropout rate must be in [0, 1).");
+            if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) problems.Add($"LearningRate must be positive, not {LearningRate}.");
+            if (SequenceLength < 1) problems.Add($"SequenceLength must be at least 1, not {SequenceLength}.");
+            if (GradientClipNorm < 0) problems.Add($"GradientClipNorm must be 0 (off) or positive, not {GradientClipNorm}.");
+            if (Threads < 0) problems.Add($"Threads must be 0 (automatic) or positive, not {Threads}.");
+            if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems));
+        }
+
+        internal LstmForecastingTransformer.ColumnNames Names() =>
+            new(FileColumnName, FeaturesColumnName, StreamColumnName, ResetStateColumnName, OutputColumnName);
+    }
+
+    /// <summary>Trains the network on <paramref name="input"/> and returns a transformer holding it.</summary>
+    /// <exception cref="InvalidOperationException">There are no training frames, or the loss became NaN or infinite.</exception>
+    /// <exception cref="OperationCanceledException">Training was cancelled through the options' token.</exception>
+    public LstmForecastingTransformer Fit(IDataView input)
+    {
+        var schemaShape = SchemaShape.Create(input.Schema);
+        GetOutputSchema(schemaShape);
+        int dim = SchemaCheck.VectorSize(SchemaCheck.RequireFloatVector(input.Schema, options.FeaturesColumnName, knownSize: true));
+        int targetDim = SchemaCheck.VectorSize(SchemaCheck.RequireFloatVector(input.Schema, options.TargetColumnName, knownSize: true));
+        if (targetDim != dim) throw new ArgumentOutOfRangeException(nameof(input), $"Column '{options.TargetColumnName}' has {targetDim} values; '{options.FeaturesColumnName}' has {dim}.");
+        bool batched = input.Schema.GetColumnOrNull(options.StreamColumnName) is not null
+            && input.Schema.GetColumnOrNull(options.ResetStateColumnName) is not null;
+
+        if (options.Threads > 0) set_num_threads(options.Threads);
+        manual_seed(options.Seed);
+        var network = new FrameLstm(dim, options.HiddenSizes, options.Dropouts);
+        try
+        {
+            Train(network, input, batched);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+        return new LstmForecastingTransformer(options.Names(), network);
+    }
+
+    private void Train(FrameLstm network, IDataView input, bool batched)
+    {
+        network.train();
+        using var optimizer = optim.Adam(network.parameters(), options.LearningRate);
+        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            double lossSum = 0;
+            long frames = 0;
+            var lastReport = TimeSpan.Zero;
+            foreach (var segment in SequenceSegments.Read(input, options.FileColumnName, options.FeaturesColumnName,
+                         options.TargetColumnName, batched ? options.StreamColumnName : null, batched ? options.ResetStateColumnName : null))
+            {
+                using var segmentScope = NewDisposeScope();
+                var inputs = tensor(segment.Inputs, [segment.Steps, segment.Streams, network.FeatureSize]);
+                var targets = tensor(segment.Targets!, [segment.Steps, segment.Streams, network.FeatureSize]);
+                LstmState? state = null;
+                try
+                {
+                    for (int t = 0; t < segment.Steps; t += options.SequenceLength)
+                    {
+                        options.CancellationToken.ThrowIfCancellationRequested();
+                        int length = Math.Min(options.SequenceLength, segment.Steps - t);
+                        using var stepScope = NewDisposeScope();
+                        optimizer.zero_grad();
+                        var (output, next) = network.call(inputs.narrow(0, t, length), state);
+                        var loss = nn.functional.mse_loss(output, targets.narrow(0, t, length));
+                        loss.backward();
+                        if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(network.parameters(), options.GradientClipNorm);
+                        optimizer.step();
+                        double value = loss.item<float>();
+                        if (!double.IsFinite(value))
+                            throw new InvalidOperationException($"Training stopped: the loss became {value} in epoch {epoch} ({segment.File}). Try a lower learning rate or gradient clipping.");
+                        long stepFrames = (long)length * segment.Streams;
+                        lossSum += value * stepFrames;
+                        frames += stepFrames;
+                        var carried = next.DetachToOuterScope();
+                        state?.Dispose();
+                        state = carried;
+                        if (clock.Elapsed - lastReport > TimeSpan.FromSeconds(1))
+                        {
+                            lastReport = clock.Elapsed;
+                            options.Progress?.Invoke(new(epoch, options.Epochs, frames, frames / clock.Elapsed.TotalSeconds, lossSum / frames, false));
+                        }
+                    }
+                }
+                finally
+                {
+                    state?.Dispose();
+                }
+            }
+            if (frames == 0)
+                throw new InvalidOperationException("There are no training frames: every file is too short for two batches of frames.");
+            options.Progress?.Invoke(new(epoch, options.Epochs, frames, frames / clock.Elapsed.TotalSeconds, lossSum / frames, true));
+        }
+    }
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        SchemaShapes.RequireText(inputSchema, options.FileColumnName);
+        SchemaShapes.RequireFloatVector(inputSchema, options.FeaturesColumnName);
+        SchemaShapes.RequireFloatVector(inputSchema, options.TargetColumnName);
+        return SchemaShapes.Append(inputSchema, SchemaShapes.Vector(options.OutputColumnName, knownSize: true));
+    }
+}

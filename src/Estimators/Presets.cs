@@ -1,0 +1,62 @@
+using Microsoft.ML;
+using MusicGen.Estimators;
+using MusicGen.Transforms;
+
+namespace MusicGen;
+
+/// <summary>Settings for <see cref="Presets.Seed2017"/>, beyond what the 2017 system fixed.</summary>
+public sealed class PipelineSettings
+{
+    /// <summary>Training epochs. Default 10.</summary>
+    public int Epochs { get; set; } = LstmForecastingEstimator.Defaults.Epochs;
+    /// <summary>Batch ordering. Default <see cref="BatchOrdering.Seed2017"/>.</summary>
+    public BatchOrdering Ordering { get; set; } = StatefulBatchingEstimator.Defaults.Ordering;
+    /// <summary>Streams per batch. Default 32.</summary>
+    public int BatchSize { get; set; } = StatefulBatchingEstimator.Defaults.BatchSize;
+    /// <summary>Batches per optimizer step. Default 1.</summary>
+    public int SequenceLength { get; set; } = LstmForecastingEstimator.Defaults.SequenceLength;
+    /// <summary>LSTM layers. Default 3.</summary>
+    public int Layers { get; set; } = LstmForecastingEstimator.Defaults.Layers;
+    /// <summary>Units per LSTM layer. Default 256.</summary>
+    public int HiddenSize { get; set; } = LstmForecastingEstimator.Defaults.HiddenSize;
+    /// <summary>Samples per frame. Default 256.</summary>
+    public int FrameSize { get; set; } = FftVectorizingEstimator.Defaults.FrameSize;
+    /// <summary>Model sample rate; 0 (default) takes the first file's.</summary>
+    public int SampleRate { get; set; }
+    /// <summary>Model channels (1 or 2); 0 (default) takes the first file's, at most 2.</summary>
+    public int Channels { get; set; }
+    /// <summary>Random seed. Default 1.</summary>
+    public int Seed { get; set; } = LstmForecastingEstimator.Defaults.Seed;
+    /// <summary>Training progress callback.</summary>
+    public Action<TrainingProgress>? Progress { get; set; }
+    /// <summary>Cancels training.</summary>
+    public CancellationToken CancellationToken { get; set; }
+}
+
+/// <summary>Whole pipelines, ready to fit on a view of file paths (<see cref="MusicGenCatalog.LoadAudioFiles"/>).</summary>
+public static class Presets
+{
+    /// <summary>
+    /// The 2017 system, faithfully: 256-sample rectangular frames, full complex FFT scaled by 1/(N/2), 32 consecutive
+    /// frames per batch, 3 x 256 LSTM with dropout 0.5/0.3/0.2, MSE, Adam, one step per batch. Settings may change
+    /// its sizes and ordering.
+    /// </summary>
+    public static IEstimator<ITransformer> Seed2017(this TransformsCatalog catalog, PipelineSettings? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        var s = settings ?? new PipelineSettings();
+        return catalog.LoadAudio(sampleRate: s.SampleRate, channels: s.Channels)
+            .Append(catalog.VectorizeFft(s.FrameSize))
+            .Append(catalog.BatchStatefully(s.Ordering, s.BatchSize))
+            .Append(catalog.PredictNextFrame(new LstmForecastingEstimator.Options
+            {
+                Epochs = s.Epochs,
+                HiddenSizes = Enumerable.Repeat(s.HiddenSize, s.Layers).ToArray(),
+                Dropouts = Enumerable.Range(0, s.Layers).Select(i => i < 3 ? LstmForecastingEstimator.Defaults.Dropouts[i] : 0.2f).ToArray(),
+                SequenceLength = s.SequenceLength,
+                Seed = s.Seed,
+                Progress = s.Progress,
+                CancellationToken = s.CancellationToken,
+            }));
+    }
+}

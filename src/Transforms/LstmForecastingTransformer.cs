@@ -1,0 +1,152 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MusicGen.Transforms.Data;
+using MusicGen.Transforms.Model;
+using static TorchSharp.torch;
+
+namespace MusicGen.Transforms;
+
+/// <summary>
+/// Holds a trained <see cref="FrameLstm"/> and predicts, for every row, the next frame. Rows are run in order with
+/// the recurrent state carried: per file when the input is plain frames, per stream when it is the output of stateful
+/// batching (state reset where ResetState is set). Adds one column, the prediction, of the feature size.
+/// Produced by fitting <c>mlContext.Transforms.PredictNextFrame</c>; disposing it frees the network.
+/// </summary>
+public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDisposable
+{
+    internal const string LoaderSignature = "MusicGenLstmForecasting";
+    private const string WeightsEntry = "Weights.bin";
+
+    internal LstmForecastingTransformer(ColumnNames names, FrameLstm network)
+    {
+        Names = names;
+        Network = network;
+        Network.eval();
+    }
+
+    /// <summary>Column names.</summary>
+    public ColumnNames Names { get; }
+
+    /// <summary>The trained network (in evaluation mode).</summary>
+    public FrameLstm Network { get; }
+
+    /// <summary>Values per frame.</summary>
+    public int FeatureSize => Network.FeatureSize;
+
+    /// <inheritdoc/>
+    public override DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        CheckInput(inputSchema);
+        return ColumnDef<float[]>.Schema([Output()], inputSchema);
+    }
+
+    /// <inheritdoc/>
+    public override IDataView Transform(IDataView input)
+    {
+        CheckInput(input.Schema);
+        return new AppendColumnsDataView<float[]>(input, [Output()], () => Predictions(input));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="frames"/> ([T, B, D] flattened, time-major) from <paramref name="state"/> (null: zeros) and
+    /// returns the predictions ([T, B, D]) and the state after the last step (the caller disposes it).
+    /// </summary>
+    public (float[] Predictions, LstmState State) Run(float[] frames, int streams, LstmState? state)
+    {
+        int steps = frames.Length / (streams * FeatureSize);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var (output, next) = Network.call(tensor(frames, [steps, streams, FeatureSize]), state);
+        return (output.contiguous().data<float>().ToArray(), next.DetachToOuterScope());
+    }
+
+    private ColumnDef<float[]> Output() => ColumnDef<float[]>.Vector(Names.Output, FeatureSize, p => p);
+
+    private bool Batched(DataViewSchema schema) =>
+        schema.GetColumnOrNull(Names.Stream) is not null && schema.GetColumnOrNull(Names.ResetState) is not null;
+
+    private void CheckInput(DataViewSchema schema)
+    {
+        SchemaCheck.RequireText(schema, Names.File);
+        var features = SchemaCheck.RequireFloatVector(schema, Names.Features, knownSize: true);
+        if (SchemaCheck.VectorSize(features) != FeatureSize)
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Column '{Names.Features}' has {SchemaCheck.VectorSize(features)} values; the network expects {FeatureSize}.");
+    }
+
+    private IEnumerable<float[]> Predictions(IDataView input)
+    {
+        bool batched = Batched(input.Schema);
+        foreach (var segment in SequenceSegments.Read(input, Names.File, Names.Features, null,
+                     batched ? Names.Stream : null, batched ? Names.ResetState : null))
+        {
+            var (predictions, state) = Run(segment.Inputs, segment.Streams, null);
+            state.Dispose();
+            int rows = segment.Steps * segment.Streams;
+            for (int i = 0; i < rows; i++) yield return predictions.AsSpan(i * FeatureSize, FeatureSize).ToArray();
+        }
+    }
+
+    /// <summary>Frees the network's tensors.</summary>
+    public void Dispose() => Network.Dispose();
+
+    private protected override VersionInfo VersionInfo => GetVersionInfo();
+
+    private static VersionInfo GetVersionInfo() => MakeVersion("MGLSTMFC", LoaderSignature, typeof(LstmForecastingTransformer));
+
+    private protected override void SaveModel(BinaryWriter writer, ModelSaveContext ctx)
+    {
+        Names.Write(writer);
+        writer.Write(Network.FeatureSize);
+        writer.Write(Network.HiddenSizes.Length);
+        for (int i = 0; i < Network.HiddenSizes.Length; i++)
+        {
+            writer.Write(Network.HiddenSizes[i]);
+            writer.Write(Network.Dropouts[i]);
+        }
+        ctx.SaveBinaryStream(WeightsEntry, w => Network.save(w));
+    }
+
+    private static LstmForecastingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ctx.CheckAtModel(GetVersionInfo());
+        var r = ctx.Reader;
+        var names = ColumnNames.Read(r);
+        int featureSize = r.ReadInt32();
+        int layers = r.ReadInt32();
+        if (featureSize <= 0 || layers <= 0 || layers > 64)
+            throw new InvalidDataException($"The model's network description is damaged ({featureSize} features, {layers} layers).");
+        var hidden = new int[layers];
+        var dropouts = new float[layers];
+        for (int i = 0; i < layers; i++)
+        {
+            hidden[i] = r.ReadInt32();
+            dropouts[i] = r.ReadSingle();
+        }
+        var network = new FrameLstm(featureSize, hidden, dropouts);
+        bool found = ctx.TryLoadBinaryStream(WeightsEntry, w => network.load(w));
+        if (!found)
+        {
+            network.Dispose();
+            throw new InvalidDataException($"The model has no '{WeightsEntry}' entry with the network's weights.");
+        }
+        return new LstmForecastingTransformer(names, network);
+    }
+
+    /// <summary>Column names of <see cref="LstmForecastingTransformer"/>.</summary>
+    /// <param name="File">Input: file path; with plain frames a change of value resets the state.</param>
+    /// <param name="Features">Input: the frame's features.</param>
+    /// <param name="Stream">Input, optional: stream within a batch (stateful batching output).</param>
+    /// <param name="ResetState">Input, optional: true where the streams start afresh.</param>
+    /// <param name="Output">Output: the predicted next frame.</param>
+    public sealed record ColumnNames(string File, string Features, string Stream, string ResetState, string Output)
+    {
+        internal void Write(BinaryWriter w)
+        {
+            foreach (var s in new[] { File, Features, Stream, ResetState, Output }) w.Write(s);
+        }
+
+        internal static ColumnNames Read(BinaryReader r) =>
+            new(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString());
+    }
+}
