@@ -143,6 +143,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
     private void Train(FrameLstm network, IDataView input, bool batched)
     {
         network.train();
+        // One-step batches run faster without oneDNN, long sequences with it (../shared/design/torchsharp.md).
+        using var oneDnn = OneDnn.Scope(enabled: options.SequenceLength > 1);
         using var optimizer = optim.Adam(network.parameters(), options.LearningRate);
         for (int epoch = 1; epoch <= options.Epochs; epoch++)
         {

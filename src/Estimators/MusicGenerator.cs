@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using MusicGen.Transforms;
 using MusicGen.Transforms.Audio;
+using MusicGen.Transforms.Model;
 using static TorchSharp.torch;
 
 namespace MusicGen;
@@ -79,6 +80,7 @@ public sealed class MusicGenerator
         var primeFrames = vectorizer.Vectorize(prime);
 
         manual_seed(options.RandomSeed);
+        using var oneDnnOff = OneDnn.Scope(enabled: false); // batch-1 steps run several times faster without it
         int dim = vectorizer.FeatureSize;
         int count = (int)Math.Ceiling(options.Seconds * FramesPerSecond);
         var generated = new float[(long)count * dim];

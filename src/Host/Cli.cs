@@ -1,0 +1,54 @@
+using System.CommandLine;
+using MusicGen.Estimators;
+
+namespace MusicGen.Host;
+
+/// <summary>What every command shares: where it writes, how it reports progress, and how errors become one line.</summary>
+internal sealed class Cli(TextWriter output, TextWriter error)
+{
+    public TextWriter Out { get; } = output;
+
+    public TextWriter Error { get; } = error;
+
+    /// <summary>Runs a command body; expected failures become one line on stderr and a non-zero exit code.</summary>
+    public int Guard(Func<CancellationToken, int> body)
+    {
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            return body(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Error.WriteLine("musicgen: interrupted");
+            return 130;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or InvalidOperationException
+                                      or UnauthorizedAccessException or NotSupportedException)
+        {
+            Error.WriteLine($"musicgen: error: {e.Message}");
+            return 1;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    /// <summary>Prints training progress: a line per epoch, and a live line in between when stderr is a terminal.</summary>
+    public void Progress(TrainingProgress p)
+    {
+        string line = $"epoch {p.Epoch}/{p.Epochs}  {p.Frames,8} frames  {p.FramesPerSecond,7:F0} frames/s  loss {p.Loss:G5}";
+        if (p.EpochDone) Out.WriteLine(line.PadRight(79));
+        else if (!Console.IsOutputRedirected && ReferenceEquals(Out, Console.Out)) Out.Write("\r" + line + "\r");
+    }
+
+    public static Option<T> Option<T>(string name, string description, T defaultValue) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+}

@@ -1,0 +1,59 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Microsoft.ML;
+using MusicGen.Transforms.Audio;
+
+namespace MusicGen.Host.Commands;
+
+/// <summary><c>musicgen generate</c>: continues a seed song with a trained model and writes a WAV.</summary>
+internal static class GenerateCommand
+{
+    public static Command Create(Cli cli)
+    {
+        var model = new Option<string>("--model", "-m") { Description = "Trained model (.zip)", Required = true };
+        var seed = new Option<string>("--seed", "-s") { Description = "Seed audio file to continue", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Output WAV file", Required = true };
+        var seconds = Cli.Option("--seconds", "Seconds of audio to generate", 20.0);
+        var seedOffset = Cli.Option("--seed-offset", "Start of the priming excerpt in the seed, in seconds", 0.0);
+        var prime = Cli.Option("--prime-seconds", "Seconds of the seed used to prime the model (0: all)", 10.0);
+        var randomSeed = Cli.Option("--random-seed", "Random seed", 1);
+        var format = Cli.Option("--format", "Output sample format: wav16, wav24 or float", "wav16");
+        format.AcceptOnlyFromAmong("wav16", "wav24", "float");
+        var command = new Command("generate", "Generate audio that continues a seed song")
+        {
+            model, seed, output, seconds, seedOffset, prime, randomSeed, format,
+        };
+        command.SetAction(r => cli.Guard(_ =>
+        {
+            var options = new GenerationOptions
+            {
+                Seconds = r.GetValue(seconds),
+                SeedOffsetSeconds = r.GetValue(seedOffset),
+                PrimeSeconds = r.GetValue(prime),
+                RandomSeed = r.GetValue(randomSeed),
+            };
+            return Run(cli, r.GetValue(model)!, r.GetValue(seed)!, r.GetValue(output)!, options, ParseFormat(r.GetValue(format)!));
+        }));
+        return command;
+    }
+
+    internal static WavSampleFormat ParseFormat(string format) => format switch
+    {
+        "wav24" => WavSampleFormat.Pcm24,
+        "float" => WavSampleFormat.Float32,
+        _ => WavSampleFormat.Pcm16,
+    };
+
+    internal static int Run(Cli cli, string modelPath, string seedPath, string outputPath, GenerationOptions options, WavSampleFormat format)
+    {
+        if (!File.Exists(seedPath)) throw new FileNotFoundException($"{seedPath}: no such seed file", seedPath);
+        var ml = new MLContext(seed: options.RandomSeed);
+        var generator = new MusicGenerator(ModelFile.Load(ml, modelPath));
+        var clock = Stopwatch.StartNew();
+        var clip = generator.GenerateToFile(seedPath, outputPath, options, format);
+        double seconds = clock.Elapsed.TotalSeconds;
+        cli.Out.WriteLine($"Wrote {outputPath}: {clip.Seconds:F1} s, {clip.SampleRate} Hz, {clip.ChannelCount} channel(s), " +
+                          $"generated in {seconds:F1} s ({clip.Seconds / seconds:F1}x real time).");
+        return 0;
+    }
+}

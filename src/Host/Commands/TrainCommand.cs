@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Microsoft.ML;
+using MusicGen.Transforms;
+using MusicGen.Transforms.Audio;
+
+namespace MusicGen.Host.Commands;
+
+/// <summary><c>musicgen train</c>: fits a pipeline on files and folders and saves it.</summary>
+internal static class TrainCommand
+{
+    public static Command Create(Cli cli)
+    {
+        var paths = new Argument<string[]>("paths") { Description = "Audio files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
+        var model = new Option<string>("--model", "-m") { Description = "Where to write the trained model (.zip)", Required = true };
+        var options = new TrainingOptions();
+        var command = new Command("train", "Train a model on audio files and folders") { paths, model };
+        options.AddTo(command);
+        command.SetAction(r => cli.Guard(ct => Run(cli, r.GetValue(paths)!, r.GetValue(model)!, options.Read(r), ct)));
+        return command;
+    }
+
+    internal static int Run(Cli cli, IReadOnlyList<string> paths, string modelPath, PipelineSettings settings, CancellationToken ct)
+    {
+        var files = ReadableFiles(cli, paths);
+        settings.Progress = cli.Progress;
+        settings.CancellationToken = ct;
+        var ml = new MLContext(seed: settings.Seed);
+        var data = ml.Data.LoadAudioFiles(files);
+        cli.Out.WriteLine($"Training on {files.Count} file(s), {settings.Epochs} epoch(s)...");
+        var clock = Stopwatch.StartNew();
+        var pipeline = ml.Transforms.Seed2017(settings);
+        var fitted = pipeline.Fit(data);
+        ModelFile.Save(ml, fitted, data.Schema, modelPath);
+        cli.Out.WriteLine($"Saved {modelPath} ({new FileInfo(modelPath).Length / 1024} KiB) after {clock.Elapsed.TotalSeconds:F1} s.");
+        return 0;
+    }
+
+    /// <summary>Expands folders and checks every file decodes; unreadable ones are reported and skipped.</summary>
+    private static List<string> ReadableFiles(Cli cli, IReadOnlyList<string> paths)
+    {
+        var files = new List<string>();
+        foreach (var file in AudioFile.Expand(paths))
+        {
+            try
+            {
+                var clip = AudioFile.Read(file);
+                if (clip.Warning is not null) cli.Error.WriteLine($"musicgen: warning: {clip.Warning}");
+                files.Add(file);
+            }
+            catch (InvalidDataException e)
+            {
+                cli.Error.WriteLine($"musicgen: warning: skipping {e.Message}");
+            }
+        }
+        if (files.Count == 0) throw new InvalidDataException($"No readable audio files in {string.Join(", ", paths)}.");
+        return files;
+    }
+}
+
+/// <summary>The pipeline options that <c>train</c> and <c>demo</c> share.</summary>
+internal sealed class TrainingOptions
+{
+    private readonly Option<string> preset = Cli.Option("--preset", "Pipeline preset (seed2017: the 2017 system)", "seed2017");
+    private readonly Option<int> epochs = Cli.Option("--epochs", "Passes over the data", 10);
+    private readonly Option<BatchOrdering> batching = Cli.Option("--batching", "Stateful batch ordering: Seed2017 or ContiguousStreams", BatchOrdering.Seed2017);
+    private readonly Option<int> batchSize = Cli.Option("--batch-size", "State streams per batch", 32);
+    private readonly Option<int> sequenceLength = Cli.Option("--sequence-length", "Batches per optimizer step (truncated backpropagation through time)", 1);
+    private readonly Option<int> layers = Cli.Option("--layers", "LSTM layers", 3);
+    private readonly Option<int> hidden = Cli.Option("--hidden", "Units per LSTM layer", 256);
+    private readonly Option<int> frameSize = Cli.Option("--frame-size", "Samples per FFT frame", 256);
+    private readonly Option<int> sampleRate = Cli.Option("--sample-rate", "Model sample rate (0: the first file's)", 0);
+    private readonly Option<int> channels = Cli.Option("--channels", "Model channels, 1 or 2 (0: the first file's)", 0);
+    private readonly Option<int> seed = Cli.Option("--random-seed", "Random seed", 1);
+
+    public void AddTo(Command command)
+    {
+        preset.AcceptOnlyFromAmong("seed2017");
+        foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, frameSize, sampleRate, channels, seed })
+            command.Options.Add(o);
+    }
+
+    public PipelineSettings Read(ParseResult r) => new()
+    {
+        Epochs = r.GetValue(epochs),
+        Ordering = r.GetValue(batching),
+        BatchSize = r.GetValue(batchSize),
+        SequenceLength = r.GetValue(sequenceLength),
+        Layers = r.GetValue(layers),
+        HiddenSize = r.GetValue(hidden),
+        FrameSize = r.GetValue(frameSize),
+        SampleRate = r.GetValue(sampleRate),
+        Channels = r.GetValue(channels),
+        Seed = r.GetValue(seed),
+    };
+}

@@ -1,0 +1,25 @@
+using System.CommandLine;
+using MusicGen.Host.Commands;
+
+namespace MusicGen.Host;
+
+/// <summary>The <c>musicgen</c> command: wires the subcommands and runs one.</summary>
+public static class Program
+{
+    /// <summary>Runs the command line; returns the exit code (0 on success, 1 on an error, 2 on bad usage, 130 when interrupted).</summary>
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the command line with the given output writers (used by the tests).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var console = new Cli(output, error);
+        var root = new RootCommand("musicgen: learn from your own recordings and generate audio that continues a seed song.")
+        {
+            TrainCommand.Create(console),
+            GenerateCommand.Create(console),
+            DemoCommand.Create(console),
+        };
+        var parsed = root.Parse(args);
+        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+}

@@ -1,0 +1,85 @@
+using MusicGen.Host;
+using MusicGen.Transforms.Audio;
+
+namespace MusicGen.Tests;
+
+public class CliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Program.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static readonly string[] TinyModel = ["--frame-size", "64", "--batch-size", "8", "--layers", "1", "--hidden", "16", "--epochs", "2"];
+
+    [Fact]
+    public void Train_and_generate_run_end_to_end()
+    {
+        using var temp = new TempFolder();
+        string songs = TestAudio.MelodyFolder(temp);
+        System.IO.File.WriteAllText(Path.Combine(songs, "broken.wav"), "not audio");
+        string model = temp.File("m.zip");
+
+        var train = Run(["train", songs, "--model", model, .. TinyModel]);
+        Assert.True(train.Code == 0, train.Err);
+        Assert.Contains("epoch 2/2", train.Out);
+        Assert.Contains("frames/s", train.Out);
+        Assert.Contains("skipping broken.wav: not a WAV file", train.Err);
+        Assert.True(System.IO.File.Exists(model));
+
+        string wav = temp.File("out.wav");
+        var generate = Run("generate", "--model", model, "--seed", Path.Combine(songs, "song1.wav"), "--seconds", "2", "--out", wav, "--format", "wav24");
+        Assert.True(generate.Code == 0, generate.Err);
+        var clip = WavReader.Read(wav);
+        Assert.Equal(16000, clip.Length);
+        Assert.Contains("x real time", generate.Out);
+    }
+
+    [Fact]
+    public void Errors_are_one_readable_line_and_a_non_zero_exit_code()
+    {
+        using var temp = new TempFolder();
+        string bad = temp.File("bad.wav");
+        System.IO.File.WriteAllBytes(bad, []);
+        string notModel = temp.File("model.zip");
+        System.IO.File.WriteAllText(notModel, "hello");
+
+        var cases = new[]
+        {
+            (Run("train", bad, "--model", temp.File("m.zip")), "No readable audio files"),
+            (Run("train", temp.File("missing"), "--model", temp.File("m.zip")), "no such file or folder"),
+            (Run("generate", "--model", temp.File("none.zip"), "--seed", bad, "--out", temp.File("o.wav")), "none.zip: no such model file"),
+            (Run("generate", "--model", notModel, "--seed", bad, "--out", temp.File("o.wav")), "model.zip: not a model file"),
+        };
+        foreach (var ((code, _, err), expected) in cases)
+        {
+            Assert.Equal(1, code);
+            Assert.Contains(expected, err);
+            Assert.Single(err.Trim().Split('\n'), line => line.StartsWith("musicgen: error: ", StringComparison.Ordinal));
+            Assert.DoesNotContain("   at ", err);
+        }
+        Assert.False(System.IO.File.Exists(temp.File("o.wav")));
+    }
+
+    [Theory]
+    [InlineData("train")]
+    [InlineData("generate")]
+    [InlineData("demo")]
+    public void Every_command_has_help(string command)
+    {
+        var (code, output, _) = Run(command, "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("Usage:", output);
+    }
+
+    [Fact]
+    public void Bad_usage_exits_with_code_2()
+    {
+        var (code, _, err) = Run("generate", "--seconds", "abc");
+        Assert.NotEqual(0, code);
+        Assert.NotEmpty(err);
+    }
+}

@@ -1,0 +1,165 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MusicGen.Estimators;
+using MusicGen.Transforms;
+
+namespace MusicGen.Tests;
+
+/// <summary>The four stages chained, fitted, saved and reloaded; every estimator passes the same workout.</summary>
+public class PipelineTests
+{
+    internal static IEstimator<ITransformer> TinyPipeline(MLContext ml, int epochs = 2, List<TrainingProgress>? progress = null,
+        BatchOrdering ordering = BatchOrdering.ContiguousStreams) =>
+        ml.Transforms.LoadAudio()
+            .Append(ml.Transforms.VectorizeFft(frameSize: 64))
+            .Append(ml.Transforms.BatchStatefully(ordering, batchSize: 8))
+            .Append(ml.Transforms.PredictNextFrame(new LstmForecastingEstimator.Options
+            {
+                Epochs = epochs,
+                HiddenSizes = [32, 32],
+                Dropouts = [0.1f, 0.1f],
+                LearningRate = 3e-3f,
+                Progress = p => progress?.Add(p),
+            }));
+
+    [Fact]
+    public void Training_on_a_tiny_corpus_lowers_the_loss()
+    {
+        using var temp = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        var files = ml.Data.LoadAudioFiles([TestAudio.MelodyFolder(temp)]);
+        var progress = new List<TrainingProgress>();
+        using var _ = (IDisposable)ModelFile.Stages(TinyPipeline(ml, epochs: 6, progress).Fit(files)).OfType<LstmForecastingTransformer>().Single();
+        var epochs = progress.Where(p => p.EpochDone).ToList();
+        Assert.Equal(6, epochs.Count);
+        Assert.True(epochs[^1].Loss < 0.8 * epochs[0].Loss, $"loss went {epochs[0].Loss} -> {epochs[^1].Loss}");
+        Assert.All(epochs, e => Assert.True(e.Frames > 0 && e.FramesPerSecond > 0));
+    }
+
+    [Fact]
+    public void Saved_pipeline_loads_in_a_fresh_context_and_predicts_identically()
+    {
+        using var temp = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        var files = ml.Data.LoadAudioFiles([TestAudio.MelodyFolder(temp)]);
+        var model = TinyPipeline(ml).Fit(files);
+        string path = temp.File("model.zip");
+        ModelFile.Save(ml, model, files.Schema, path);
+
+        var fresh = new MLContext(seed: 7);
+        var loaded = fresh.Model.Load(path, out var schema);
+        Assert.Equal("Path", Assert.Single(schema).Name);
+        Assert.Equal(Predictions(model, files), Predictions(loaded, fresh.Data.LoadAudioFiles([Path.Combine(temp.Path, "songs")])));
+        Assert.Equal(new[] { typeof(AudioLoadingTransformer), typeof(FftVectorizingTransformer), typeof(StatefulBatchingTransformer), typeof(LstmForecastingTransformer) },
+            ModelFile.Stages(loaded).Select(s => s.GetType()));
+    }
+
+    private static List<float[]> Predictions(ITransformer model, IDataView files)
+    {
+        var output = model.Transform(files);
+        var column = output.Schema["PredictedFeatures"];
+        var result = new List<float[]>();
+        using var cursor = output.GetRowCursor([column]);
+        var get = cursor.GetGetter<VBuffer<float>>(column);
+        VBuffer<float> v = default;
+        while (cursor.MoveNext())
+        {
+            get(ref v);
+            result.Add(v.DenseValues().ToArray());
+        }
+        Assert.NotEmpty(result);
+        return result;
+    }
+
+    [Fact]
+    public void Every_estimator_passes_the_workout()
+    {
+        using var temp = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        IDataView data = ml.Data.LoadAudioFiles([TestAudio.MelodyFolder(temp, channels: 2)]);
+        var stages = new IEstimator<ITransformer>[]
+        {
+            ml.Transforms.LoadAudio(),
+            ml.Transforms.VectorizeFft(frameSize: 64),
+            ml.Transforms.BatchStatefully(BatchOrdering.Seed2017, batchSize: 8),
+            ml.Transforms.PredictNextFrame(epochs: 1, layers: 1, hiddenSize: 16),
+        };
+        foreach (var estimator in stages)
+        {
+            var transformer = estimator.Fit(data);
+            var output = transformer.Transform(data);
+            EstimatorWorkout.Run(ml, estimator, transformer, data, output, temp);
+            data = output;
+        }
+        // Stereo: 4N values per frame.
+        Assert.Equal(4 * 64, ((VectorDataViewType)data.Schema["Features"].Type).Size);
+    }
+
+    [Fact]
+    public void A_file_at_another_sample_rate_is_rejected_by_name()
+    {
+        using var temp = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        string dir = TestAudio.MelodyFolder(temp);
+        Transforms.Audio.WavWriter.Write(Path.Combine(dir, "zz-fast.wav"), TestAudio.Melody(16000, 1, 1));
+        var files = ml.Data.LoadAudioFiles([dir]);
+        var e = Assert.Throws<InvalidDataException>(() => TinyPipeline(ml, epochs: 1).Fit(files));
+        Assert.Contains("zz-fast.wav: sample rate 16000 Hz differs from the model's 8000 Hz", e.Message);
+    }
+
+    [Fact]
+    public void Options_report_every_problem_at_once()
+    {
+        var ml = new MLContext();
+        var e = Assert.Throws<ArgumentException>(() => ml.Transforms.PredictNextFrame(new LstmForecastingEstimator.Options
+        {
+            Epochs = 0,
+            LearningRate = -1,
+            SequenceLength = 0,
+        }));
+        Assert.Contains("Epochs", e.Message);
+        Assert.Contains("LearningRate", e.Message);
+        Assert.Contains("SequenceLength", e.Message);
+    }
+}
+
+/// <summary>
+/// What every estimator must do (after ML.NET's TestDataPipeBase): its predicted output schema agrees with the data,
+/// it rejects input that lacks its column, and its transformer saved and loaded in a fresh MLContext gives the same output.
+/// </summary>
+internal static class EstimatorWorkout
+{
+    public static void Run(MLContext ml, IEstimator<ITransformer> estimator, ITransformer transformer, IDataView input, IDataView output, TempFolder temp)
+    {
+        var predicted = estimator.GetOutputSchema(SchemaShape.Create(input.Schema));
+        foreach (var column in output.Schema)
+        {
+            Assert.True(predicted.TryFindColumn(column.Name, out var shape), $"{estimator.GetType().Name}: '{column.Name}' missing from GetOutputSchema");
+            var itemType = column.Type is VectorDataViewType v ? v.ItemType : column.Type;
+            Assert.Equal(itemType, shape.ItemType);
+        }
+        Assert.Equal(output.Schema.Select(c => (c.Name, c.Type.ToString())), transformer.GetOutputSchema(input.Schema).Select(c => (c.Name, c.Type.ToString())));
+
+        var empty = ml.Data.LoadFromEnumerable(new[] { new { Unrelated = 1f } });
+        Assert.Throws<ArgumentOutOfRangeException>(() => estimator.GetOutputSchema(SchemaShape.Create(empty.Schema)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => estimator.Fit(empty));
+        Assert.Throws<ArgumentOutOfRangeException>(() => transformer.Transform(empty));
+
+        string path = temp.File(estimator.GetType().Name + ".zip");
+        ml.Model.Save(transformer, input.Schema, path);
+        var loaded = new MLContext().Model.Load(path, out _);
+        Assert.Equal(transformer.GetType(), loaded.GetType());
+        Assert.Equal(Dump(output), Dump(loaded.Transform(input)));
+    }
+
+    /// <summary>Every value of every row, as text, for comparison.</summary>
+    private static List<string> Dump(IDataView view)
+    {
+        var rows = new List<string>();
+        var preview = view.Preview(maxRows: 200);
+        foreach (var row in preview.RowView)
+            rows.Add(string.Join("|", row.Values.Select(kv => kv.Value is VBuffer<float> vb ? string.Join(",", vb.DenseValues()) : kv.Value?.ToString())));
+        Assert.NotEmpty(rows);
+        return rows;
+    }
+}
