@@ -145,7 +145,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         network.train();
         // One-step batches run faster without oneDNN, long sequences with it (../shared/design/torchsharp.md).
         using var oneDnn = OneDnn.Scope(enabled: options.SequenceLength > 1);
-        using var optimizer = optim.Adam(network.parameters(), options.LearningRate);
+        using var optimizer = new AdamOptimizer(network.parameters(), options.LearningRate);
         for (int epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
@@ -166,12 +166,12 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                         options.CancellationToken.ThrowIfCancellationRequested();
                         int length = Math.Min(options.SequenceLength, segment.Steps - t);
                         using var stepScope = NewDisposeScope();
-                        optimizer.zero_grad();
+                        network.zero_grad();
                         var (output, next) = network.call(inputs.narrow(0, t, length), state);
                         var loss = nn.functional.mse_loss(output, targets.narrow(0, t, length));
                         loss.backward();
                         if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(network.parameters(), options.GradientClipNorm);
-                        optimizer.step();
+                        optimizer.Step();
                         double value = loss.item<float>();
                         if (!double.IsFinite(value))
                             throw new InvalidOperationException($"Training stopped: the loss became {value} in epoch {epoch} ({segment.File}). Try a lower learning rate or gradient clipping.");

@@ -64,6 +64,31 @@ public class CliTests
         Assert.False(System.IO.File.Exists(temp.File("o.wav")));
     }
 
+    [Fact]
+    public void A_model_trained_here_generates_the_same_file_in_a_new_process()
+    {
+        using var temp = new TempFolder();
+        string songs = TestAudio.MelodyFolder(temp);
+        string model = temp.File("m.zip");
+        Assert.Equal(0, Run(["train", songs, "--model", model, .. TinyModel]).Code);
+        string seed = Path.Combine(songs, "song0.wav");
+        Assert.Equal(0, Run("generate", "--model", model, "--seed", seed, "--seconds", "1", "--out", temp.File("here.wav")).Code);
+
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "musicgen.dll"), "generate", "--model", model, "--seed", seed,
+                             "--seconds", "1", "--out", temp.File("there.wav") },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        string err = process.StandardError.ReadToEnd();
+        process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(120_000), "the child process did not finish");
+        Assert.True(process.ExitCode == 0, err);
+        Assert.Equal(System.IO.File.ReadAllBytes(temp.File("here.wav")), System.IO.File.ReadAllBytes(temp.File("there.wav")));
+    }
+
     [Theory]
     [InlineData("train")]
     [InlineData("generate")]

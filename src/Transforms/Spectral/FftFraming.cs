@@ -45,8 +45,9 @@ public sealed class FftFraming
         for (int ch = 0; ch < c; ch++) Array.Copy(channels[ch], 0, flat, ch * frames * n, frames * n);
         using var scope = NewDisposeScope();
         var x = tensor(flat, [c, frames, n]);
+        using Scalar scale = Scale; // held until the end: TorchSharp does not keep temporary scalars alive
         var spectrum = view_as_real(fft.fft_(x, dim: -1));            // [C, F, N, 2]
-        var arranged = spectrum.permute(1, 0, 3, 2).mul(Scale);        // [F, C, 2, N]
+        var arranged = spectrum.permute(1, 0, 3, 2).mul(scale);        // [F, C, 2, N]
         return arranged.contiguous().data<float>().ToArray();
     }
 
@@ -64,7 +65,8 @@ public sealed class FftFraming
             return result;
         }
         using var scope = NewDisposeScope();
-        var x = tensor(features.ToArray(), [frames, channels, 2, n]).div(Scale);
+        using Scalar scale = Scale;
+        var x = tensor(features.ToArray(), [frames, channels, 2, n]).div(scale);
         var complexFrames = view_as_complex(x.permute(1, 0, 3, 2).contiguous()); // [C, F, N]
         var samples = fft.ifft(complexFrames, dim: -1).real.contiguous().data<float>().ToArray();
         for (int ch = 0; ch < channels; ch++) result[ch] = samples.AsSpan(ch * frames * n, frames * n).ToArray();
