@@ -9,7 +9,8 @@ namespace MusicGen.Transforms;
 /// <summary>
 /// Decodes the audio file named in each row. Adds three columns to the input: samples (a variable-length vector of
 /// Single, planar: all of channel 0, then all of channel 1), the sample rate and the channel count. Every file is
-/// brought to the fitted channel count; a file at another sample rate is rejected with an error naming it.
+/// brought to the fitted channel count and resampled to the fitted sample rate (<see cref="Resampler"/>; nothing is
+/// resampled when the rates match).
 /// Produced by <c>mlContext.Transforms.LoadAudio</c>.
 /// </summary>
 public sealed class AudioLoadingTransformer : MusicGenTransformerBase
@@ -48,14 +49,16 @@ public sealed class AudioLoadingTransformer : MusicGenTransformerBase
     public int Channels { get; }
 
     /// <summary>Decodes one file and brings it to this transformer's channel count and sample rate.</summary>
-    /// <exception cref="InvalidDataException">The file cannot be decoded or has another sample rate.</exception>
+    /// <exception cref="InvalidDataException">The file cannot be decoded.</exception>
     public AudioClip Load(string path)
     {
-        var clip = AudioFile.Read(path);
-        if (clip.SampleRate != SampleRate)
-            throw new InvalidDataException($"{Path.GetFileName(path)}: sample rate {clip.SampleRate} Hz differs from the model's {SampleRate} Hz (resampling is not supported yet)");
-        return clip.WithChannels(Channels);
+        var clip = AudioFile.Read(path).WithChannels(Channels);
+        if (clip.SampleRate == SampleRate) return clip;
+        var resampler = resamplers.GetOrAdd(clip.SampleRate, rate => new Resampler(rate, SampleRate));
+        return resampler.Process(clip);
     }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Resampler> resamplers = new();
 
     /// <inheritdoc/>
     public override DataViewSchema GetOutputSchema(DataViewSchema inputSchema)

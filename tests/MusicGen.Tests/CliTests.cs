@@ -27,7 +27,7 @@ public class CliTests
         Assert.True(train.Code == 0, train.Err);
         Assert.Contains("epoch 2/2", train.Out);
         Assert.Contains("frames/s", train.Out);
-        Assert.Contains("skipping broken.wav: not a WAV file", train.Err);
+        Assert.Contains("skipping broken.wav: not a recognised audio file", train.Err);
         Assert.True(System.IO.File.Exists(model));
 
         string wav = temp.File("out.wav");

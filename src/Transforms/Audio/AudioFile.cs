@@ -1,23 +1,92 @@
 namespace MusicGen.Transforms.Audio;
 
+/// <summary>The containers <see cref="AudioFile"/> recognises by their first bytes.</summary>
+public enum AudioContainer
+{
+    /// <summary>Not a recognised audio file.</summary>
+    Unknown,
+    /// <summary>RIFF/WAVE, read natively.</summary>
+    Wav,
+    /// <summary>MPEG audio (MP3), with or without an ID3 tag.</summary>
+    Mp3,
+    /// <summary>MP4/M4A (AAC or ALAC).</summary>
+    Mp4,
+    /// <summary>Ogg (Vorbis or Opus).</summary>
+    Ogg,
+    /// <summary>FLAC.</summary>
+    Flac,
+}
+
 /// <summary>Opens audio files by their content, not their extension.</summary>
 public static class AudioFile
 {
     /// <summary>Extensions that folder scans pick up.</summary>
-    public static readonly IReadOnlyList<string> Extensions = [".wav", ".wave", ".mp3", ".m4a", ".ogg", ".oga", ".opus", ".flac"];
+    public static readonly IReadOnlyList<string> Extensions = [".wav", ".wave", ".mp3", ".m4a", ".mp4", ".aac", ".ogg", ".oga", ".opus", ".flac"];
 
-    /// <summary>Decodes <paramref name="path"/>.</summary>
+    /// <summary>Recognises a container from the first bytes of a file (at least 12 are needed for all).</summary>
+    public static AudioContainer Detect(ReadOnlySpan<byte> head)
+    {
+        if (WavReader.LooksLikeWav(head)) return AudioContainer.Wav;
+        if (head.StartsWith("ID3"u8)) return AudioContainer.Mp3;
+        if (head.StartsWith("OggS"u8)) return AudioContainer.Ogg;
+        if (head.StartsWith("fLaC"u8)) return AudioContainer.Flac;
+        if (head.Length >= 8 && head[4..8].SequenceEqual("ftyp"u8)) return AudioContainer.Mp4;
+        // MPEG audio frame sync: 11 set bits, a valid version and layer III/II, a valid bitrate and sample rate index.
+        if (head.Length >= 4 && head[0] == 0xFF && (head[1] & 0xE0) == 0xE0 && (head[1] & 0x18) != 0x08
+            && (head[1] & 0x06) is 0x02 or 0x04 && (head[2] & 0xF0) != 0xF0 && (head[2] & 0x0C) != 0x0C)
+            return AudioContainer.Mp3;
+        return AudioContainer.Unknown;
+    }
+
+    /// <summary>Decodes <paramref name="path"/>: WAV natively, MP3/M4A/Ogg/FLAC through ffmpeg (sox as a fallback for Ogg).</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file cannot be decoded; the message names the file and the cause.</exception>
     public static AudioClip Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
-        Span<byte> head = stackalloc byte[12];
+        string name = Path.GetFileName(path);
+        Span<byte> head = stackalloc byte[16];
         int n;
         using (var s = File.OpenRead(path)) n = s.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        if (n == 0) throw new InvalidDataException($"{Path.GetFileName(path)}: file is empty");
-        if (WavReader.LooksLikeWav(head[..n])) return WavReader.Read(path);
-        throw new InvalidDataException($"{Path.GetFileName(path)}: not a WAV file (only WAV is supported so far)");
+        if (n == 0) throw new InvalidDataException($"{name}: file is empty");
+        var container = Detect(head[..n]);
+        switch (container)
+        {
+            case AudioContainer.Wav:
+                return WavReader.Read(path);
+            case AudioContainer.Unknown:
+                throw new InvalidDataException($"{name}: not a recognised audio file ({Describe(head[..n])})");
+            case AudioContainer.Ogg:
+                try
+                {
+                    return ExternalDecoder.Ffmpeg(path);
+                }
+                catch (InvalidDataException first) when (ExternalDecoder.IsInstalled("sox"))
+                {
+                    try
+                    {
+                        return ExternalDecoder.Sox(path);
+                    }
+                    catch (InvalidDataException)
+                    {
+                        throw first;
+                    }
+                }
+            default:
+                return ExternalDecoder.Ffmpeg(path);
+        }
+    }
+
+    private static string Describe(ReadOnlySpan<byte> head)
+    {
+        if (head.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G'])) return "a PNG image";
+        if (head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF])) return "a JPEG image";
+        if (head.StartsWith((ReadOnlySpan<byte>)[0x7F, (byte)'E', (byte)'L', (byte)'F'])) return "an executable";
+        if (head.StartsWith("RIFF"u8)) return "a RIFF file that is not WAVE";
+        if (head.StartsWith("%PDF"u8)) return "a PDF document";
+        bool text = true;
+        foreach (byte b in head) text &= b is >= 0x20 and < 0x7F or (byte)'\n' or (byte)'\r' or (byte)'\t';
+        return text ? "it looks like text" : "unknown content; WAV, MP3, M4A, Ogg and FLAC are supported";
     }
 
     /// <summary>Expands files and folders (recursively, audio extensions only, sorted) into a list of files.</summary>

@@ -5,8 +5,9 @@ namespace MusicGen.Transforms.Audio;
 /// <summary>
 /// Reads RIFF/WAVE files natively: PCM unsigned 8-bit and signed 16/24/32-bit, IEEE float 32/64-bit, plain and
 /// WAVE_FORMAT_EXTENSIBLE headers, chunks in any order with their pad bytes, and RIFF/data sizes of 0xFFFFFFFF
-/// (as ffmpeg writes to a pipe: read to the end of the file). Sizes from the header are checked against the file
-/// before anything is allocated; a data chunk shorter than its header claims loads what is present, with a warning.
+/// (as ffmpeg writes to a pipe: read to the end of the stream). Works on pipes too (no seeking). Nothing is allocated
+/// from a size the header claims: samples are read as they come, and a data chunk shorter than its header claims loads
+/// what is present, with a warning.
 /// </summary>
 public static class WavReader
 {
@@ -23,94 +24,106 @@ public static class WavReader
     /// <exception cref="InvalidDataException">The file is not a WAV file this reader can decode; the message names the file and the cause.</exception>
     public static AudioClip Read(string path)
     {
-        using var stream = File.OpenRead(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         return Read(stream, Path.GetFileName(path));
     }
 
-    /// <summary>Reads a WAV file from a seekable stream; <paramref name="name"/> is used in error messages.</summary>
+    /// <summary>Reads a WAV file from a stream (seekable or not); <paramref name="name"/> is used in messages.</summary>
     public static AudioClip Read(Stream stream, string name)
     {
-        if (!stream.CanSeek) throw new ArgumentException("The stream must be seekable.", nameof(stream));
-        long fileLength = stream.Length;
+        var reader = new ChunkReader(stream);
         Span<byte> header = stackalloc byte[12];
-        if (fileLength == 0) throw Bad(name, "file is empty");
-        if (stream.ReadAtLeast(header, 12, throwOnEndOfStream: false) < 12 || !LooksLikeWav(header))
-            throw Bad(name, "not a RIFF/WAVE file");
+        int got = reader.Read(header);
+        if (got == 0) throw Bad(name, "file is empty");
+        if (got < 12 || !LooksLikeWav(header)) throw Bad(name, "not a RIFF/WAVE file");
 
         Format? format = null;
-        long dataOffset = -1, dataSize = 0;
+        long deferredData = -1; // a data chunk met before 'fmt ' in a seekable stream
+        uint deferredSize = 0;
         Span<byte> chunkHeader = stackalloc byte[8];
-        long position = 12;
-        while (position + 8 <= fileLength)
+        while (reader.Read(chunkHeader) == 8)
         {
-            stream.Position = position;
-            stream.ReadExactly(chunkHeader);
             string id = System.Text.Encoding.ASCII.GetString(chunkHeader[..4]);
             uint size = BinaryPrimitives.ReadUInt32LittleEndian(chunkHeader[4..]);
-            long body = position + 8;
             if (id == "fmt ")
             {
-                if (size < 16 || body + size > fileLength)
+                if (size < 16 || size > 1024 || (reader.Remaining is { } left && size > left))
                     throw Bad(name, $"WAV 'fmt ' chunk has a bad size ({size} bytes)");
-                var bytes = new byte[Math.Min(size, 64u)];
-                stream.ReadExactly(bytes);
+                var bytes = new byte[size];
+                if (reader.Read(bytes) < size) throw Bad(name, "WAV 'fmt ' chunk is cut off");
                 format = ParseFormat(bytes, name);
+                reader.Skip(size & 1);
+                if (deferredData >= 0)
+                {
+                    reader.SeekTo(deferredData);
+                    return ReadData(reader, format.Value, deferredSize, name);
+                }
             }
             else if (id == "data")
             {
-                dataOffset = body;
-                if (size == 0xFFFFFFFF) { dataSize = fileLength - body; break; } // streamed: read to end of file
-                dataSize = size;
-                if (body + size >= fileLength) break; // the rest of the file is data (or less: truncated)
+                if (format is { } f) return ReadData(reader, f, size, name);
+                if (!reader.CanSeek || size == 0xFFFFFFFF) throw Bad(name, "WAV 'data' chunk comes before the 'fmt ' chunk");
+                deferredData = reader.Position;
+                deferredSize = size;
+                reader.Skip(size + (size & 1L));
             }
-            position = body + size + (size & 1); // chunks are padded to even sizes
+            else
+            {
+                reader.Skip(size + (size & 1L));
+            }
         }
-
-        if (format is null) throw Bad(name, "no 'fmt ' chunk");
-        if (dataOffset < 0) throw Bad(name, "no 'data' chunk");
-        var f = format.Value;
-        int frameBytes = f.Channels * f.BytesPerSample;
-        long claimed = dataSize;
-        stream.Position = dataOffset;
-        long available = Math.Min(dataSize, fileLength - dataOffset);
-        string? warning = null;
-        if (available < claimed)
-            warning = $"{name}: truncated, header says {claimed} bytes of audio but {available} are present; loaded what is there";
-        long frames = available / frameBytes;
-        if (frames > int.MaxValue) throw Bad(name, $"too long ({frames} samples per channel)");
-        var channels = new float[f.Channels][];
-        for (int c = 0; c < f.Channels; c++) channels[c] = new float[frames];
-        Decode(stream, f, channels, (int)frames);
-        return new AudioClip(f.SampleRate, channels, warning);
+        throw Bad(name, format is null ? "no 'fmt ' chunk" : "no 'data' chunk");
     }
 
-    private static void Decode(Stream stream, Format f, float[][] channels, int frames)
+    private static AudioClip ReadData(ChunkReader reader, Format f, uint size, string name)
     {
+        bool toEnd = size == 0xFFFFFFFF;
+        long claimed = toEnd ? long.MaxValue : size;
         int frameBytes = f.Channels * f.BytesPerSample;
+        // Preallocate only what the file can hold; grow otherwise (pipes).
+        long capacity = Math.Min(claimed, reader.Remaining ?? (1L << 20)) / frameBytes;
+        var sink = new SampleSink(f.Channels, (int)Math.Min(capacity, int.MaxValue / 2));
         var buffer = new byte[Math.Max(frameBytes, 1 << 16) / frameBytes * frameBytes];
-        int done = 0;
-        while (done < frames)
+        long read = 0;
+        int carry = 0;
+        while (read < claimed)
         {
-            int want = Math.Min(buffer.Length / frameBytes, frames - done);
-            stream.ReadExactly(buffer, 0, want * frameBytes);
-            var span = buffer.AsSpan(0, want * frameBytes);
-            for (int i = 0; i < want; i++)
+            int want = (int)Math.Min(buffer.Length - carry, claimed - read);
+            int n = reader.Read(buffer.AsSpan(carry, want));
+            if (n == 0) break;
+            read += n;
+            int usable = (carry + n) / frameBytes * frameBytes;
+            Decode(buffer.AsSpan(0, usable), f, sink);
+            carry = carry + n - usable;
+            buffer.AsSpan(usable, carry).CopyTo(buffer);
+            if (sink.Length > int.MaxValue / 2) throw Bad(name, "too long to load at once");
+        }
+        string? warning = !toEnd && read < claimed && reader.CanSeek
+            ? $"{name}: truncated, header says {claimed} bytes of audio but {read} are present; loaded what is there"
+            : null;
+        return new AudioClip(f.SampleRate, sink.ToArrays(), warning);
+    }
+
+    private static void Decode(ReadOnlySpan<byte> bytes, Format f, SampleSink sink)
+    {
+        int frames = bytes.Length / (f.Channels * f.BytesPerSample);
+        var channels = sink.Reserve(frames, out int at);
+        int b = f.BytesPerSample;
+        for (int i = 0; i < frames; i++)
+        {
+            for (int c = 0; c < f.Channels; c++)
             {
-                for (int c = 0; c < f.Channels; c++)
-                {
-                    var s = span.Slice((i * f.Channels + c) * f.BytesPerSample, f.BytesPerSample);
-                    channels[c][done + i] = f.IsFloat
-                        ? (f.BytesPerSample == 4 ? BinaryPrimitives.ReadSingleLittleEndian(s) : (float)BinaryPrimitives.ReadDoubleLittleEndian(s))
-                        : f.BytesPerSample switch
-                        {
-                            1 => (s[0] - 128) / 128f,
-                            2 => BinaryPrimitives.ReadInt16LittleEndian(s) / 32768f,
-                            3 => ((s[0] << 8 | s[1] << 16 | s[2] << 24) >> 8) / 8388608f,
-                            _ => (float)(BinaryPrimitives.ReadInt32LittleEndian(s) / 2147483648.0),
-                        };
-                }
+                var s = bytes.Slice((i * f.Channels + c) * b, b);
+                channels[c][at + i] = f.IsFloat
+                    ? (b == 4 ? BinaryPrimitives.ReadSingleLittleEndian(s) : (float)BinaryPrimitives.ReadDoubleLittleEndian(s))
+                    : b switch
+                    {
+                        1 => (s[0] - 128) / 128f,
+                        2 => BinaryPrimitives.ReadInt16LittleEndian(s) / 32768f,
+                        3 => ((s[0] << 8 | s[1] << 16 | s[2] << 24) >> 8) / 8388608f,
+                        _ => (float)(BinaryPrimitives.ReadInt32LittleEndian(s) / 2147483648.0),
+                    };
             }
-            done += want;
         }
     }
 
@@ -142,4 +155,75 @@ public static class WavReader
     private static InvalidDataException Bad(string name, string cause) => new($"{name}: {cause}");
 
     private readonly record struct Format(int Channels, int SampleRate, int BytesPerSample, bool IsFloat);
+
+    /// <summary>Sequential reading with skips that seek when the stream can, and read past otherwise.</summary>
+    private sealed class ChunkReader(Stream stream)
+    {
+        private long position;
+
+        public bool CanSeek => stream.CanSeek;
+
+        public long Position => position;
+
+        /// <summary>Bytes left in a seekable stream; null for pipes.</summary>
+        public long? Remaining => stream.CanSeek ? stream.Length - position : null;
+
+        public int Read(Span<byte> buffer)
+        {
+            int n = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            position += n;
+            return n;
+        }
+
+        public void Skip(long count)
+        {
+            if (count <= 0) return;
+            if (stream.CanSeek)
+            {
+                position = Math.Min(position + count, stream.Length);
+                stream.Position = position;
+                return;
+            }
+            var scratch = new byte[(int)Math.Min(count, 1 << 16)];
+            while (count > 0)
+            {
+                int n = Read(scratch.AsSpan(0, (int)Math.Min(count, scratch.Length)));
+                if (n == 0) return;
+                count -= n;
+            }
+        }
+
+        public void SeekTo(long offset)
+        {
+            stream.Position = offset;
+            position = offset;
+        }
+    }
+
+    /// <summary>Planar sample arrays that grow as frames arrive.</summary>
+    private sealed class SampleSink(int channels, int capacity)
+    {
+        private float[][] data = Enumerable.Range(0, channels).Select(_ => new float[Math.Max(capacity, 16)]).ToArray();
+
+        public int Length { get; private set; }
+
+        public float[][] Reserve(int frames, out int at)
+        {
+            at = Length;
+            if (Length + frames > data[0].Length)
+            {
+                int size = Math.Max(Length + frames, data[0].Length * 2);
+                for (int c = 0; c < data.Length; c++) Array.Resize(ref data[c], size);
+            }
+            Length += frames;
+            return data;
+        }
+
+        public float[][] ToArrays()
+        {
+            for (int c = 0; c < data.Length; c++)
+                if (data[c].Length != Length) Array.Resize(ref data[c], Length);
+            return data;
+        }
+    }
 }

@@ -1,0 +1,82 @@
+using System.ComponentModel;
+using System.Diagnostics;
+
+namespace MusicGen.Transforms.Audio;
+
+/// <summary>
+/// Decodes compressed audio by running a decoder as a child process that streams a float WAV to our
+/// <see cref="WavReader"/> through a pipe (no temporary files). Its exit status and error output are checked: ffmpeg
+/// can "succeed" on junk.
+/// </summary>
+internal static class ExternalDecoder
+{
+    /// <summary>ffmpeg: the first audio stream, as 32-bit float WAV, original rate and channels.</summary>
+    public static AudioClip Ffmpeg(string path) =>
+        Run("ffmpeg", ["-nostdin", "-hide_banner", "-v", "error", "-i", path, "-map", "0:a:0", "-vn", "-f", "wav", "-c:a", "pcm_f32le", "-"],
+            path, "apt-get install ffmpeg");
+
+    /// <summary>sox (libvorbis-based): some Ogg Vorbis files that Debian 12's ffmpeg rejects decode with it.</summary>
+    public static AudioClip Sox(string path) =>
+        Run("sox", ["-V1", path, "-t", "wav", "-e", "floating-point", "-b", "32", "-"], path, "apt-get install sox libsox-fmt-all");
+
+    public static bool IsInstalled(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Any(dir => File.Exists(Path.Combine(dir, tool)));
+
+    private static AudioClip Run(string tool, string[] arguments, string path, string install)
+    {
+        string name = Path.GetFileName(path);
+        var start = new ProcessStartInfo(tool)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidDataException($"{name}: could not start {tool}");
+        }
+        catch (Win32Exception)
+        {
+            throw new InvalidDataException($"{name}: decoding this format needs {tool}, which is not installed (install it with: {install})");
+        }
+        using (process)
+        {
+            process.StandardInput.Close();
+            var errors = process.StandardError.ReadToEndAsync();
+            AudioClip? clip = null;
+            InvalidDataException? parseError = null;
+            try
+            {
+                clip = WavReader.Read(process.StandardOutput.BaseStream, name);
+            }
+            catch (InvalidDataException e)
+            {
+                parseError = e;
+            }
+            process.StandardOutput.BaseStream.CopyTo(Stream.Null); // let the decoder finish writing
+            process.WaitForExit();
+            string stderr = errors.Result.Trim();
+            string lastError = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()?.Trim() ?? "";
+            lastError = StripPrefix(lastError, path);
+            if (process.ExitCode != 0)
+                throw new InvalidDataException($"{name}: {tool} cannot decode it ({(lastError.Length > 0 ? lastError : $"exit code {process.ExitCode}")})");
+            if (parseError is not null || clip is null)
+                throw new InvalidDataException($"{name}: {tool} gave no audio ({lastError})".Replace(" ()", ""), parseError);
+            if (clip.Length == 0) throw new InvalidDataException($"{name}: no audio in the file");
+            string? warning = lastError.Length > 0 ? $"{name}: {tool} reported: {lastError}" : null;
+            return warning is null ? clip : new AudioClip(clip.SampleRate, clip.Channels, warning);
+        }
+    }
+
+    /// <summary>Removes "[mp3 @ 0x...] " and the file path that ffmpeg puts before its messages.</summary>
+    private static string StripPrefix(string line, string path)
+    {
+        if (line.StartsWith('[') && line.IndexOf("] ", StringComparison.Ordinal) is int close and > 0) line = line[(close + 2)..];
+        if (line.StartsWith(path + ": ", StringComparison.Ordinal)) line = line[(path.Length + 2)..];
+        return line;
+    }
+}
