@@ -18,6 +18,7 @@ public static class Program
             TrainCommand.Create(console),
             GenerateCommand.Create(console),
             DemoCommand.Create(console),
+            BenchCommand.Create(console),
         };
         var parsed = root.Parse(args);
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });

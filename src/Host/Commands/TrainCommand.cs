@@ -13,16 +13,17 @@ internal static class TrainCommand
     {
         var paths = new Argument<string[]>("paths") { Description = "Audio files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
         var model = new Option<string>("--model", "-m") { Description = "Where to write the trained model (.zip)", Required = true };
+        var strict = new Option<bool>("--strict") { Description = "Stop on the first unreadable file instead of skipping it" };
         var options = new TrainingOptions();
-        var command = new Command("train", "Train a model on audio files and folders") { paths, model };
+        var command = new Command("train", "Train a model on audio files and folders") { paths, model, strict };
         options.AddTo(command);
-        command.SetAction(r => cli.Guard(ct => Run(cli, r.GetValue(paths)!, r.GetValue(model)!, options.Read(r), ct)));
+        command.SetAction(r => cli.Guard(ct => Run(cli, r.GetValue(paths)!, r.GetValue(model)!, options.Read(r), ct, r.GetValue(strict))));
         return command;
     }
 
-    internal static int Run(Cli cli, IReadOnlyList<string> paths, string modelPath, PipelineSettings settings, CancellationToken ct)
+    internal static int Run(Cli cli, IReadOnlyList<string> paths, string modelPath, PipelineSettings settings, CancellationToken ct, bool strict = false)
     {
-        var files = ReadableFiles(cli, paths);
+        var files = ReadableFiles(cli, paths, strict);
         settings.Progress = cli.Progress;
         settings.CancellationToken = ct;
         var ml = new MLContext(seed: settings.Seed);
@@ -36,10 +37,11 @@ internal static class TrainCommand
         return 0;
     }
 
-    /// <summary>Expands folders and checks every file decodes; unreadable ones are reported and skipped.</summary>
-    private static List<string> ReadableFiles(Cli cli, IReadOnlyList<string> paths)
+    /// <summary>Expands folders and checks every file decodes; unreadable ones are reported and skipped (or fatal with strict).</summary>
+    private static List<string> ReadableFiles(Cli cli, IReadOnlyList<string> paths, bool strict)
     {
         var files = new List<string>();
+        var skipped = new List<string>();
         foreach (var file in AudioFile.Expand(paths))
         {
             try
@@ -48,11 +50,13 @@ internal static class TrainCommand
                 if (clip.Warning is not null) cli.Error.WriteLine($"musicgen: warning: {clip.Warning}");
                 files.Add(file);
             }
-            catch (InvalidDataException e)
+            catch (InvalidDataException e) when (!strict)
             {
                 cli.Error.WriteLine($"musicgen: warning: skipping {e.Message}");
+                skipped.Add(Path.GetFileName(file));
             }
         }
+        if (skipped.Count > 0) cli.Error.WriteLine($"musicgen: warning: skipped {skipped.Count} unreadable file(s): {string.Join(", ", skipped)}");
         if (files.Count == 0) throw new InvalidDataException($"No readable audio files in {string.Join(", ", paths)}.");
         return files;
     }

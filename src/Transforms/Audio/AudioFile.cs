@@ -38,6 +38,14 @@ public static class AudioFile
         return AudioContainer.Unknown;
     }
 
+    /// <summary>Recognises the container of a file from its first bytes.</summary>
+    public static AudioContainer Detect(string path)
+    {
+        Span<byte> head = stackalloc byte[16];
+        using var s = File.OpenRead(path);
+        return Detect(head[..s.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)]);
+    }
+
     /// <summary>Decodes <paramref name="path"/>: WAV natively, MP3/M4A/Ogg/FLAC through ffmpeg (sox as a fallback for Ogg).</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file cannot be decoded; the message names the file and the cause.</exception>

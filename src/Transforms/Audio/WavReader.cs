@@ -106,23 +106,39 @@ public static class WavReader
 
     private static void Decode(ReadOnlySpan<byte> bytes, Format f, SampleSink sink)
     {
-        int frames = bytes.Length / (f.Channels * f.BytesPerSample);
-        var channels = sink.Reserve(frames, out int at);
-        int b = f.BytesPerSample;
-        for (int i = 0; i < frames; i++)
+        int b = f.BytesPerSample, channels = f.Channels;
+        int frames = bytes.Length / (channels * b);
+        var planes = sink.Reserve(frames, out int at);
+        for (int c = 0; c < channels; c++)
         {
-            for (int c = 0; c < f.Channels; c++)
+            var plane = planes[c].AsSpan(at, frames);
+            int stride = channels * b;
+            var src = bytes[(c * b)..];
+            // One loop per sample format, so the inner loop has no branches.
+            switch (b, f.IsFloat)
             {
-                var s = bytes.Slice((i * f.Channels + c) * b, b);
-                channels[c][at + i] = f.IsFloat
-                    ? (b == 4 ? BinaryPrimitives.ReadSingleLittleEndian(s) : (float)BinaryPrimitives.ReadDoubleLittleEndian(s))
-                    : b switch
+                case (1, false):
+                    for (int i = 0; i < frames; i++) plane[i] = (src[i * stride] - 128) / 128f;
+                    break;
+                case (2, false):
+                    for (int i = 0; i < frames; i++) plane[i] = BinaryPrimitives.ReadInt16LittleEndian(src[(i * stride)..]) / 32768f;
+                    break;
+                case (3, false):
+                    for (int i = 0; i < frames; i++)
                     {
-                        1 => (s[0] - 128) / 128f,
-                        2 => BinaryPrimitives.ReadInt16LittleEndian(s) / 32768f,
-                        3 => ((s[0] << 8 | s[1] << 16 | s[2] << 24) >> 8) / 8388608f,
-                        _ => (float)(BinaryPrimitives.ReadInt32LittleEndian(s) / 2147483648.0),
-                    };
+                        int o = i * stride;
+                        plane[i] = ((src[o] << 8 | src[o + 1] << 16 | src[o + 2] << 24) >> 8) / 8388608f;
+                    }
+                    break;
+                case (4, false):
+                    for (int i = 0; i < frames; i++) plane[i] = (float)(BinaryPrimitives.ReadInt32LittleEndian(src[(i * stride)..]) / 2147483648.0);
+                    break;
+                case (4, true):
+                    for (int i = 0; i < frames; i++) plane[i] = BinaryPrimitives.ReadSingleLittleEndian(src[(i * stride)..]);
+                    break;
+                default:
+                    for (int i = 0; i < frames; i++) plane[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(src[(i * stride)..]);
+                    break;
             }
         }
     }
