@@ -1,14 +1,17 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MusicGen.Transforms;
+using MusicGen.Transforms.Spectral;
 
 namespace MusicGen.Estimators;
 
 /// <summary>
-/// Cuts decoded audio into non-overlapping frames and turns each into its full complex FFT, the 2017 system's
-/// features. Input: path (text), planar samples, sample rate and channels, as <see cref="AudioLoadingEstimator"/>
-/// writes them. Output: one row per frame with File, FrameIndex, Time and Features (4N values for stereo:
-/// [L.re, L.im, R.re, R.im]; 2N for mono: [re, im]). Fitting does not train; it fixes the channel count.
+/// Cuts decoded audio into frames and turns each into a feature vector. The default is the 2017 system's features:
+/// non-overlapping rectangular frames and their full complex FFT (4N values for stereo: [L.re, L.im, R.re, R.im];
+/// 2N for mono: [re, im]). Other <see cref="Representation"/>s use a windowed, overlapping STFT: the onesided complex
+/// spectrum, log magnitudes, or log mel bands. Input: path (text), planar samples, sample rate and channels, as
+/// <see cref="AudioLoadingEstimator"/> writes them. Output: one row per frame with File, FrameIndex, Time and Features.
+/// Fitting does not train; it fixes the channel count and sample rate from the first file.
 /// Created by <see cref="MusicGenCatalog.VectorizeFft(TransformsCatalog, int, float?)"/>.
 /// </summary>
 public sealed class FftVectorizingEstimator : IEstimator<FftVectorizingTransformer>
@@ -34,6 +37,16 @@ public sealed class FftVectorizingEstimator : IEstimator<FftVectorizingTransform
         public const string FrameIndexColumn = "FrameIndex";
         /// <summary>Output column of frame start times in seconds.</summary>
         public const string TimeColumn = "Time";
+        /// <summary>The 2017 representation.</summary>
+        public const Representation Representation = Transforms.Spectral.Representation.Seed2017;
+        /// <summary>Mel bands for LogMel.</summary>
+        public const int MelBands = 80;
+        /// <summary>Griffin-Lim iterations when inverting the log representations.</summary>
+        public const int GriffinLimIterations = 32;
+        /// <summary>Floor added to magnitudes before the log (LogMagnitude).</summary>
+        public const float MagnitudeFloor = 1e-5f;
+        /// <summary>Floor added to band power before the log (LogMel), as quality.md's measures use.</summary>
+        public const float PowerFloor = 1e-10f;
     }
 
     /// <summary>Options of <see cref="FftVectorizingEstimator"/>.</summary>
@@ -43,6 +56,18 @@ public sealed class FftVectorizingEstimator : IEstimator<FftVectorizingTransform
         public int FrameSize { get; set; } = Defaults.FrameSize;
         /// <summary>Factor applied to the FFT. Default (null): 1/(N/2), as the 2017 code did.</summary>
         public float? Scale { get; set; }
+        /// <summary>What each frame holds. Default <see cref="Representation.Seed2017"/>.</summary>
+        public Representation Representation { get; set; } = Defaults.Representation;
+        /// <summary>Samples between frames. Default (0): N for Seed2017, N/4 otherwise.</summary>
+        public int Hop { get; set; }
+        /// <summary>Window. Default (null): rectangular for Seed2017, Hann otherwise.</summary>
+        public WindowKind? Window { get; set; }
+        /// <summary>Mel bands (LogMel). Default 80.</summary>
+        public int MelBands { get; set; } = Defaults.MelBands;
+        /// <summary>Floor added before the log. Default (null): 1e-5 on magnitude (LogMagnitude), 1e-10 on power (LogMel).</summary>
+        public float? LogFloor { get; set; }
+        /// <summary>Griffin-Lim iterations for inverting log representations. Default 32.</summary>
+        public int GriffinLimIterations { get; set; } = Defaults.GriffinLimIterations;
         /// <summary>Input path column. Default "Path".</summary>
         public string PathColumnName { get; set; } = AudioLoadingEstimator.Defaults.PathColumn;
         /// <summary>Input samples column. Default "Samples".</summary>
@@ -60,26 +85,27 @@ public sealed class FftVectorizingEstimator : IEstimator<FftVectorizingTransform
         /// <summary>Output features column. Default "Features".</summary>
         public string FeaturesColumnName { get; set; } = Defaults.FeaturesColumn;
 
-        internal float EffectiveScale => Scale ?? 1f / (FrameSize / 2f);
-
-        internal void Validate()
+        /// <summary>The analysis settings these options give, defaults filled in.</summary>
+        public SpectralSettings Settings()
         {
-            var problems = new List<string>();
-            if (FrameSize < 2) problems.Add($"FrameSize must be at least 2, not {FrameSize}.");
-            if (Scale is { } s && (s == 0 || !float.IsFinite(s))) problems.Add($"Scale must be finite and non-zero, not {s}.");
-            if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems));
+            bool seed = Representation == Representation.Seed2017;
+            return new SpectralSettings(Representation, FrameSize, Hop > 0 ? Hop : seed ? FrameSize : Math.Max(1, FrameSize / 4),
+                Window ?? (seed ? WindowKind.Rectangular : WindowKind.Hann), Scale ?? 1f / (FrameSize / 2f), MelBands,
+                LogFloor ?? (Representation == Representation.LogMel ? Defaults.PowerFloor : Defaults.MagnitudeFloor), GriffinLimIterations);
         }
+
+        internal void Validate() => Settings().Validate();
 
         internal FftVectorizingTransformer.ColumnNames Names() => new(PathColumnName, SamplesColumnName, SampleRateColumnName,
             ChannelsColumnName, FileColumnName, FrameIndexColumnName, TimeColumnName, FeaturesColumnName);
     }
 
-    /// <summary>Fixes the channel count from the first row.</summary>
+    /// <summary>Fixes the channel count and sample rate from the first row.</summary>
     public FftVectorizingTransformer Fit(IDataView input)
     {
         GetOutputSchema(SchemaShape.Create(input.Schema));
-        int channels = SchemaShapes.FirstInt32(input, options.ChannelsColumnName, "no audio files were given");
-        return new FftVectorizingTransformer(options.Names(), options.FrameSize, options.EffectiveScale, channels);
+        var first = SchemaShapes.FirstInt32(input, "no audio files were given", options.ChannelsColumnName, options.SampleRateColumnName);
+        return new FftVectorizingTransformer(options.Names(), options.Settings(), first[1], first[0]);
     }
 
     /// <inheritdoc/>

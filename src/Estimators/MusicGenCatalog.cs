@@ -49,6 +49,17 @@ public static class MusicGenCatalog
         return new FftVectorizingEstimator(options);
     }
 
+    /// <summary>Standardises each feature dimension with statistics learned while fitting (see <see cref="FeatureNormalizingEstimator"/>).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="inputColumnName">The features column.</param>
+    /// <param name="outputColumnName">The normalised column; null replaces the input column (by name).</param>
+    public static FeatureNormalizingEstimator NormalizeFeatures(this TransformsCatalog catalog, string inputColumnName = FftVectorizingEstimator.Defaults.FeaturesColumn,
+        string? outputColumnName = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new FeatureNormalizingEstimator(inputColumnName, outputColumnName ?? inputColumnName);
+    }
+
     /// <summary>Orders frames into stateful batches (see <see cref="StatefulBatchingEstimator"/>).</summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="ordering">How frames are assigned to streams.</param>

@@ -38,6 +38,7 @@ public sealed class MusicGenerator
     private readonly AudioLoadingTransformer loader;
     private readonly FftVectorizingTransformer vectorizer;
     private readonly LstmForecastingTransformer network;
+    private readonly FeatureNormalizingTransformer? normalizer;
 
     /// <summary>Finds the loading, vectorizing and LSTM stages in a fitted (or loaded) pipeline.</summary>
     /// <exception cref="ArgumentException">The pipeline lacks one of those stages.</exception>
@@ -48,6 +49,7 @@ public sealed class MusicGenerator
             ?? throw new ArgumentException("The pipeline has no audio-loading stage (LoadAudio).", nameof(model));
         vectorizer = stages.OfType<FftVectorizingTransformer>().FirstOrDefault()
             ?? throw new ArgumentException("The pipeline has no vectorizing stage (VectorizeFft).", nameof(model));
+        normalizer = stages.OfType<FeatureNormalizingTransformer>().FirstOrDefault();
         network = stages.OfType<LstmForecastingTransformer>().FirstOrDefault()
             ?? throw new ArgumentException("The pipeline has no LSTM stage (PredictNextFrame).", nameof(model));
         if (network.FeatureSize != vectorizer.FeatureSize)
@@ -61,7 +63,7 @@ public sealed class MusicGenerator
     public int Channels => loader.Channels;
 
     /// <summary>Frames per second of audio.</summary>
-    public double FramesPerSecond => (double)SampleRate / vectorizer.Framing.FrameSize;
+    public double FramesPerSecond => vectorizer.FramesPerSecond;
 
     /// <summary>Generates new audio that continues <paramref name="seedPath"/>.</summary>
     /// <exception cref="InvalidDataException">The seed cannot be read, or is too short to prime from.</exception>
@@ -70,7 +72,7 @@ public sealed class MusicGenerator
         options ??= new GenerationOptions();
         options.Validate();
         var seed = loader.Load(seedPath);
-        int frameSize = vectorizer.Framing.FrameSize;
+        int frameSize = vectorizer.Settings.FrameSize;
         int start = (int)Math.Min(Math.Round(options.SeedOffsetSeconds * SampleRate), seed.Length);
         int available = seed.Length - start;
         int primeSamples = options.PrimeSeconds == 0 ? available : (int)Math.Min(Math.Round(options.PrimeSeconds * SampleRate), available);
@@ -78,11 +80,14 @@ public sealed class MusicGenerator
             throw new InvalidDataException($"{Path.GetFileName(seedPath)}: too short to prime from after {options.SeedOffsetSeconds} s (need at least {frameSize} samples, one frame)");
         var prime = seed.Channels.Select(c => c.AsSpan(start, primeSamples).ToArray()).ToArray();
         var primeFrames = vectorizer.Vectorize(prime);
+        if (primeFrames.Length == 0)
+            throw new InvalidDataException($"{Path.GetFileName(seedPath)}: too short to prime from (no whole frame after {options.SeedOffsetSeconds} s)");
+        normalizer?.Normalize(primeFrames);
 
         manual_seed(options.RandomSeed);
         using var oneDnnOff = OneDnn.Scope(enabled: false); // batch-1 steps run several times faster without it
         int dim = vectorizer.FeatureSize;
-        int count = (int)Math.Ceiling(options.Seconds * FramesPerSecond);
+        int count = (int)Math.Ceiling(options.Seconds * FramesPerSecond) + 1; // + 1: centred STFT frames span one hop less
         var generated = new float[(long)count * dim];
         var (predictions, state) = network.Run(primeFrames, 1, null);
         try
@@ -102,7 +107,8 @@ public sealed class MusicGenerator
         {
             state.Dispose();
         }
-        var samples = vectorizer.Invert(generated);
+        normalizer?.Denormalize(generated);
+        var samples = vectorizer.Invert(generated, options.RandomSeed);
         int length = (int)Math.Round(options.Seconds * SampleRate);
         return new AudioClip(SampleRate, samples.Select(c => c.AsSpan(0, Math.Min(length, c.Length)).ToArray()).ToArray());
     }

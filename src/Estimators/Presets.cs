@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using MusicGen.Estimators;
 using MusicGen.Transforms;
+using MusicGen.Transforms.Spectral;
 
 namespace MusicGen;
 
@@ -21,6 +22,16 @@ public sealed class PipelineSettings
     public int HiddenSize { get; set; } = LstmForecastingEstimator.Defaults.HiddenSize;
     /// <summary>Samples per frame. Default 256.</summary>
     public int FrameSize { get; set; } = FftVectorizingEstimator.Defaults.FrameSize;
+    /// <summary>What each frame holds. Default <see cref="Representation.Seed2017"/>.</summary>
+    public Representation Representation { get; set; } = FftVectorizingEstimator.Defaults.Representation;
+    /// <summary>Samples between frames; 0 (default): N for Seed2017, N/4 otherwise.</summary>
+    public int Hop { get; set; }
+    /// <summary>Analysis window; null (default): rectangular for Seed2017, Hann otherwise.</summary>
+    public WindowKind? Window { get; set; }
+    /// <summary>Mel bands for LogMel. Default 80.</summary>
+    public int MelBands { get; set; } = FftVectorizingEstimator.Defaults.MelBands;
+    /// <summary>Standardise features before the LSTM; null (default): off for Seed2017 (as in 2017), on otherwise.</summary>
+    public bool? Normalize { get; set; }
     /// <summary>Model sample rate; 0 (default) takes the first file's.</summary>
     public int SampleRate { get; set; }
     /// <summary>Model channels (1 or 2); 0 (default) takes the first file's, at most 2.</summary>
@@ -45,8 +56,17 @@ public static class Presets
     {
         ArgumentNullException.ThrowIfNull(catalog);
         var s = settings ?? new PipelineSettings();
-        return catalog.LoadAudio(sampleRate: s.SampleRate, channels: s.Channels)
-            .Append(catalog.VectorizeFft(s.FrameSize))
+        IEstimator<ITransformer> features = catalog.LoadAudio(sampleRate: s.SampleRate, channels: s.Channels)
+            .Append(catalog.VectorizeFft(new FftVectorizingEstimator.Options
+            {
+                FrameSize = s.FrameSize,
+                Representation = s.Representation,
+                Hop = s.Hop,
+                Window = s.Window,
+                MelBands = s.MelBands,
+            }));
+        if (s.Normalize ?? s.Representation != Representation.Seed2017) features = features.Append(catalog.NormalizeFeatures());
+        return features
             .Append(catalog.BatchStatefully(s.Ordering, s.BatchSize))
             .Append(catalog.PredictNextFrame(new LstmForecastingEstimator.Options
             {

@@ -37,14 +37,14 @@ internal static class SchemaShapes
         return new SchemaShape(input.Where(c => !names.Contains(c.Name)).Concat(added));
     }
 
-    /// <summary>Reads the first row's value of an Int32 column, or throws when the view has no rows.</summary>
-    public static int FirstInt32(IDataView data, string column, string what)
+    /// <summary>Reads the first row's values of Int32 columns (one pass), or throws when the view has no rows.</summary>
+    public static int[] FirstInt32(IDataView data, string what, params string[] columns)
     {
-        var col = data.Schema[column];
-        using var cursor = data.GetRowCursor([col]);
+        var cols = columns.Select(c => data.Schema[c]).ToArray();
+        using var cursor = data.GetRowCursor(cols);
         if (!cursor.MoveNext()) throw new InvalidOperationException($"There is no data to fit on: {what}.");
-        int value = 0;
-        cursor.GetGetter<int>(col)(ref value);
-        return value;
+        var values = new int[cols.Length];
+        for (int i = 0; i < cols.Length; i++) cursor.GetGetter<int>(cols[i])(ref values[i]);
+        return values;
     }
 }

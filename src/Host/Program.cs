@@ -7,7 +7,31 @@ namespace MusicGen.Host;
 public static class Program
 {
     /// <summary>Runs the command line; returns the exit code (0 on success, 1 on an error, 2 on bad usage, 130 when interrupted).</summary>
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Main(string[] args)
+    {
+        LimitMallocArenas();
+        return Run(args, Console.Out, Console.Error);
+    }
+
+    /// <summary>
+    /// glibc gives each thread that allocates its own malloc arena; with LibTorch's worker threads that grew resident
+    /// memory during training to 1.5-2.6 GB (../shared/design/torchsharp.md). Two arenas keep it near the data's size.
+    /// </summary>
+    private static void LimitMallocArenas()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try
+        {
+            _ = Mallopt(-8 /* M_ARENA_MAX */, 2);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Not glibc: nothing to tune.
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mallopt")]
+    private static extern int Mallopt(int parameter, int value);
 
     /// <summary>Runs the command line with the given output writers (used by the tests).</summary>
     public static int Run(string[] args, TextWriter output, TextWriter error)

@@ -7,45 +7,61 @@ using MusicGen.Transforms.Spectral;
 namespace MusicGen.Transforms;
 
 /// <summary>
-/// Cuts each file's samples into frames and turns each frame into a feature vector with <see cref="FftFraming"/>.
-/// One row per file in, one row per frame out, with columns File (text), FrameIndex (Int32), Time (seconds, Single)
-/// and the features (a vector of Single of size <see cref="FeatureSize"/>). Other input columns are not carried.
-/// Produced by <c>mlContext.Transforms.VectorizeFft</c>.
+/// Cuts each file's samples into frames and turns each frame into a feature vector with <see cref="SpectralTransform"/>
+/// (the 2017 full-FFT framing, a windowed complex STFT, log magnitudes or log mel bands). One row per file in, one row
+/// per frame out, with columns File (text), FrameIndex (Int32), Time (seconds, Single) and the features (a vector of
+/// Single of size <see cref="FeatureSize"/>). Other input columns are not carried.
+/// Produced by <c>mlContext.Transforms.VectorizeFft</c>; disposing it frees its precomputed tensors.
 /// </summary>
-public sealed class FftVectorizingTransformer : MusicGenTransformerBase
+public sealed class FftVectorizingTransformer : MusicGenTransformerBase, IDisposable
 {
     internal const string LoaderSignature = "MusicGenFftVectorizing";
 
-    internal FftVectorizingTransformer(ColumnNames columns, int frameSize, float scale, int channels)
+    internal FftVectorizingTransformer(ColumnNames columns, SpectralSettings settings, int sampleRate, int channels)
     {
         if (channels is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "Channels must be 1 or 2.");
         Names = columns;
-        Framing = new FftFraming(frameSize, scale);
+        Spectral = new SpectralTransform(settings, sampleRate);
         Channels = channels;
     }
 
     /// <summary>Input and output column names.</summary>
     public ColumnNames Names { get; }
 
-    /// <summary>The framing and its inverse.</summary>
-    public FftFraming Framing { get; }
+    /// <summary>The analysis and its inverse.</summary>
+    public SpectralTransform Spectral { get; }
+
+    /// <summary>The analysis settings.</summary>
+    public SpectralSettings Settings => Spectral.Settings;
+
+    /// <summary>The sample rate frames are timed against (the loader's).</summary>
+    public int SampleRate => Spectral.SampleRate;
 
     /// <summary>Channels each frame holds.</summary>
     public int Channels { get; }
 
     /// <summary>Values per frame.</summary>
-    public int FeatureSize => Framing.FeatureSize(Channels);
+    public int FeatureSize => Spectral.FeatureSize(Channels);
 
-    /// <summary>Features of a whole clip, frame-major (see <see cref="FftFraming.Direct"/>).</summary>
+    /// <summary>Frames per second of audio.</summary>
+    public double FramesPerSecond => (double)SampleRate / Spectral.Hop;
+
+    /// <summary>Features of a whole clip, frame-major (see <see cref="SpectralTransform.Direct"/>).</summary>
     public float[] Vectorize(float[][] channels)
     {
         if (channels.Length != Channels)
             throw new ArgumentException($"Expected {Channels} channel(s), got {channels.Length}.", nameof(channels));
-        return Framing.Direct(channels);
+        return Spectral.Direct(channels);
     }
 
-    /// <summary>Samples from frame-major features: the exact inverse of <see cref="Vectorize"/>.</summary>
-    public float[][] Invert(ReadOnlySpan<float> features) => Framing.Inverse(features, Channels);
+    /// <summary>
+    /// Samples from frame-major features: exact for the complex representations, a Griffin-Lim phase estimate seeded
+    /// with <paramref name="seed"/> for the log ones.
+    /// </summary>
+    public float[][] Invert(ReadOnlySpan<float> features, int seed = 0) => Spectral.Inverse(features, Channels, seed);
+
+    /// <summary>Frees the precomputed tensors.</summary>
+    public void Dispose() => Spectral.Dispose();
 
     /// <inheritdoc/>
     public override DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
@@ -91,13 +107,15 @@ public sealed class FftVectorizingTransformer : MusicGenTransformerBase
             string file = path.ToString();
             if (channels != Channels)
                 throw new InvalidDataException($"{Path.GetFileName(file)}: {channels} channel(s), but the pipeline was fitted on {Channels}");
+            if (rate != SampleRate)
+                throw new InvalidDataException($"{Path.GetFileName(file)}: {rate} Hz, but the pipeline was fitted on {SampleRate} Hz");
             var dense = samples.DenseValues().ToArray();
             int length = dense.Length / channels;
             var planar = new float[channels][];
             for (int c = 0; c < channels; c++) planar[c] = dense.AsSpan(c * length, length).ToArray();
-            var features = Framing.Direct(planar);
+            var features = Spectral.Direct(planar);
             int frames = features.Length / dim;
-            float secondsPerFrame = (float)Framing.FrameSize / rate;
+            float secondsPerFrame = (float)Spectral.Hop / rate;
             for (int f = 0; f < frames; f++)
                 yield return new FrameRow(file, f, f * secondsPerFrame, features.AsMemory(f * dim, dim));
         }
@@ -118,8 +136,8 @@ public sealed class FftVectorizingTransformer : MusicGenTransformerBase
     private protected override void SaveModel(BinaryWriter writer, ModelSaveContext ctx)
     {
         Names.Write(writer);
-        writer.Write(Framing.FrameSize);
-        writer.Write(Framing.Scale);
+        Settings.Write(writer);
+        writer.Write(SampleRate);
         writer.Write(Channels);
     }
 
@@ -127,7 +145,18 @@ public sealed class FftVectorizingTransformer : MusicGenTransformerBase
     {
         ctx.CheckAtModel(GetVersionInfo());
         var r = ctx.Reader;
-        return new FftVectorizingTransformer(ColumnNames.Read(r), r.ReadInt32(), r.ReadSingle(), r.ReadInt32());
+        var names = ColumnNames.Read(r);
+        var settings = SpectralSettings.Read(r);
+        int sampleRate = r.ReadInt32(), channels = r.ReadInt32();
+        try
+        {
+            settings.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"The model's spectral settings are damaged: {e.Message}", e);
+        }
+        return new FftVectorizingTransformer(names, settings, sampleRate, channels);
     }
 
     private sealed record FrameRow(string File, int Index, float Time, ReadOnlyMemory<float> Features);

@@ -5,7 +5,7 @@ namespace MusicGen.Tests;
 /// <summary>The README's C# example is samples/QuickStart/Program.cs; it must run, and the README must show it verbatim.</summary>
 public class QuickStartSampleTests
 {
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "MusicGen.sln"))) return dir.FullName;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Microsoft.ML;
 using MusicGen.Transforms;
 using MusicGen.Transforms.Audio;
+using MusicGen.Transforms.Spectral;
 
 namespace MusicGen.Host.Commands;
 
@@ -73,6 +74,11 @@ internal sealed class TrainingOptions
     private readonly Option<int> layers = Cli.Option("--layers", "LSTM layers", 3);
     private readonly Option<int> hidden = Cli.Option("--hidden", "Units per LSTM layer", 256);
     private readonly Option<int> frameSize = Cli.Option("--frame-size", "Samples per FFT frame", 256);
+    private readonly Option<Representation> representation = Cli.Option("--representation", "Features: Seed2017, ComplexSpectrum, LogMagnitude or LogMel", Representation.Seed2017);
+    private readonly Option<int> hop = Cli.Option("--hop", "Samples between frames (0: frame size for Seed2017, a quarter of it otherwise)", 0);
+    private readonly Option<WindowKind?> window = new("--window") { Description = "Rectangular, Hann or Hamming (default: rectangular for Seed2017, Hann otherwise)" };
+    private readonly Option<int> melBands = Cli.Option("--mel-bands", "Mel bands for LogMel", 80);
+    private readonly Option<bool?> normalize = new("--normalize") { Description = "Standardise features (default: off for Seed2017, on otherwise)" };
     private readonly Option<int> sampleRate = Cli.Option("--sample-rate", "Model sample rate (0: the first file's)", 0);
     private readonly Option<int> channels = Cli.Option("--channels", "Model channels, 1 or 2 (0: the first file's)", 0);
     private readonly Option<int> seed = Cli.Option("--random-seed", "Random seed", 1);
@@ -80,7 +86,7 @@ internal sealed class TrainingOptions
     public void AddTo(Command command)
     {
         preset.AcceptOnlyFromAmong("seed2017");
-        foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, frameSize, sampleRate, channels, seed })
+        foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed })
             command.Options.Add(o);
     }
 
@@ -93,6 +99,11 @@ internal sealed class TrainingOptions
         Layers = r.GetValue(layers),
         HiddenSize = r.GetValue(hidden),
         FrameSize = r.GetValue(frameSize),
+        Representation = r.GetValue(representation),
+        Hop = r.GetValue(hop),
+        Window = r.GetValue(window),
+        MelBands = r.GetValue(melBands),
+        Normalize = r.GetValue(normalize),
         SampleRate = r.GetValue(sampleRate),
         Channels = r.GetValue(channels),
         Seed = r.GetValue(seed),

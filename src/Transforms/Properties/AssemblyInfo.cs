@@ -11,4 +11,5 @@ using MusicGen.Transforms;
 [assembly: LoadableClass(typeof(AudioLoadingTransformer), null, typeof(SignatureLoadModel), "MusicGen audio loading", AudioLoadingTransformer.LoaderSignature)]
 [assembly: LoadableClass(typeof(FftVectorizingTransformer), null, typeof(SignatureLoadModel), "MusicGen FFT vectorizing", FftVectorizingTransformer.LoaderSignature)]
 [assembly: LoadableClass(typeof(StatefulBatchingTransformer), null, typeof(SignatureLoadModel), "MusicGen stateful batching", StatefulBatchingTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(FeatureNormalizingTransformer), null, typeof(SignatureLoadModel), "MusicGen feature normalizing", FeatureNormalizingTransformer.LoaderSignature)]
 [assembly: LoadableClass(typeof(LstmForecastingTransformer), null, typeof(SignatureLoadModel), "MusicGen LSTM forecasting", LstmForecastingTransformer.LoaderSignature)]

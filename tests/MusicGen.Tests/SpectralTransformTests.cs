@@ -1,0 +1,109 @@
+using MusicGen.Transforms.Audio;
+using MusicGen.Transforms.Spectral;
+using Xunit.Abstractions;
+
+namespace MusicGen.Tests;
+
+public class SpectralTransformTests(ITestOutputHelper output)
+{
+    /// <summary>Real music from the repository's demo corpus: 5 s of data/jungle.wav.</summary>
+    internal static float[] Music(double seconds = 5)
+    {
+        var clip = WavReader.Read(Path.Combine(QuickStartSampleTests.RepositoryRoot(), "data", "jungle.wav"));
+        return clip.Channels[0].AsSpan(0, (int)(seconds * clip.SampleRate)).ToArray();
+    }
+
+    private static double SnrDb(float[] reference, float[] test, int skip)
+    {
+        double signal = 0, noise = 0;
+        for (int i = skip; i < Math.Min(reference.Length, test.Length) - skip; i++)
+        {
+            signal += (double)reference[i] * reference[i];
+            noise += (double)(reference[i] - test[i]) * (reference[i] - test[i]);
+        }
+        return 10 * Math.Log10(signal / noise);
+    }
+
+    [Theory]
+    [InlineData(WindowKind.Hann, 1024, 256)]
+    [InlineData(WindowKind.Hann, 512, 256)]
+    [InlineData(WindowKind.Hamming, 1024, 512)]
+    [InlineData(WindowKind.Rectangular, 256, 256)]
+    public void Complex_spectrum_round_trip_on_real_music_is_above_90_dB(WindowKind window, int frameSize, int hop)
+    {
+        var music = Music();
+        using var transform = new SpectralTransform(new SpectralSettings(Representation.ComplexSpectrum, frameSize, hop, window, 2f / frameSize), 22050);
+        var features = transform.Direct([music]);
+        Assert.Equal(transform.FrameCount(music.Length) * transform.FeatureSize(1), features.Length);
+        var back = transform.Inverse(features, 1)[0];
+        double snr = SnrDb(music, back, 0);
+        output.WriteLine($"{window} N={frameSize} hop={hop}: SNR {snr:F1} dB");
+        Assert.True(snr > 90, $"SNR {snr} dB");
+    }
+
+    [Fact]
+    public void Complex_spectrum_of_an_interior_frame_matches_a_direct_DFT_of_the_windowed_samples()
+    {
+        const int N = 64, Hop = 16;
+        var music = Music(0.1);
+        using var transform = new SpectralTransform(new SpectralSettings(Representation.ComplexSpectrum, N, Hop, WindowKind.Hann, 1f), 22050);
+        var features = transform.Direct([music]);
+        int frame = 10, dim = transform.FeatureSize(1), start = frame * Hop - N / 2; // centred frames
+        for (int k = 0; k <= N / 2; k++)
+        {
+            double re = 0, im = 0;
+            for (int n = 0; n < N; n++)
+            {
+                double w = 0.5 - 0.5 * Math.Cos(2 * Math.PI * n / N), a = -2 * Math.PI * k * n / N;
+                re += w * music[start + n] * Math.Cos(a);
+                im += w * music[start + n] * Math.Sin(a);
+            }
+            Assert.Equal(re, features[frame * dim + k], 4);
+            Assert.Equal(im, features[frame * dim + N / 2 + 1 + k], 4);
+        }
+    }
+
+    [Theory]
+    [InlineData(Representation.LogMagnitude, 32)]
+    [InlineData(Representation.LogMagnitude, 64)]
+    [InlineData(Representation.LogMel, 32)]
+    public void Log_representations_invert_close_to_the_original_spectrogram(Representation representation, int iterations)
+    {
+        var music = Music();
+        var settings = new SpectralSettings(representation, 1024, 256, WindowKind.Hann, 2f / 1024, MelBands: 128, GriffinLimIterations: iterations);
+        using var transform = new SpectralTransform(settings, 22050);
+        using var magnitudes = new SpectralTransform(settings with { Representation = Representation.LogMagnitude }, 22050);
+        var features = transform.Direct([music]);
+        var back = transform.Inverse(features, 1, seed: 1)[0];
+        // Spectral convergence: || |S| - |S'| || / || |S| || on the linear magnitude spectrogram.
+        var target = magnitudes.Direct([music]).Select(v => Math.Exp(v)).ToArray();
+        var rebuilt = magnitudes.Direct([back]).Select(v => Math.Exp(v)).ToArray();
+        int n = Math.Min(target.Length, rebuilt.Length);
+        double num = 0, den = 0;
+        for (int i = 0; i < n; i++)
+        {
+            num += (target[i] - rebuilt[i]) * (target[i] - rebuilt[i]);
+            den += target[i] * target[i];
+        }
+        double convergence = Math.Sqrt(num / den);
+        output.WriteLine($"{representation}, {iterations} Griffin-Lim iterations: spectral convergence {convergence:F3}");
+        Assert.True(convergence < (representation == Representation.LogMel ? 0.5 : 0.25), $"spectral convergence {convergence}");
+        Assert.InRange(back.Length, music.Length - 256, music.Length);
+    }
+
+    [Fact]
+    public void Settings_report_every_problem_at_once()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new SpectralSettings(Representation.LogMel, 2, 0, WindowKind.Rectangular, 0, MelBands: 0).Validate());
+        foreach (var word in new[] { "FrameSize", "Hop", "Scale", "MelBands" }) Assert.Contains(word, e.Message);
+    }
+
+    [Fact]
+    public void Mel_filters_peak_at_one_on_the_HTK_scale()
+    {
+        Assert.Equal(1000, MelFilters.MelToHz(MelFilters.HzToMel(1000)), 6);
+        Assert.Equal(999.99, MelFilters.HzToMel(1000), 0);
+        var bank = MelFilters.Triangular(10, 512, 16000);
+        for (int m = 0; m < 10; m++) Assert.InRange(bank.Skip(m * 257).Take(257).Max(), 0.8f, 1f);
+    }
+}
