@@ -156,8 +156,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                          options.TargetColumnName, batched ? options.StreamColumnName : null, batched ? options.ResetStateColumnName : null))
             {
                 using var segmentScope = NewDisposeScope();
-                var inputs = tensor(segment.Inputs, [segment.Steps, segment.Streams, network.FeatureSize]);
-                var targets = tensor(segment.Targets!, [segment.Steps, segment.Streams, network.FeatureSize]);
+                var inputs = Tensors.Wrap(segment.Inputs, segment.Steps, segment.Streams, network.FeatureSize);
+                var targets = Tensors.Wrap(segment.Targets!, segment.Steps, segment.Streams, network.FeatureSize);
                 LstmState? state = null;
                 try
                 {

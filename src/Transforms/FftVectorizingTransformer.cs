@@ -109,10 +109,11 @@ public sealed class FftVectorizingTransformer : MusicGenTransformerBase, IDispos
                 throw new InvalidDataException($"{Path.GetFileName(file)}: {channels} channel(s), but the pipeline was fitted on {Channels}");
             if (rate != SampleRate)
                 throw new InvalidDataException($"{Path.GetFileName(file)}: {rate} Hz, but the pipeline was fitted on {SampleRate} Hz");
-            var dense = samples.DenseValues().ToArray();
-            int length = dense.Length / channels;
+            var values = samples.GetValues();
+            if (!samples.IsDense) values = SequenceSegments.Dense(samples);
+            int length = values.Length / channels;
             var planar = new float[channels][];
-            for (int c = 0; c < channels; c++) planar[c] = dense.AsSpan(c * length, length).ToArray();
+            for (int c = 0; c < channels; c++) planar[c] = values.Slice(c * length, length).ToArray();
             var features = Spectral.Direct(planar);
             int frames = features.Length / dim;
             float secondsPerFrame = (float)Spectral.Hop / rate;

@@ -57,8 +57,8 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
         int steps = frames.Length / (streams * FeatureSize);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var (output, next) = Network.call(tensor(frames, [steps, streams, FeatureSize]), state);
-        return (output.contiguous().data<float>().ToArray(), next.DetachToOuterScope());
+        var (output, next) = Network.call(Tensors.Wrap(frames, steps, streams, FeatureSize), state);
+        return (Tensors.ToArray(output), next.DetachToOuterScope());
     }
 
     private ColumnDef<float[]> Output() => ColumnDef<float[]>.Vector(Names.Output, FeatureSize, p => p);

@@ -69,6 +69,26 @@ public class FftFramingTests
     }
 
     [Fact]
+    public void Inverse_of_a_vector_that_is_not_conjugate_symmetric_is_the_real_part_of_its_inverse_DFT()
+    {
+        const int N = 8;
+        var framing = new FftFraming(N, 0.25f);
+        var random = new Random(5);
+        var features = Enumerable.Range(0, 2 * N).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(); // like a network's output
+        var samples = framing.Inverse(features, 1)[0];
+        for (int t = 0; t < N; t++)
+        {
+            double real = 0;
+            for (int k = 0; k < N; k++)
+            {
+                double a = 2 * Math.PI * k * t / N;
+                real += (features[k] * Math.Cos(a) - features[N + k] * Math.Sin(a)) / 0.25;
+            }
+            Assert.Equal(real / N, samples[t], 5);
+        }
+    }
+
+    [Fact]
     public void Mono_gives_2N_values_per_frame_and_drops_the_partial_frame()
     {
         var framing = new FftFraming(256, 1f / 128);

@@ -30,7 +30,7 @@ internal static class DemoCommand
     }
 
     /// <summary>data/ in the current folder or in the nearest parent of the program that has one.</summary>
-    private static string FindDataFolder()
+    internal static string FindDataFolder()
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {

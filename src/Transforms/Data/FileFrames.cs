@@ -27,7 +27,7 @@ internal static class FileFrames
                 current = file.ToString();
                 frames = new List<float[]>();
             }
-            frames.Add(features.DenseValues().ToArray());
+            frames.Add(SequenceSegments.Dense(features));
         }
         if (current is not null) yield return (current, frames);
     }

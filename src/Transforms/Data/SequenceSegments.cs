@@ -45,14 +45,21 @@ internal static class SequenceSegments
         bool reset = false;
         string? current = null;
         int streams = 1, rows = 0;
-        var inputs = new List<float>();
-        var targets = getTarget is null ? null : new List<float>();
+        var inputs = new List<float[]>();
+        var targets = getTarget is null ? null : new List<float[]>();
+
+        static float[] Flatten(List<float[]> rows, int dim)
+        {
+            var flat = new float[(long)rows.Count * dim];
+            for (int i = 0; i < rows.Count; i++) rows[i].CopyTo(flat, (long)i * dim);
+            return flat;
+        }
 
         SequenceSegment Finish()
         {
             if (rows % streams != 0)
                 throw new InvalidDataException($"{current}: {rows} rows do not fill whole batches of {streams} streams");
-            return new SequenceSegment(current!, rows / streams, streams, inputs.ToArray(), targets?.ToArray());
+            return new SequenceSegment(current!, rows / streams, streams, Flatten(inputs, dim), targets is null ? null : Flatten(targets, dim));
         }
 
         while (cursor.MoveNext())
@@ -67,20 +74,28 @@ internal static class SequenceSegments
                 current = file.ToString();
                 streams = 1;
                 rows = 0;
-                inputs = new List<float>();
-                targets = getTarget is null ? null : new List<float>();
+                inputs = new List<float[]>();
+                targets = getTarget is null ? null : new List<float[]>();
             }
             if (batched) streams = Math.Max(streams, stream + 1);
             getFeatures(ref features);
             if (features.Length != dim) throw new InvalidDataException($"{current}: a frame has {features.Length} values, expected {dim}");
-            inputs.AddRange(features.DenseValues());
+            inputs.Add(Dense(features));
             if (getTarget is not null)
             {
                 getTarget(ref target);
-                targets!.AddRange(target.DenseValues());
+                targets!.Add(Dense(target));
             }
             rows++;
         }
         if (current is not null && rows > 0) yield return Finish();
+    }
+
+    /// <summary>A copy of a vector's values, dense.</summary>
+    internal static float[] Dense(in VBuffer<float> v)
+    {
+        var result = new float[v.Length];
+        v.CopyTo(result);
+        return result;
     }
 }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using MusicGen.Transforms.Model;
 using static TorchSharp.torch;
 
 namespace MusicGen.Transforms.Spectral;
@@ -39,22 +40,44 @@ public sealed class FftFraming
     public float[] Direct(float[][] channels)
     {
         ArgumentNullException.ThrowIfNull(channels);
-        int c = channels.Length, n = FrameSize, frames = FrameCount(channels[0].Length);
+        int c = channels.Length, n = FrameSize, frames = FrameCount(channels[0].Length), bins = n / 2 + 1;
         if (frames == 0) return [];
-        var flat = new float[c * frames * n];
-        for (int ch = 0; ch < c; ch++) Array.Copy(channels[ch], 0, flat, ch * frames * n, frames * n);
-        using var scope = NewDisposeScope();
-        var x = tensor(flat, [c, frames, n]);
-        using Scalar scale = Scale; // held until the end: TorchSharp does not keep temporary scalars alive
-        var spectrum = view_as_real(fft.fft_(x, dim: -1));            // [C, F, N, 2]
-        var arranged = spectrum.permute(1, 0, 3, 2).mul(scale);        // [F, C, 2, N]
-        return arranged.contiguous().data<float>().ToArray();
+        var result = new float[frames * FeatureSize(c)];
+        float scale = Scale;
+        for (int ch = 0; ch < c; ch++)
+        {
+            using var scope = NewDisposeScope();
+            // The real-input FFT is far faster than a complex FFT of real data; the upper bins follow from symmetry.
+            var half = view_as_real(fft.rfft(Tensors.Wrap(channels[ch], frames, n), dim: -1)).contiguous(); // [F, B, 2]
+            var all = Tensors.Values(half);
+            for (int f = 0; f < frames; f++)
+            {
+                var src = all.Slice(f * bins * 2, bins * 2);
+                var re = result.AsSpan((f * c + ch) * 2 * n, n);
+                var im = result.AsSpan((f * c + ch) * 2 * n + n, n);
+                for (int k = 0; k < bins; k++)
+                {
+                    re[k] = src[2 * k] * scale;
+                    im[k] = src[2 * k + 1] * scale;
+                }
+                for (int k = bins; k < n; k++) // X[k] = conj(X[N - k])
+                {
+                    re[k] = src[2 * (n - k)] * scale;
+                    im[k] = -src[2 * (n - k) + 1] * scale;
+                }
+            }
+        }
+        return result;
     }
 
-    /// <summary>Inverts <see cref="Direct"/>: frame-major features back to planar samples (FrameCount * N per channel).</summary>
+    /// <summary>
+    /// Inverts <see cref="Direct"/>: frame-major features back to planar samples (FrameCount * N per channel), as the real
+    /// part of the inverse FFT (divided by the scale), like the 2017 code. Vectors that are not conjugate-symmetric (a
+    /// network's predictions) give the same samples as that real part: only their symmetric part reaches it.
+    /// </summary>
     public float[][] Inverse(ReadOnlySpan<float> features, int channels)
     {
-        int n = FrameSize, dim = FeatureSize(channels);
+        int n = FrameSize, dim = FeatureSize(channels), bins = n / 2 + 1;
         if (features.Length % dim != 0)
             throw new ArgumentException($"Feature length {features.Length} is not a multiple of the frame size {dim}.", nameof(features));
         int frames = features.Length / dim;
@@ -64,11 +87,27 @@ public sealed class FftFraming
             for (int ch = 0; ch < channels; ch++) result[ch] = [];
             return result;
         }
+        // Re(ifft(X)) = irfft(Y) with Y[k] = (X[k] + conj(X[N - k])) / 2 for k = 0 .. N/2.
+        var symmetric = new float[channels * frames * bins * 2];   // [C, F, B, 2]
+        float unscale = 0.5f / Scale;
+        for (int f = 0; f < frames; f++)
+        {
+            for (int ch = 0; ch < channels; ch++)
+            {
+                var re = features.Slice((f * channels + ch) * 2 * n, n);
+                var im = features.Slice((f * channels + ch) * 2 * n + n, n);
+                var dst = symmetric.AsSpan((ch * frames + f) * bins * 2, bins * 2);
+                for (int k = 0; k < bins; k++)
+                {
+                    int mirror = (n - k) % n;
+                    dst[2 * k] = (re[k] + re[mirror]) * unscale;
+                    dst[2 * k + 1] = (im[k] - im[mirror]) * unscale;
+                }
+            }
+        }
         using var scope = NewDisposeScope();
-        using Scalar scale = Scale;
-        var x = tensor(features.ToArray(), [frames, channels, 2, n]).div(scale);
-        var complexFrames = view_as_complex(x.permute(1, 0, 3, 2).contiguous()); // [C, F, N]
-        var samples = fft.ifft(complexFrames, dim: -1).real.contiguous().data<float>().ToArray();
+        var spectrum = view_as_complex(Tensors.Wrap(symmetric, channels, frames, bins, 2));
+        var samples = Tensors.ToArray(fft.irfft(spectrum, n, dim: -1));              // [C, F, N]
         for (int ch = 0; ch < channels; ch++) result[ch] = samples.AsSpan(ch * frames * n, frames * n).ToArray();
         return result;
     }

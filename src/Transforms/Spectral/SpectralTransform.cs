@@ -1,4 +1,5 @@
 using TorchSharp;
+using MusicGen.Transforms.Model;
 using static TorchSharp.torch;
 
 namespace MusicGen.Transforms.Spectral;
@@ -68,8 +69,7 @@ public sealed class SpectralTransform : IDisposable
         if (FrameCount(length) == 0) return [];
         using var scope = NewDisposeScope();
         var spectrum = Stft(Planar(channels, length));                          // [C, B, F] complex
-        var frames = Features(spectrum);                                        // [F, C, D]
-        return frames.contiguous().data<float>().ToArray();
+        return Tensors.ToArray(Features(spectrum));                             // [F, C, D]
     }
 
     /// <summary>
@@ -86,7 +86,7 @@ public sealed class SpectralTransform : IDisposable
         int frames = features.Length / dim;
         if (frames == 0) return Enumerable.Range(0, channels).Select(_ => Array.Empty<float>()).ToArray();
         using var scope = NewDisposeScope();
-        var x = tensor(features.ToArray(), [frames, channels, dim / channels]).permute(1, 2, 0); // [C, D, F]
+        var x = Tensors.Wrap(features.ToArray(), frames, channels, dim / channels).permute(1, 2, 0); // [C, D, F]
         Tensor signal;
         if (Settings.Representation == Representation.ComplexSpectrum)
         {
@@ -99,7 +99,7 @@ public sealed class SpectralTransform : IDisposable
         {
             signal = GriffinLim(Magnitude(x), frames, seed);
         }
-        var samples = signal.contiguous().data<float>().ToArray();
+        var samples = Tensors.ToArray(signal);
         int length = samples.Length / channels;
         return Enumerable.Range(0, channels).Select(ch => samples.AsSpan(ch * length, length).ToArray()).ToArray();
     }
@@ -131,7 +131,7 @@ public sealed class SpectralTransform : IDisposable
     {
         var flat = new float[channels.Length * length];
         for (int ch = 0; ch < channels.Length; ch++) channels[ch].CopyTo(flat, ch * length);
-        return tensor(flat, [channels.Length, length]);
+        return Tensors.Wrap(flat, channels.Length, length);
     }
 
     private Tensor Stft(Tensor signal) =>
