@@ -15,7 +15,7 @@ internal static class BenchCommand
         var decode = new Command("decode", "Decode throughput: seconds of audio decoded per second, per container") { paths, repeat };
         decode.SetAction(r => cli.Guard(_ => Decode(cli, r.GetValue(paths)!, r.GetValue(repeat))));
         var files = new Argument<string[]>("paths") { Description = "Audio to analyse (default: the demo data/)", Arity = ArgumentArity.ZeroOrMore };
-        var featureRepeat = Cli.Option("--repeat", "Timed passes per representation", 5);
+        var featureRepeat = Cli.Option("--repeat", "Timed passes per representation (the median is reported)", 15);
         var features = new Command("features", "Feature throughput per representation, beside numpy doing the 2017 framing") { files, featureRepeat };
         features.SetAction(r => cli.Guard(_ => Features(cli, r.GetValue(files) ?? [], r.GetValue(featureRepeat))));
         return new Command("bench", "Benchmarks that print figures") { decode, features };
@@ -29,7 +29,7 @@ internal static class BenchCommand
         var clips1 = clips.Select(c => c.WithChannels(1)).Where(c => c.SampleRate == rate).ToList();
         var samples = clips1.SelectMany(c => c.Channels[0]).ToArray();
         double seconds = (double)samples.Length / rate;
-        cli.Out.WriteLine($"{seconds:F1} s of mono audio at {rate} Hz from {clips1.Count} file(s), {repeat} timed passes each, {Environment.ProcessorCount} cores");
+        cli.Out.WriteLine($"{seconds:F1} s of mono audio at {rate} Hz from {clips1.Count} file(s), median of {repeat} timed passes, {Environment.ProcessorCount} cores");
         cli.Out.WriteLine($"{"what",-48} {"x real time",12}");
         var cases = new (string Name, SpectralSettings Settings)[]
         {
@@ -42,18 +42,30 @@ internal static class BenchCommand
         {
             using var transform = new SpectralTransform(settings, rate);
             var features = transform.Direct([samples]); // warm-up
-            var clock = Stopwatch.StartNew();
-            for (int i = 0; i < repeat; i++) transform.Direct([samples]);
-            cli.Out.WriteLine($"{name,-48} {seconds * repeat / clock.Elapsed.TotalSeconds,12:F0}");
+            cli.Out.WriteLine($"{name,-48} {seconds / Median(repeat, () => transform.Direct([samples])),12:F0}");
             if (settings.Representation is Representation.LogMagnitude or Representation.LogMel)
             {
-                clock.Restart();
+                var clock = Stopwatch.StartNew();
                 transform.Inverse(features, 1);
                 cli.Out.WriteLine($"{"  inverse, " + settings.GriffinLimIterations + " Griffin-Lim iterations",-48} {seconds / clock.Elapsed.TotalSeconds,12:F1}");
             }
         }
         foreach (var line in Numpy(samples, repeat, rate)) cli.Out.WriteLine(line);
         return 0;
+    }
+
+    /// <summary>Median wall time of <paramref name="repeat"/> runs, in seconds (the machine is shared: the median resists bursts).</summary>
+    private static double Median(int repeat, Action run)
+    {
+        var times = new double[repeat];
+        for (int i = 0; i < repeat; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            run();
+            times[i] = clock.Elapsed.TotalSeconds;
+        }
+        Array.Sort(times);
+        return times[repeat / 2];
     }
 
     /// <summary>The 2017 framing in numpy (vectorised, and frame by frame as the original loop did), timed by Python.</summary>
@@ -75,9 +87,10 @@ internal static class BenchCommand
                 return np.array(out, dtype=np.float32)
             for name, f in (("numpy, 2017 framing, vectorised", vectorised), ("numpy, 2017 framing, frame by frame", per_frame)):
                 f(x)
-                t = time.perf_counter()
-                for _ in range(R): f(x)
-                print(f"{name:<48} {len(x) / rate * R / (time.perf_counter() - t):12.0f}")
+                times = []
+                for _ in range(R):
+                    t = time.perf_counter(); f(x); times.append(time.perf_counter() - t)
+                print(f"{name:<48} {len(x) / rate / sorted(times)[R // 2]:12.0f}")
             """;
         string file = Path.GetTempFileName();
         try
