@@ -42,6 +42,7 @@ public static class Program
             TrainCommand.Create(console),
             GenerateCommand.Create(console),
             DemoCommand.Create(console),
+            InspectCommand.Create(console),
             BenchCommand.Create(console),
         };
         var parsed = root.Parse(args);

@@ -41,6 +41,9 @@ public sealed class AudioClip
     /// <summary>A note about how the source was read (for example truncation), or null.</summary>
     public string? Warning { get; }
 
+    /// <summary>How the source stored its samples, where known (for example "PCM 16-bit"), or null.</summary>
+    public string? Encoding { get; init; }
+
     /// <summary>
     /// Returns this clip with <paramref name="channels"/> channels: mono is copied to both sides of stereo, stereo is
     /// averaged to mono, and more channels are mixed down with the ITU-R BS.775 weights (front 1, centre and
@@ -58,10 +61,10 @@ public sealed class AudioClip
             _ => MixDownToStereo(),
         };
         if (channels == 2)
-            return new AudioClip(SampleRate, [ReferenceEquals(left, right) ? (float[])left.Clone() : left, right], Warning);
+            return new AudioClip(SampleRate, [ReferenceEquals(left, right) ? (float[])left.Clone() : left, right], Warning) { Encoding = Encoding };
         var mono = new float[Length];
         for (int i = 0; i < mono.Length; i++) mono[i] = 0.5f * (left[i] + right[i]);
-        return new AudioClip(SampleRate, [mono], Warning);
+        return new AudioClip(SampleRate, [mono], Warning) { Encoding = Encoding };
     }
 
     private (float[] Left, float[] Right) MixDownToStereo()

@@ -68,7 +68,7 @@ internal static class ExternalDecoder
                 throw new InvalidDataException($"{name}: {tool} gave no audio ({lastError})".Replace(" ()", ""), parseError);
             if (clip.Length == 0) throw new InvalidDataException($"{name}: no audio in the file");
             string? warning = lastError.Length > 0 ? $"{name}: {tool} reported: {lastError}" : null;
-            return warning is null ? clip : new AudioClip(clip.SampleRate, clip.Channels, warning);
+            return new AudioClip(clip.SampleRate, clip.Channels, warning) { Encoding = $"decoded by {tool}" };
         }
     }
 

@@ -95,7 +95,7 @@ public sealed class Resampler
         if (clip.SampleRate != InputRate)
             throw new ArgumentException($"The clip is at {clip.SampleRate} Hz; this resampler converts from {InputRate} Hz.", nameof(clip));
         if (InputRate == OutputRate) return clip;
-        return new AudioClip(OutputRate, clip.Channels.Select(c => Process(c)).ToArray(), clip.Warning);
+        return new AudioClip(OutputRate, clip.Channels.Select(c => Process(c)).ToArray(), clip.Warning) { Encoding = clip.Encoding };
     }
 
     private static int Gcd(int a, int b)

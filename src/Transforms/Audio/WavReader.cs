@@ -101,7 +101,10 @@ public static class WavReader
         string? warning = !toEnd && read < claimed && reader.CanSeek
             ? $"{name}: truncated, header says {claimed} bytes of audio but {read} are present; loaded what is there"
             : null;
-        return new AudioClip(f.SampleRate, sink.ToArrays(), warning);
+        return new AudioClip(f.SampleRate, sink.ToArrays(), warning)
+        {
+            Encoding = f.IsFloat ? $"float {f.BytesPerSample * 8}-bit" : f.BytesPerSample == 1 ? "PCM unsigned 8-bit" : $"PCM {f.BytesPerSample * 8}-bit",
+        };
     }
 
     private static void Decode(ReadOnlySpan<byte> bytes, Format f, SampleSink sink)

@@ -1,0 +1,108 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Microsoft.Data.Analysis;
+using MusicGen.Transforms.Audio;
+using Spectre.Console;
+
+namespace MusicGen.Host.Commands;
+
+/// <summary><c>musicgen inspect</c>: what is in a folder before training on it.</summary>
+internal static class InspectCommand
+{
+    /// <summary>Files shorter than this are flagged: too short to train on.</summary>
+    internal const double MinimumSeconds = 1.0;
+
+    public static Command Create(Cli cli)
+    {
+        var paths = new Argument<string[]>("paths") { Description = "Audio files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
+        var csv = new Option<string?>("--csv") { Description = "Also write the table as CSV to this file" };
+        var plots = new Option<string?>("--plots") { Description = "Write a waveform and a spectrogram PNG per file into this folder" };
+        var command = new Command("inspect", "Show format, levels, clipping, silence and spectrum of every file, with warnings") { paths, csv, plots };
+        command.SetAction(r => cli.Guard(_ => Run(cli, r.GetValue(paths)!, r.GetValue(csv), r.GetValue(plots))));
+        return command;
+    }
+
+    internal static int Run(Cli cli, IReadOnlyList<string> paths, string? csvPath, string? plotFolder)
+    {
+        var clock = Stopwatch.StartNew();
+        bool live = !Console.IsErrorRedirected && ReferenceEquals(cli.Error, Console.Error);
+        var table = AudioDataset.Inspect(paths, (done, total, file) =>
+        {
+            if (live) cli.Error.Write($"\rinspecting {done + 1}/{total}: {Path.GetFileName(file)}".PadRight(79)[..79]);
+            else if (total >= 20 && done % Math.Max(1, total / 10) == 0) cli.Error.WriteLine($"inspecting {done + 1}/{total}...");
+        });
+        if (live) cli.Error.Write("\r" + new string(' ', 79) + "\r");
+        double elapsed = clock.Elapsed.TotalSeconds;
+        if (table.Rows.Count == 0) throw new InvalidDataException($"No audio files in {string.Join(", ", paths)}.");
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(cli.Out), Ansi = AnsiSupport.Detect, ColorSystem = ColorSystemSupport.Detect });
+        if (!live) console.Profile.Width = 200; // a file or a pipe: don't squeeze the table into 80 columns
+        var grid = new Table().Border(TableBorder.Simple);
+        foreach (var header in new[] { "file", "format", "Hz", "ch", "seconds", "peak dBFS", "RMS dBFS", "clipped %", "silent %", "centroid Hz", "status" })
+            grid.AddColumn(new TableColumn(header));
+        for (long i = 0; i < table.Rows.Count; i++)
+        {
+            var row = table.Rows[i];
+            string F(string column, string format) => table[column][i] is double d ? d.ToString(format, System.Globalization.CultureInfo.InvariantCulture) : "";
+            grid.AddRow(Markup.Escape(Path.GetFileName((string)row[0])), Markup.Escape(row[2] is string e && !e.StartsWith("decoded", StringComparison.Ordinal) ? $"{row[1]} {e}" : $"{row[1]}"), $"{row[3]}", $"{row[4]}",
+                F("Seconds", "F1"), F("PeakDbfs", "F1"), F("RmsDbfs", "F1"), Percent(table["ClippedShare"][i]), Percent(table["SilentShare"][i]),
+                F("CentroidMeanHz", "F0"), Markup.Escape((string)row[13]));
+        }
+        console.Write(grid);
+
+        var warnings = Warnings(table);
+        int readable = (int)table.Rows.Count - warnings.Count(w => w.StartsWith("undecodable", StringComparison.Ordinal));
+        double seconds = Convert.ToDouble(table["Seconds"].Sum(), System.Globalization.CultureInfo.InvariantCulture);
+        cli.Out.WriteLine($"{table.Rows.Count} file(s), {readable} readable, {TimeSpan.FromSeconds(seconds):h\\:mm\\:ss} of audio; inspected in {elapsed:F1} s ({seconds / Math.Max(elapsed, 1e-9):F0}x real time).");
+        foreach (var w in warnings) cli.Out.WriteLine("warning: " + w);
+
+        if (csvPath is not null)
+        {
+            AudioDataset.SaveCsv(table, csvPath);
+            cli.Out.WriteLine($"Wrote {csvPath}.");
+        }
+        if (plotFolder is not null)
+        {
+            int written = 0;
+            for (long i = 0; i < table.Rows.Count; i++)
+            {
+                if (!((string)table["Status"][i]).StartsWith("error", StringComparison.Ordinal))
+                {
+                    string file = (string)table["Path"][i];
+                    AudioPlots.Save(AudioFile.Read(file), plotFolder, Path.GetFileName(file));
+                    written++;
+                }
+            }
+            cli.Out.WriteLine($"Wrote {2 * written} PNG(s) to {plotFolder}.");
+        }
+        return 0;
+    }
+
+    private static string Percent(object? share) => share is double d ? (100 * d).ToString("F2", System.Globalization.CultureInfo.InvariantCulture) : "";
+
+    /// <summary>What a person should know before training on these files.</summary>
+    internal static List<string> Warnings(DataFrame table)
+    {
+        var warnings = new List<string>();
+        var rates = new SortedSet<int>();
+        for (long i = 0; i < table.Rows.Count; i++)
+        {
+            string name = Path.GetFileName((string)table["Path"][i]);
+            string status = (string)table["Status"][i];
+            if (status.StartsWith("error", StringComparison.Ordinal))
+            {
+                warnings.Add($"undecodable, will be skipped: {status["error: ".Length..]}");
+                continue;
+            }
+            if (status.StartsWith("warning", StringComparison.Ordinal)) warnings.Add(status["warning: ".Length..]);
+            rates.Add((int)table["SampleRate"][i]);
+            if ((double)table["ClippedShare"][i] > 0.001) warnings.Add($"clipping: {name} has {100 * (double)table["ClippedShare"][i]:F2}% of samples at full scale");
+            if ((double)table["SilentShare"][i] > 0.5) warnings.Add($"silence: {name} is {100 * (double)table["SilentShare"][i]:F0}% silent");
+            if ((double)table["Seconds"][i] < MinimumSeconds) warnings.Add($"too short to train on: {name} is {(double)table["Seconds"][i]:F2} s");
+            if (Math.Abs((double)table["DcOffset"][i]) > 0.01) warnings.Add($"DC offset: {name} has a mean of {(double)table["DcOffset"][i]:F3}");
+        }
+        if (rates.Count > 1)
+            warnings.Add($"mixed sample rates ({string.Join(", ", rates)} Hz): training resamples everything to the first file's rate");
+        return warnings;
+    }
+}
