@@ -84,6 +84,10 @@ public class FeaturePipelineTests
         int perFile = representation == Representation.Seed2017 ? 16000 / 256 : 1 + 16000 / 64;
         Assert.Equal(2 * perFile, table.Rows.Count);
         Assert.Equal(2, table.GroupBy<string>("File").Count().Rows.Count);
+        var early = table.Filter(((PrimitiveDataFrameColumn<float>)table["Time"]).ElementwiseLessThan(0.5f));
+        Assert.InRange(early.Rows.Count, 1, table.Rows.Count - 1);
+        var description = new DataFrame(table["FrameIndex"], table["Time"]).Description();
+        Assert.Equal(3, description.Columns.Count);
         int hop = representation == Representation.Seed2017 ? 256 : 64;
         Assert.Equal(3f * hop / 8000, (float)table["Time"][3], 6);
 
