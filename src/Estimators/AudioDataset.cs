@@ -74,36 +74,9 @@ public static class AudioDataset
     public static DataFrame FeatureSummary(IDataView view, string column = Estimators.FftVectorizingEstimator.Defaults.FeaturesColumn)
     {
         ArgumentNullException.ThrowIfNull(view);
-        var col = view.Schema[column];
-        int dim = ((VectorDataViewType)col.Type).Size;
-        if (dim == 0) throw new ArgumentException($"Column '{column}' has no fixed size.", nameof(column));
-        var sum = new double[dim];
-        var squares = new double[dim];
-        var min = Enumerable.Repeat(double.PositiveInfinity, dim).ToArray();
-        var max = Enumerable.Repeat(double.NegativeInfinity, dim).ToArray();
-        long rows = 0;
-        using (var cursor = view.GetRowCursor([col]))
-        {
-            var get = cursor.GetGetter<VBuffer<float>>(col);
-            VBuffer<float> v = default;
-            var dense = new float[dim];
-            while (cursor.MoveNext())
-            {
-                get(ref v);
-                v.CopyTo(dense);
-                for (int d = 0; d < dim; d++)
-                {
-                    sum[d] += dense[d];
-                    squares[d] += (double)dense[d] * dense[d];
-                    min[d] = Math.Min(min[d], dense[d]);
-                    max[d] = Math.Max(max[d], dense[d]);
-                }
-                rows++;
-            }
-        }
-        if (rows == 0) throw new InvalidOperationException("There are no rows to summarise.");
-        var mean = sum.Select(s => s / rows).ToArray();
-        var std = squares.Select((q, d) => Math.Sqrt(Math.Max(0, q / rows - mean[d] * mean[d]))).ToArray();
+        var stats = Estimators.FeatureStatistics.Compute(view, column);
+        int dim = stats.Mean.Length;
+        var (mean, std, min, max) = (stats.Mean, stats.StandardDeviation, stats.Min, stats.Max);
         return new DataFrame(
             new Int32DataFrameColumn("Dimension", Enumerable.Range(0, dim)),
             new DoubleDataFrameColumn("Mean", mean),

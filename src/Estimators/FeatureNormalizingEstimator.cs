@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using MusicGen.Transforms;
-using MusicGen.Transforms.Data;
 
 namespace MusicGen.Estimators;
 
@@ -27,39 +26,10 @@ public sealed class FeatureNormalizingEstimator : IEstimator<FeatureNormalizingT
     public FeatureNormalizingTransformer Fit(IDataView input)
     {
         GetOutputSchema(SchemaShape.Create(input.Schema));
-        var column = SchemaCheck.RequireFloatVector(input.Schema, inputColumnName, knownSize: true);
-        int dim = SchemaCheck.VectorSize(column);
-        var sum = new double[dim];
-        var sumSquares = new double[dim];
-        long rows = 0;
-        using (var cursor = input.GetRowCursor([column]))
-        {
-            var get = cursor.GetGetter<Microsoft.ML.Data.VBuffer<float>>(column);
-            Microsoft.ML.Data.VBuffer<float> v = default;
-            var dense = new float[dim];
-            while (cursor.MoveNext())
-            {
-                get(ref v);
-                v.CopyTo(dense);
-                for (int d = 0; d < dim; d++)
-                {
-                    sum[d] += dense[d];
-                    sumSquares[d] += (double)dense[d] * dense[d];
-                }
-                rows++;
-            }
-        }
-        if (rows == 0) throw new InvalidOperationException("There is no data to fit on: no frames to compute feature statistics from.");
-        var mean = new float[dim];
-        var std = new float[dim];
-        for (int d = 0; d < dim; d++)
-        {
-            double m = sum[d] / rows;
-            double variance = Math.Max(0, sumSquares[d] / rows - m * m);
-            mean[d] = (float)m;
-            double s = Math.Sqrt(variance);
-            std[d] = s > 1e-6 * Math.Max(1, Math.Abs(m)) ? (float)s : 1f;
-        }
+        var stats = FeatureStatistics.Compute(input, inputColumnName);
+        var mean = stats.Mean.Select(m => (float)m).ToArray();
+        // A dimension that never varies keeps a divisor of 1 rather than dividing by (almost) zero.
+        var std = stats.StandardDeviation.Select((s, d) => s > 1e-6 * Math.Max(1, Math.Abs(stats.Mean[d])) ? (float)s : 1f).ToArray();
         return new FeatureNormalizingTransformer(inputColumnName, outputColumnName, mean, std);
     }
 

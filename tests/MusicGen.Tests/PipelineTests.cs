@@ -56,17 +56,7 @@ public class PipelineTests
 
     private static List<float[]> Predictions(ITransformer model, IDataView files)
     {
-        var output = model.Transform(files);
-        var column = output.Schema["PredictedFeatures"];
-        var result = new List<float[]>();
-        using var cursor = output.GetRowCursor([column]);
-        var get = cursor.GetGetter<VBuffer<float>>(column);
-        VBuffer<float> v = default;
-        while (cursor.MoveNext())
-        {
-            get(ref v);
-            result.Add(v.DenseValues().ToArray());
-        }
+        var result = FeaturePipelineTests.Column(model.Transform(files), "PredictedFeatures");
         Assert.NotEmpty(result);
         return result;
     }
