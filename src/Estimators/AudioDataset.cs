@@ -22,50 +22,51 @@ public static class AudioDataset
     /// <summary>
     /// Reads every audio file under <paramref name="paths"/> (folders recursively) into one row each. Files that cannot
     /// be decoded get a row with their error in Status and empty figures; a warning from the reader (for example
-    /// truncation) is in Status too. <paramref name="progress"/> hears of each file before it is read.
+    /// truncation) is in Status too. <paramref name="progress"/> hears of each file before it is read (from worker threads,
+    /// one call at a time).
     /// </summary>
     /// <exception cref="FileNotFoundException">A named path does not exist.</exception>
     public static DataFrame Inspect(IEnumerable<string> paths, Action<int, int, string>? progress = null)
     {
         var files = AudioFile.Expand(paths);
-        var path = new StringDataFrameColumn("Path");
-        var container = new StringDataFrameColumn("Container");
-        var encoding = new StringDataFrameColumn("Encoding");
-        var rate = new Int32DataFrameColumn("SampleRate");
-        var channels = new Int32DataFrameColumn("Channels");
-        var doubles = Columns.Skip(5).Take(8).Select(name => new DoubleDataFrameColumn(name)).ToArray();
-        var status = new StringDataFrameColumn("Status");
-        for (int i = 0; i < files.Count; i++)
+        // Files are measured in parallel (decoders run as separate processes), at most one per core in memory at once.
+        var rows = new FileRow[files.Count];
+        int started = 0;
+        var gate = new object();
+        Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
-            string file = files[i];
-            progress?.Invoke(i, files.Count, file);
-            path.Append(file);
-            AudioContainer kind = AudioContainer.Unknown;
-            try
-            {
-                kind = AudioFile.Detect(file);
-                var clip = AudioFile.Read(file);
-                var s = AudioStatistics.Measure(clip);
-                container.Append(kind.ToString());
-                encoding.Append(clip.Encoding);
-                rate.Append(clip.SampleRate);
-                channels.Append(clip.ChannelCount);
-                double[] values = [clip.Seconds, s.PeakDbfs, s.RmsDbfs, s.DcOffset, s.ClippedShare, s.SilentShare, s.CentroidMeanHz, s.CentroidSpreadHz];
-                for (int c = 0; c < doubles.Length; c++) doubles[c].Append(values[c]);
-                status.Append(clip.Warning is null ? "ok" : "warning: " + clip.Warning);
-            }
-            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
-            {
-                container.Append(kind.ToString());
-                encoding.Append(null);
-                rate.Append(null);
-                channels.Append(null);
-                foreach (var c in doubles) c.Append(null);
-                status.Append("error: " + e.Message);
-            }
-        }
+            lock (gate) progress?.Invoke(started++, files.Count, files[i]);
+            rows[i] = Measure(files[i]);
+        });
+        var path = new StringDataFrameColumn("Path", files);
+        var container = new StringDataFrameColumn("Container", rows.Select(r => r.Container));
+        var encoding = new StringDataFrameColumn("Encoding", rows.Select(r => r.Encoding));
+        var rate = new Int32DataFrameColumn("SampleRate", rows.Select(r => r.SampleRate));
+        var channels = new Int32DataFrameColumn("Channels", rows.Select(r => r.Channels));
+        var doubles = Columns.Skip(5).Take(8).Select((name, c) => new DoubleDataFrameColumn(name, rows.Select(r => r.Values?[c]))).ToArray();
+        var status = new StringDataFrameColumn("Status", rows.Select(r => r.Status));
         return new DataFrame([path, container, encoding, rate, channels, .. doubles, status]);
     }
+
+    private static FileRow Measure(string file)
+    {
+        AudioContainer kind = AudioContainer.Unknown;
+        try
+        {
+            kind = AudioFile.Detect(file);
+            var clip = AudioFile.Read(file);
+            var s = AudioStatistics.Measure(clip);
+            double[] values = [clip.Seconds, s.PeakDbfs, s.RmsDbfs, s.DcOffset, s.ClippedShare, s.SilentShare, s.CentroidMeanHz, s.CentroidSpreadHz];
+            return new FileRow(kind.ToString(), clip.Encoding, clip.SampleRate, clip.ChannelCount, values,
+                clip.Warning is null ? "ok" : "warning: " + clip.Warning);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return new FileRow(kind.ToString(), null, null, null, null, "error: " + e.Message);
+        }
+    }
+
+    private sealed record FileRow(string Container, string? Encoding, int? SampleRate, int? Channels, double[]? Values, string Status);
 
     /// <summary>
     /// Per-dimension statistics of a features column (Dimension, Mean, StdDev, Min, Max): the numbers normalisation
