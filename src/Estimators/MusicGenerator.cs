@@ -113,6 +113,24 @@ public sealed class MusicGenerator
         return new AudioClip(SampleRate, samples.Select(c => c.AsSpan(0, Math.Min(length, c.Length)).ToArray()).ToArray());
     }
 
+    /// <summary>
+    /// A file passed through the model's own analysis and resynthesis without the LSTM (loading, features, normalisation
+    /// and back): what the representation can hold.
+    /// </summary>
+    public AudioClip Reconstruct(string path, int randomSeed = 1)
+    {
+        var clip = loader.Load(path);
+        var frames = vectorizer.Vectorize(clip.Channels);
+        if (normalizer is not null)
+        {
+            normalizer.Normalize(frames);
+            normalizer.Denormalize(frames);
+        }
+        var samples = vectorizer.Invert(frames, randomSeed);
+        int length = Math.Min(clip.Length, samples[0].Length);
+        return new AudioClip(SampleRate, samples.Select(c => c.AsSpan(0, length).ToArray()).ToArray());
+    }
+
     /// <summary>Generates and writes a WAV file (written to a temporary file, then renamed).</summary>
     public AudioClip GenerateToFile(string seedPath, string outputPath, GenerationOptions? options = null, WavSampleFormat format = WavSampleFormat.Pcm16)
     {

@@ -43,6 +43,8 @@ public static class Program
             GenerateCommand.Create(console),
             DemoCommand.Create(console),
             InspectCommand.Create(console),
+            EvaluateCommand.Create(console),
+            EvaluateCommand.CreateReconstruct(console),
             BenchCommand.Create(console),
         };
         var parsed = root.Parse(args);

@@ -1,0 +1,64 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.ML;
+using MusicGen.Quality;
+using MusicGen.Transforms.Audio;
+
+namespace MusicGen.Host.Commands;
+
+/// <summary><c>musicgen evaluate</c> and <c>musicgen reconstruct</c>: how good is a model, and what can its representation hold.</summary>
+internal static class EvaluateCommand
+{
+    public static Command Create(Cli cli)
+    {
+        var model = new Option<string>("--model", "-m") { Description = "Trained model (.zip)", Required = true };
+        var reference = new Option<string[]>("--reference") { Description = "Held-out audio files or folders the model never trained on", Required = true, AllowMultipleArgumentsPerToken = true };
+        var seeds = new Option<string[]>("--seeds") { Description = "Held-out seed files (two or more for seed sensitivity)", Required = true, AllowMultipleArgumentsPerToken = true };
+        var takes = Cli.Option("--takes", "Takes per seed", 3);
+        var seconds = Cli.Option("--seconds", "Seconds per take", 20.0);
+        var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to this file" };
+        var command = new Command("evaluate", "Generate takes from held-out seeds and print quality.md's measures with their targets")
+        {
+            model, reference, seeds, takes, seconds, json,
+        };
+        command.SetAction(r => cli.Guard(_ =>
+        {
+            var loaded = ModelFile.Load(new MLContext(), r.GetValue(model)!);
+            var figures = Evaluator.Evaluate(loaded, AudioFile.Expand(r.GetValue(reference)!), AudioFile.Expand(r.GetValue(seeds)!),
+                r.GetValue(takes), r.GetValue(seconds), line => cli.Error.WriteLine(line));
+            cli.Out.WriteLine($"{"measure",-44} {"value",10}  {"target",-12} met");
+            foreach (var f in figures)
+            {
+                string target = double.IsNaN(f.Low) ? $"<= {f.High}" : double.IsNaN(f.High) ? $">= {f.Low}" : $"{f.Low} - {f.High}";
+                cli.Out.WriteLine($"{f.Name,-44} {f.Value,10:G4}  {target,-12} {(double.IsNaN(f.Value) ? "n/a" : f.Met ? "yes" : "no")}");
+            }
+            cli.Out.WriteLine("copy rate: not measured yet (needs the training audio).");
+            if (r.GetValue(json) is { } path)
+            {
+                File.WriteAllText(path, JsonSerializer.Serialize(figures.Select(f => new { f.Name, Value = double.IsNaN(f.Value) ? (double?)null : f.Value, f.Met })));
+                cli.Out.WriteLine($"Wrote {path}.");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    public static Command CreateReconstruct(Cli cli)
+    {
+        var model = new Option<string>("--model", "-m") { Description = "Trained model (.zip)", Required = true };
+        var input = new Option<string>("--in") { Description = "Audio file", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Output WAV", Required = true };
+        var command = new Command("reconstruct", "Pass a file through the model's analysis and resynthesis, without the LSTM") { model, input, output };
+        command.SetAction(r => cli.Guard(_ =>
+        {
+            string source = r.GetValue(input)!, target = r.GetValue(output)!;
+            if (Path.GetFullPath(source) == Path.GetFullPath(target)) throw new ArgumentException($"{target}: the output would overwrite the input.");
+            var generator = new MusicGenerator(ModelFile.Load(new MLContext(), r.GetValue(model)!));
+            var clip = generator.Reconstruct(source);
+            WavWriter.Write(target, clip);
+            cli.Out.WriteLine($"Wrote {target}: {clip.Seconds:F1} s.");
+            return 0;
+        }));
+        return command;
+    }
+}

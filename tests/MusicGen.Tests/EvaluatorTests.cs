@@ -1,0 +1,77 @@
+using Microsoft.ML;
+using MusicGen.Quality;
+using MusicGen.Transforms;
+using MusicGen.Transforms.Audio;
+using MusicGen.Transforms.Spectral;
+
+namespace MusicGen.Tests;
+
+public class EvaluatorTests
+{
+    private static ITransformer Tiny(MLContext ml, string songs, Representation representation) =>
+        ml.Transforms.Seed2017(new PipelineSettings
+        {
+            Representation = representation,
+            FrameSize = 256,
+            Ordering = BatchOrdering.ContiguousStreams,
+            BatchSize = 4,
+            Layers = 1,
+            HiddenSize = 16,
+            Epochs = 1,
+        }).Fit(ml.Data.LoadAudioFiles([songs]));
+
+    [Fact]
+    public void Reconstruct_is_exact_for_Seed2017_and_close_for_log_magnitude()
+    {
+        using var temp = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        string songs = TestAudio.MelodyFolder(temp);
+        string song = Path.Combine(songs, "song0.wav");
+        var original = WavReader.Read(song).Channels[0];
+
+        var exact = new MusicGenerator(Tiny(ml, songs, Representation.Seed2017)).Reconstruct(song).Channels[0];
+        for (int i = 0; i < exact.Length; i++) Assert.InRange(Math.Abs(original[i] - exact[i]), 0, 1e-5);
+
+        var rebuilt = new MusicGenerator(Tiny(ml, songs, Representation.LogMagnitude)).Reconstruct(song);
+        using var magnitudes = new SpectralTransform(new SpectralSettings(Representation.LogMagnitude, 256, 64, WindowKind.Hann, 1f / 128), 8000);
+        var a = magnitudes.Direct([original]).Select(v => Math.Exp(v)).ToArray();
+        var b = magnitudes.Direct([rebuilt.Channels[0]]).Select(v => Math.Exp(v)).ToArray();
+        double num = 0, den = 0;
+        for (int i = 0; i < Math.Min(a.Length, b.Length); i++)
+        {
+            num += (a[i] - b[i]) * (a[i] - b[i]);
+            den += a[i] * a[i];
+        }
+        Assert.True(Math.Sqrt(num / den) < 0.25, $"spectral convergence {Math.Sqrt(num / den)}");
+    }
+
+    [Fact]
+    public void Evaluate_prints_every_measure_with_its_target()
+    {
+        using var temp = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        string songs = TestAudio.MelodyFolder(temp, count: 3, sampleRate: 22050, seconds: 4);
+        string model = temp.File("m.zip");
+        var files = ml.Data.LoadAudioFiles([songs]);
+        ModelFile.Save(ml, Tiny(ml, songs, Representation.Seed2017), files.Schema, model);
+        var output = new StringWriter();
+        int code = Host.Program.Run(["evaluate", "--model", model, "--reference", Path.Combine(songs, "song2.wav"),
+            "--seeds", Path.Combine(songs, "song0.wav"), Path.Combine(songs, "song1.wav"), "--takes", "1", "--seconds", "2",
+            "--json", temp.File("q.json")], output, new StringWriter());
+        Assert.Equal(0, code);
+        foreach (var name in new[] { "spectral flux ratio", "Frechet distance ratio", "loudness movement ratio", "seed sensitivity", "repeat previous frame", "mean frame", "tonality ratio" })
+            Assert.Contains(name, output.ToString());
+        Assert.Contains("\"Name\":\"tonality ratio\"", File.ReadAllText(temp.File("q.json")));
+    }
+
+    [Fact]
+    public void Next_frame_baselines_are_computed_on_the_model_features()
+    {
+        using var temp = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        string songs = TestAudio.MelodyFolder(temp);
+        var (vsRepeat, vsMean) = Evaluator.NextFrameErrorRatios(Tiny(ml, songs, Representation.LogMagnitude), [Path.Combine(songs, "song1.wav")]);
+        Assert.True(vsRepeat > 0 && double.IsFinite(vsRepeat));
+        Assert.True(vsMean > 0 && double.IsFinite(vsMean));
+    }
+}
