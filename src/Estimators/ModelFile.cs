@@ -56,11 +56,18 @@ public static class ModelFile
         {
             return mlContext.Model.Load(path, out _);
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException or EndOfStreamException
+        catch (Exception e) when (Innermost(e) is InvalidOperationException or FormatException or InvalidDataException or EndOfStreamException
                                       or ArgumentException or IOException)
         {
-            throw new InvalidDataException($"{Path.GetFileName(path)}: cannot load the model ({e.Message.Split('\n')[0]})", e);
+            // ML.NET wraps a loader's exception in reflection's TargetInvocationException, sometimes twice.
+            throw new InvalidDataException($"{Path.GetFileName(path)}: cannot load the model ({Innermost(e).Message.Split('\n')[0]})", e);
         }
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e is System.Reflection.TargetInvocationException { InnerException: { } inner }) e = inner;
+        return e;
     }
 
     /// <summary>The stages of a fitted pipeline, in order, looking inside nested transformer chains.</summary>

@@ -35,6 +35,12 @@ internal sealed class Cli(TextWriter output, TextWriter error)
             Error.WriteLine($"musicgen: error: {e.Message}");
             return 1;
         }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("MUSICGEN_DEBUG") != "1")
+        {
+            // A failure nobody foresaw is a bug, but the user still gets one line; MUSICGEN_DEBUG=1 shows the stack.
+            Error.WriteLine($"musicgen: internal error ({e.GetType().Name}): {e.Message.Split('\n')[0]} (set MUSICGEN_DEBUG=1 for details)");
+            return 70;
+        }
         finally
         {
             Console.CancelKeyPress -= onCancel;

@@ -124,7 +124,16 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
             dropouts[i] = r.ReadSingle();
         }
         var network = new FrameLstm(featureSize, hidden, dropouts);
-        bool found = ctx.TryLoadBinaryStream(WeightsEntry, w => network.load(w));
+        bool found;
+        try
+        {
+            found = ctx.TryLoadBinaryStream(WeightsEntry, w => network.load(w));
+        }
+        catch (Exception e) when (e is EndOfStreamException or ArgumentException or IOException or System.Runtime.InteropServices.ExternalException)
+        {
+            network.Dispose();
+            throw new InvalidDataException($"the network weights in the model are damaged or do not fit its description ({e.Message})", e);
+        }
         if (!found)
         {
             network.Dispose();

@@ -90,6 +90,27 @@ public class CliTests
         Assert.Equal(System.IO.File.ReadAllBytes(temp.File("here.wav")), System.IO.File.ReadAllBytes(temp.File("there.wav")));
     }
 
+    [Fact]
+    public void A_model_with_damaged_weights_is_rejected_with_one_line()
+    {
+        using var temp = new TempFolder();
+        string songs = TestAudio.MelodyFolder(temp);
+        string model = temp.File("m.zip");
+        Assert.Equal(0, Run(["train", songs, "--model", model, .. TinyModel]).Code);
+        using (var zip = System.IO.Compression.ZipFile.Open(model, System.IO.Compression.ZipArchiveMode.Update))
+        {
+            var entry = zip.Entries.Single(e => e.FullName.EndsWith("Weights.bin", StringComparison.Ordinal));
+            string name = entry.FullName;
+            entry.Delete();
+            using var stream = zip.CreateEntry(name).Open();
+            stream.Write(new byte[100]);
+        }
+        var (code, _, err) = Run("generate", "--model", model, "--seed", Path.Combine(songs, "song0.wav"), "--out", temp.File("o.wav"));
+        Assert.Equal(1, code);
+        Assert.StartsWith("musicgen: error: m.zip: cannot load the model (", err);
+        Assert.DoesNotContain("   at ", err);
+    }
+
     [Theory]
     [InlineData("train")]
     [InlineData("generate")]
