@@ -24,14 +24,14 @@ internal static class TrainCommand
 
     internal static int Run(Cli cli, IReadOnlyList<string> paths, string modelPath, PipelineSettings settings, CancellationToken ct, bool strict = false)
     {
-        var files = ReadableFiles(cli, paths, strict);
         settings.Progress = cli.Progress;
         settings.CancellationToken = ct;
         var ml = new MLContext(seed: settings.Seed);
+        var pipeline = ml.Transforms.Seed2017(settings); // checks every option before any file is read
+        var files = ReadableFiles(cli, paths, strict);
         var data = ml.Data.LoadAudioFiles(files);
         cli.Out.WriteLine($"Training on {files.Count} file(s), {settings.Epochs} epoch(s)...");
         var clock = Stopwatch.StartNew();
-        var pipeline = ml.Transforms.Seed2017(settings);
         var fitted = pipeline.Fit(data);
         ModelFile.Save(ml, fitted, data.Schema, modelPath);
         cli.Out.WriteLine($"Saved {modelPath} ({new FileInfo(modelPath).Length / 1024} KiB) after {clock.Elapsed.TotalSeconds:F1} s.");
