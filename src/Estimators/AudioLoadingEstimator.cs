@@ -8,7 +8,8 @@ namespace MusicGen.Estimators;
 /// <summary>
 /// Decodes audio files named in a text column. Input: the path column (text). Output: the input's columns plus planar
 /// samples (variable-length vector of Single), sample rate (Int32) and channel count (Int32). Fitting does not
-/// train: it fixes the sample rate and channel count, from the options or else from the first file.
+/// train: it fixes the sample rate and channel count, from the options or else from the first file; files
+/// at other rates are resampled and other channel counts mixed.
 /// Created by <see cref="MusicGenCatalog.LoadAudio(TransformsCatalog, string, int, int)"/>.
 /// </summary>
 public sealed class AudioLoadingEstimator : IEstimator<AudioLoadingTransformer>
@@ -49,7 +50,7 @@ public sealed class AudioLoadingEstimator : IEstimator<AudioLoadingTransformer>
         public string SampleRateColumnName { get; set; } = Defaults.SampleRateColumn;
         /// <summary>Output column with channel counts. Default "Channels".</summary>
         public string ChannelsColumnName { get; set; } = Defaults.ChannelsColumn;
-        /// <summary>Sample rate every file must have; 0 (default) takes the first file's.</summary>
+        /// <summary>Sample rate every file is resampled to; 0 (default) takes the first file's.</summary>
         public int SampleRate { get; set; } = Defaults.SampleRate;
         /// <summary>Channels (1 or 2) every file is converted to; 0 (default) takes the first file's, at most 2.</summary>
         public int Channels { get; set; } = Defaults.Channels;

@@ -22,7 +22,7 @@ public static class MusicGenCatalog
     /// <summary>Decodes the audio files named in <paramref name="inputColumnName"/> (see <see cref="AudioLoadingEstimator"/>).</summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="inputColumnName">Text column with file paths.</param>
-    /// <param name="sampleRate">Sample rate every file must have; 0 takes the first file's.</param>
+    /// <param name="sampleRate">Sample rate every file is resampled to; 0 takes the first file's.</param>
     /// <param name="channels">1 or 2 channels; 0 takes the first file's (at most 2).</param>
     public static AudioLoadingEstimator LoadAudio(this TransformsCatalog catalog, string inputColumnName = AudioLoadingEstimator.Defaults.PathColumn,
         int sampleRate = AudioLoadingEstimator.Defaults.SampleRate, int channels = AudioLoadingEstimator.Defaults.Channels) =>

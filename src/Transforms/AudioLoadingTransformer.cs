@@ -16,6 +16,7 @@ namespace MusicGen.Transforms;
 public sealed class AudioLoadingTransformer : MusicGenTransformerBase
 {
     internal const string LoaderSignature = "MusicGenAudioLoading";
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Resampler> resamplers = new();
 
     internal AudioLoadingTransformer(string inputColumnName, string samplesColumnName, string sampleRateColumnName,
         string channelsColumnName, int sampleRate, int channels)
@@ -42,7 +43,7 @@ public sealed class AudioLoadingTransformer : MusicGenTransformerBase
     /// <summary>The output column of channel counts.</summary>
     public string ChannelsColumnName { get; }
 
-    /// <summary>The sample rate every file must have.</summary>
+    /// <summary>The sample rate every file is brought to.</summary>
     public int SampleRate { get; }
 
     /// <summary>The channel count every file is converted to (1 or 2).</summary>
@@ -57,8 +58,6 @@ public sealed class AudioLoadingTransformer : MusicGenTransformerBase
         var resampler = resamplers.GetOrAdd(clip.SampleRate, rate => new Resampler(rate, SampleRate));
         return resampler.Process(clip);
     }
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Resampler> resamplers = new();
 
     /// <inheritdoc/>
     public override DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
