@@ -16,7 +16,22 @@ namespace MusicGen.Estimators;
 /// <param name="FramesPerSecond">Training speed so far in this epoch.</param>
 /// <param name="Loss">Mean loss so far in this epoch.</param>
 /// <param name="EpochDone">True on the report that closes an epoch.</param>
-public sealed record TrainingProgress(int Epoch, int Epochs, long Frames, double FramesPerSecond, double Loss, bool EpochDone);
+public sealed record TrainingProgress(int Epoch, int Epochs, long Frames, double FramesPerSecond, double Loss, bool EpochDone)
+{
+    /// <summary>
+    /// On the report that closes an epoch, with validation on: the loss on held-out frames and, on the same frames, that
+    /// of repeating the previous frame and of predicting the training frames' mean. A model that does not beat
+    /// "repeat the previous frame" has not learned dynamics.
+    /// </summary>
+    public ValidationReport? Validation { get; init; }
+}
+
+/// <summary>Validation figures of one epoch (mean squared error over held-out frames, in the features' space).</summary>
+/// <param name="Frames">Held-out frames.</param>
+/// <param name="Loss">The network's teacher-forced loss.</param>
+/// <param name="RepeatPrevious">Loss of predicting each frame as the one before it.</param>
+/// <param name="MeanFrame">Loss of predicting the training frames' mean frame.</param>
+public sealed record ValidationReport(long Frames, double Loss, double RepeatPrevious, double MeanFrame);
 
 /// <summary>
 /// Trains a stacked LSTM (TorchSharp) to predict each row's target frame from its features, with the recurrent state
@@ -75,6 +90,11 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         public float GradientClipNorm { get; set; }
         /// <summary>Seed of torch's random generator (weights, dropout). Default 1.</summary>
         public int Seed { get; set; } = Defaults.Seed;
+        /// <summary>
+        /// Share of each file held out for validation, from its end (0, the default, turns validation off). Held-out
+        /// frames are never trained on; the state runs into them from the trained part.
+        /// </summary>
+        public double ValidationFraction { get; set; }
         /// <summary>Torch threads; 0 (default) leaves torch's choice (one per core).</summary>
         public int Threads { get; set; }
         /// <summary>Input file column. Default "File".</summary>
@@ -105,6 +125,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             if (SequenceLength < 1) problems.Add($"SequenceLength must be at least 1, not {SequenceLength}.");
             if (GradientClipNorm < 0) problems.Add($"GradientClipNorm must be 0 (off) or positive, not {GradientClipNorm}.");
             if (Threads < 0) problems.Add($"Threads must be 0 (automatic) or positive, not {Threads}.");
+            if (!(ValidationFraction >= 0 && ValidationFraction < 1)) problems.Add($"ValidationFraction must be in [0, 1), not {ValidationFraction}.");
             if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems));
         }
 
@@ -152,19 +173,22 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             double lossSum = 0;
             long frames = 0;
             var lastReport = TimeSpan.Zero;
+            var validation = new ValidationTotals(network.FeatureSize);
             foreach (var segment in SequenceSegments.Read(input, options.FileColumnName, options.FeaturesColumnName,
                          options.TargetColumnName, batched ? options.StreamColumnName : null, batched ? options.ResetStateColumnName : null))
             {
                 using var segmentScope = NewDisposeScope();
                 var inputs = Tensors.Wrap(segment.Inputs, segment.Steps, segment.Streams, network.FeatureSize);
                 var targets = Tensors.Wrap(segment.Targets!, segment.Steps, segment.Streams, network.FeatureSize);
+                int held = options.ValidationFraction > 0 && segment.Steps >= 2 ? Math.Max(1, (int)Math.Ceiling(segment.Steps * options.ValidationFraction)) : 0;
+                int trainSteps = segment.Steps - held;
                 LstmState? state = null;
                 try
                 {
-                    for (int t = 0; t < segment.Steps; t += options.SequenceLength)
+                    for (int t = 0; t < trainSteps; t += options.SequenceLength)
                     {
                         options.CancellationToken.ThrowIfCancellationRequested();
-                        int length = Math.Min(options.SequenceLength, segment.Steps - t);
+                        int length = Math.Min(options.SequenceLength, trainSteps - t);
                         using var stepScope = NewDisposeScope();
                         network.zero_grad();
                         var (output, next) = network.call(inputs.narrow(0, t, length), state);
@@ -187,6 +211,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                             options.Progress?.Invoke(new(epoch, options.Epochs, frames, frames / clock.Elapsed.TotalSeconds, lossSum / frames, false));
                         }
                     }
+                    validation.AddTraining(segment.Inputs.AsSpan(0, trainSteps * segment.Streams * network.FeatureSize));
+                    if (held > 0) Validate(network, inputs.narrow(0, trainSteps, held), targets.narrow(0, trainSteps, held), state, validation);
                 }
                 finally
                 {
@@ -195,7 +221,73 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             }
             if (frames == 0)
                 throw new InvalidOperationException("There are no training frames: every file is too short for two batches of frames.");
-            options.Progress?.Invoke(new(epoch, options.Epochs, frames, frames / clock.Elapsed.TotalSeconds, lossSum / frames, true));
+            options.Progress?.Invoke(new(epoch, options.Epochs, frames, frames / clock.Elapsed.TotalSeconds, lossSum / frames, true)
+            {
+                Validation = validation.Report(),
+            });
+        }
+    }
+
+    /// <summary>Teacher-forced loss on held-out steps, continuing the trained part's state, with both baselines.</summary>
+    private static void Validate(FrameLstm network, Tensor inputs, Tensor targets, LstmState? state, ValidationTotals totals)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        network.eval();
+        try
+        {
+            var (output, next) = network.call(inputs, state);
+            next.Dispose();
+            long count = inputs.shape[0] * inputs.shape[1];
+            totals.Add(count, nn.functional.mse_loss(output, targets).item<float>(),
+                nn.functional.mse_loss(inputs, targets).item<float>(), Tensors.ToArray(targets));
+        }
+        finally
+        {
+            network.train();
+        }
+    }
+
+    /// <summary>Sums for the validation figures; the mean-frame baseline needs the training mean, known at the epoch's end.</summary>
+    private sealed class ValidationTotals(int dim)
+    {
+        private readonly double[] trainSum = new double[dim];
+        private readonly double[] heldSum = new double[dim];
+        private readonly double[] heldSquares = new double[dim];
+        private long trainFrames;
+        private long heldFrames;
+        private double loss;
+        private double repeat;
+
+        public void AddTraining(ReadOnlySpan<float> frames)
+        {
+            for (int i = 0; i < frames.Length; i++) trainSum[i % dim] += frames[i];
+            trainFrames += frames.Length / dim;
+        }
+
+        public void Add(long count, double lossMean, double repeatMean, float[] targets)
+        {
+            loss += lossMean * count;
+            repeat += repeatMean * count;
+            heldFrames += count;
+            for (int i = 0; i < targets.Length; i++)
+            {
+                heldSum[i % dim] += targets[i];
+                heldSquares[i % dim] += (double)targets[i] * targets[i];
+            }
+        }
+
+        public ValidationReport? Report()
+        {
+            if (heldFrames == 0 || trainFrames == 0) return null;
+            // Mean squared error of the constant m against the held-out targets y: sum over d of (n m^2 - 2 m S + Q), over n D.
+            double meanError = 0;
+            for (int d = 0; d < dim; d++)
+            {
+                double m = trainSum[d] / trainFrames;
+                meanError += heldFrames * m * m - 2 * m * heldSum[d] + heldSquares[d];
+            }
+            return new ValidationReport(heldFrames, loss / heldFrames, repeat / heldFrames, meanError / ((double)heldFrames * dim));
         }
     }
 

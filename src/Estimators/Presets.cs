@@ -38,6 +38,8 @@ public sealed class PipelineSettings
     public int Channels { get; set; }
     /// <summary>Random seed. Default 1.</summary>
     public int Seed { get; set; } = LstmForecastingEstimator.Defaults.Seed;
+    /// <summary>Share of each file held out from its end for validation; 0 (default) turns validation off.</summary>
+    public double ValidationFraction { get; set; }
     /// <summary>Training progress callback.</summary>
     public Action<TrainingProgress>? Progress { get; set; }
     /// <summary>Cancels training.</summary>
@@ -74,6 +76,7 @@ public static class Presets
                 HiddenSizes = Enumerable.Repeat(s.HiddenSize, s.Layers).ToArray(),
                 Dropouts = Enumerable.Range(0, s.Layers).Select(i => i < 3 ? LstmForecastingEstimator.Defaults.Dropouts[i] : 0.2f).ToArray(),
                 SequenceLength = s.SequenceLength,
+                ValidationFraction = s.ValidationFraction,
                 Seed = s.Seed,
                 Progress = s.Progress,
                 CancellationToken = s.CancellationToken,

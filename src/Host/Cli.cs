@@ -51,6 +51,9 @@ internal sealed class Cli(TextWriter output, TextWriter error)
     public void Progress(TrainingProgress p)
     {
         string line = $"epoch {p.Epoch}/{p.Epochs}  {p.Frames,8} frames  {p.FramesPerSecond,7:F0} frames/s  loss {p.Loss:G5}";
+        if (p.Validation is { } v)
+            line += $"  validation {v.Loss:G5} (repeat previous {v.RepeatPrevious:G5}, mean frame {v.MeanFrame:G5})" +
+                    (v.Loss >= v.RepeatPrevious ? "  not beating repeat-previous" : "");
         if (p.EpochDone) Out.WriteLine(line.PadRight(79));
         else if (!Console.IsOutputRedirected && ReferenceEquals(Out, Console.Out)) Out.Write("\r" + line + "\r");
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.ML;
+using MusicGen.Estimators;
 using MusicGen.Transforms;
 using MusicGen.Transforms.Audio;
 using MusicGen.Transforms.Spectral;
@@ -24,7 +25,12 @@ internal static class TrainCommand
 
     internal static int Run(Cli cli, IReadOnlyList<string> paths, string modelPath, PipelineSettings settings, CancellationToken ct, bool strict = false)
     {
-        settings.Progress = cli.Progress;
+        var epochs = new List<TrainingProgress>();
+        settings.Progress = p =>
+        {
+            if (p.EpochDone) epochs.Add(p);
+            cli.Progress(p);
+        };
         settings.CancellationToken = ct;
         var ml = new MLContext(seed: settings.Seed);
         var pipeline = ml.Transforms.Seed2017(settings); // checks every option before any file is read
@@ -34,7 +40,10 @@ internal static class TrainCommand
         var clock = Stopwatch.StartNew();
         var fitted = pipeline.Fit(data);
         ModelFile.Save(ml, fitted, data.Schema, modelPath);
+        string log = Path.ChangeExtension(modelPath, ".log.csv"), plot = Path.ChangeExtension(modelPath, ".loss.png");
         cli.Out.WriteLine($"Saved {modelPath} ({new FileInfo(modelPath).Length / 1024} KiB) after {clock.Elapsed.TotalSeconds:F1} s.");
+        TrainingLog.Save(epochs, log, plot);
+        cli.Out.WriteLine($"Wrote {log} and {plot}.");
         return 0;
     }
 
@@ -82,11 +91,12 @@ internal sealed class TrainingOptions
     private readonly Option<int> sampleRate = Cli.Option("--sample-rate", "Model sample rate (0: the first file's)", 0);
     private readonly Option<int> channels = Cli.Option("--channels", "Model channels, 1 or 2 (0: the first file's)", 0);
     private readonly Option<int> seed = Cli.Option("--random-seed", "Random seed", 1);
+    private readonly Option<double> validation = Cli.Option("--validation", "Share of each file held out from its end for validation (0: none)", 0.1);
 
     public void AddTo(Command command)
     {
         preset.AcceptOnlyFromAmong("seed2017");
-        foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed })
+        foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation })
             command.Options.Add(o);
     }
 
@@ -107,5 +117,6 @@ internal sealed class TrainingOptions
         SampleRate = r.GetValue(sampleRate),
         Channels = r.GetValue(channels),
         Seed = r.GetValue(seed),
+        ValidationFraction = r.GetValue(validation),
     };
 }
