@@ -90,17 +90,10 @@ public static class AudioDataset
     public static void SaveCsv(DataFrame frame, string path)
     {
         ArgumentNullException.ThrowIfNull(frame);
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string tmp = full + $".{Environment.ProcessId}.partial";
-        try
+        AtomicFile.Write(path, tmp =>
         {
-            using (var stream = File.Create(tmp)) DataFrame.SaveCsv(frame, stream, cultureInfo: System.Globalization.CultureInfo.InvariantCulture);
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+            using var stream = File.Create(tmp);
+            DataFrame.SaveCsv(frame, stream, cultureInfo: System.Globalization.CultureInfo.InvariantCulture);
+        });
     }
 }

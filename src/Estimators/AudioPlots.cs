@@ -62,17 +62,6 @@ public static class AudioPlots
         return (wavePath, spectrogramPath);
     }
 
-    private static void Save(ScottPlot.Plot plot, string path, int width, int height)
-    {
-        string tmp = path + $".{Environment.ProcessId}.partial.png";
-        try
-        {
-            plot.SavePng(tmp, width, height);
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
+    private static void Save(ScottPlot.Plot plot, string path, int width, int height) =>
+        AtomicFile.Write(path, tmp => plot.SavePng(tmp, width, height));
 }

@@ -15,18 +15,7 @@ public static class ModelFile
     public static void Save(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string path)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string tmp = full + $".{Environment.ProcessId}.partial";
-        try
-        {
-            mlContext.Model.Save(model, inputSchema, tmp);
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        Transforms.Audio.AtomicFile.Write(path, tmp => mlContext.Model.Save(model, inputSchema, tmp));
     }
 
     /// <summary>The schema a MusicGen pipeline is fitted on: one text column of paths.</summary>

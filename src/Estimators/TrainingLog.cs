@@ -17,7 +17,7 @@ public static class TrainingLog
             var v = e.Validation;
             csv.Append(CultureInfo.InvariantCulture, $"{e.Epoch},{e.Frames},{e.FramesPerSecond:F1},{e.Loss:R},{v?.Frames},{v?.Loss:R},{v?.RepeatPrevious:R},{v?.MeanFrame:R}\n");
         }
-        WriteAtomically(csvPath, path => File.WriteAllText(path, csv.ToString()));
+        Transforms.Audio.AtomicFile.Write(csvPath, path => File.WriteAllText(path, csv.ToString()));
 
         var plot = new ScottPlot.Plot();
         double[] x = epochs.Select(e => (double)e.Epoch).ToArray();
@@ -35,22 +35,6 @@ public static class TrainingLog
         plot.XLabel("epoch");
         plot.YLabel("mean squared error");
         plot.ShowLegend();
-        WriteAtomically(pngPath, path => plot.SavePng(path, 900, 500));
-    }
-
-    private static void WriteAtomically(string path, Action<string> write)
-    {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string tmp = full + $".{Environment.ProcessId}.partial{Path.GetExtension(full)}";
-        try
-        {
-            write(tmp);
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        Transforms.Audio.AtomicFile.Write(pngPath, path => plot.SavePng(path, 900, 500));
     }
 }

@@ -20,19 +20,11 @@ public static class WavWriter
     public static void Write(string path, AudioClip clip, WavSampleFormat format = WavSampleFormat.Pcm16)
     {
         ArgumentNullException.ThrowIfNull(clip);
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string tmp = full + $".{Environment.ProcessId}.partial";
-        try
+        AtomicFile.Write(path, tmp =>
         {
-            using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-                Write(stream, clip, format);
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+            using var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            Write(stream, clip, format);
+        });
     }
 
     /// <summary>Writes <paramref name="clip"/> as a canonical WAV file to <paramref name="stream"/>.</summary>
