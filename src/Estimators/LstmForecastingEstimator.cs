@@ -95,6 +95,13 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         /// frames are never trained on; the state runs into them from the trained part.
         /// </summary>
         public double ValidationFraction { get; set; }
+        /// <summary>
+        /// Where to write a checkpoint at the end of every epoch (network, optimizer state, epoch and random state,
+        /// written atomically); null (default) writes none.
+        /// </summary>
+        public string? CheckpointPath { get; set; }
+        /// <summary>Continue from <see cref="CheckpointPath"/> when it exists (same data and options give the same weights as an uninterrupted run).</summary>
+        public bool Resume { get; set; }
         /// <summary>Torch threads; 0 (default) leaves torch's choice (one per core).</summary>
         public int Threads { get; set; }
         /// <summary>Input file column. Default "File".</summary>
@@ -167,7 +174,10 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         // One-step batches run faster without oneDNN, long sequences with it (../shared/design/torchsharp.md).
         using var oneDnn = OneDnn.Scope(enabled: options.SequenceLength > 1);
         using var optimizer = new AdamOptimizer(network.parameters(), options.LearningRate);
-        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        int first = 1;
+        if (options.Resume && options.CheckpointPath is { } resumeFrom && File.Exists(resumeFrom))
+            first = Checkpoint.Load(resumeFrom, network, optimizer, Fingerprint(network)) + 1;
+        for (int epoch = first; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
             double lossSum = 0;
@@ -221,12 +231,17 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             }
             if (frames == 0)
                 throw new InvalidOperationException("There are no training frames: every file is too short for two batches of frames.");
+            if (options.CheckpointPath is { } checkpoint) Checkpoint.Save(checkpoint, network, optimizer, epoch, Fingerprint(network));
             options.Progress?.Invoke(new(epoch, options.Epochs, frames, frames / clock.Elapsed.TotalSeconds, lossSum / frames, true)
             {
                 Validation = validation.Report(),
             });
         }
     }
+
+    /// <summary>What a checkpoint must match to be resumed: the network's shape and the options that change training.</summary>
+    private string Fingerprint(FrameLstm network) => string.Join(";", network.FeatureSize, string.Join(",", options.HiddenSizes),
+        string.Join(",", options.Dropouts), options.LearningRate, options.SequenceLength, options.GradientClipNorm, options.Seed, options.ValidationFraction);
 
     /// <summary>Teacher-forced loss on held-out steps, continuing the trained part's state, with both baselines.</summary>
     private static void Validate(FrameLstm network, Tensor inputs, Tensor targets, LstmState? state, ValidationTotals totals)

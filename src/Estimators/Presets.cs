@@ -40,6 +40,10 @@ public sealed class PipelineSettings
     public int Seed { get; set; } = LstmForecastingEstimator.Defaults.Seed;
     /// <summary>Share of each file held out from its end for validation; 0 (default) turns validation off.</summary>
     public double ValidationFraction { get; set; }
+    /// <summary>Checkpoint written at the end of every epoch; null (default) writes none.</summary>
+    public string? CheckpointPath { get; set; }
+    /// <summary>Continue from <see cref="CheckpointPath"/> when it exists.</summary>
+    public bool Resume { get; set; }
     /// <summary>Training progress callback.</summary>
     public Action<TrainingProgress>? Progress { get; set; }
     /// <summary>Cancels training.</summary>
@@ -77,6 +81,8 @@ public static class Presets
                 Dropouts = Enumerable.Range(0, s.Layers).Select(i => i < 3 ? LstmForecastingEstimator.Defaults.Dropouts[i] : 0.2f).ToArray(),
                 SequenceLength = s.SequenceLength,
                 ValidationFraction = s.ValidationFraction,
+                CheckpointPath = s.CheckpointPath,
+                Resume = s.Resume,
                 Seed = s.Seed,
                 Progress = s.Progress,
                 CancellationToken = s.CancellationToken,

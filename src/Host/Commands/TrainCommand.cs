@@ -16,10 +16,25 @@ internal static class TrainCommand
         var paths = new Argument<string[]>("paths") { Description = "Audio files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
         var model = new Option<string>("--model", "-m") { Description = "Where to write the trained model (.zip)", Required = true };
         var strict = new Option<bool>("--strict") { Description = "Stop on the first unreadable file instead of skipping it" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from MODEL.ckpt, the checkpoint written after every epoch" };
         var options = new TrainingOptions();
-        var command = new Command("train", "Train a model on audio files and folders") { paths, model, strict };
+        var command = new Command("train", "Train a model on audio files and folders") { paths, model, strict, resume };
         options.AddTo(command);
-        command.SetAction(r => cli.Guard(ct => Run(cli, r.GetValue(paths)!, r.GetValue(model)!, options.Read(r), ct, r.GetValue(strict))));
+        command.SetAction(r =>
+        {
+            string modelPath = r.GetValue(model)!;
+            var settings = options.Read(r);
+            settings.Resume = r.GetValue(resume);
+            if (settings.Resume && !File.Exists(Path.ChangeExtension(modelPath, ".ckpt")))
+            {
+                cli.Error.WriteLine($"musicgen: error: {Path.ChangeExtension(modelPath, ".ckpt")}: no checkpoint to resume from");
+                return 1;
+            }
+            int code = cli.Guard(ct => Run(cli, r.GetValue(paths)!, modelPath, settings, ct, r.GetValue(strict)));
+            if (code == 130 && File.Exists(Path.ChangeExtension(modelPath, ".ckpt")))
+                cli.Error.WriteLine($"musicgen: the last finished epoch is in {Path.ChangeExtension(modelPath, ".ckpt")}; run the same command with --resume to continue");
+            return code;
+        });
         return command;
     }
 
@@ -32,6 +47,7 @@ internal static class TrainCommand
             cli.Progress(p);
         };
         settings.CancellationToken = ct;
+        settings.CheckpointPath = Path.ChangeExtension(modelPath, ".ckpt");
         var ml = new MLContext(seed: settings.Seed);
         var pipeline = ml.Transforms.Seed2017(settings); // checks every option before any file is read
         var files = ReadableFiles(cli, paths, strict);

@@ -64,6 +64,38 @@ public sealed class AdamOptimizer : IDisposable
         }
     }
 
+    /// <summary>Writes the step count and both moments (for resuming training exactly).</summary>
+    public void Save(BinaryWriter writer)
+    {
+        writer.Write(Steps);
+        writer.Write(parameters.Length);
+        foreach (var t in firstMoments.Concat(secondMoments))
+        {
+            var values = Tensors.ToArray(t);
+            writer.Write(values.Length);
+            foreach (float v in values) writer.Write(v);
+        }
+    }
+
+    /// <summary>Restores what <see cref="Save"/> wrote.</summary>
+    /// <exception cref="InvalidDataException">The state does not fit these parameters.</exception>
+    public void Load(BinaryReader reader)
+    {
+        long steps = reader.ReadInt64();
+        if (reader.ReadInt32() != parameters.Length || steps < 0) throw new InvalidDataException("the optimizer state does not fit the network");
+        foreach (var t in firstMoments.Concat(secondMoments))
+        {
+            int n = reader.ReadInt32();
+            if (n != t.numel()) throw new InvalidDataException("the optimizer state does not fit the network");
+            var values = new float[n];
+            for (int i = 0; i < n; i++) values[i] = reader.ReadSingle();
+            using var noGrad = no_grad();
+            using var source = Tensors.Wrap(values, t.shape);
+            t.copy_(source);
+        }
+        Steps = steps;
+    }
+
     /// <summary>Frees the moment tensors.</summary>
     public void Dispose()
     {

@@ -1,0 +1,63 @@
+using Microsoft.ML;
+using MusicGen.Estimators;
+using MusicGen.Transforms;
+
+namespace MusicGen.Tests;
+
+public class CheckpointTests
+{
+    private static byte[] Train(IDataView batched, int epochs, string? checkpoint, bool resume)
+    {
+        var ml = new MLContext(seed: 1);
+        using var model = ml.Transforms.PredictNextFrame(new LstmForecastingEstimator.Options
+        {
+            Epochs = epochs,
+            HiddenSizes = [16],
+            Dropouts = [0.3f],
+            SequenceLength = 4,
+            ValidationFraction = 0.1,
+            CheckpointPath = checkpoint,
+            Resume = resume,
+        }).Fit(batched);
+        using var weights = new MemoryStream();
+        model.Network.save(weights);
+        return weights.ToArray();
+    }
+
+    private static IDataView Batched(TempFolder temp)
+    {
+        var ml = new MLContext(seed: 1);
+        var files = ml.Data.LoadAudioFiles([TestAudio.MelodyFolder(temp)]);
+        return ml.Transforms.LoadAudio().Append(ml.Transforms.VectorizeFft(frameSize: 64))
+            .Append(ml.Transforms.BatchStatefully(BatchOrdering.ContiguousStreams, 4)).Fit(files).Transform(files);
+    }
+
+    [Fact]
+    public void Resuming_after_an_interruption_ends_with_the_weights_of_an_uninterrupted_run()
+    {
+        using var temp = new TempFolder();
+        var batched = Batched(temp);
+        var straight = Train(batched, 3, null, false);
+        string checkpoint = temp.File("m.ckpt");
+        var firstEpoch = Train(batched, 1, checkpoint, false);      // "interrupted" after one epoch
+        Assert.NotEqual(straight, firstEpoch);
+        var resumed = Train(batched, 3, checkpoint, resume: true);
+        Assert.Equal(straight, resumed);
+    }
+
+    [Fact]
+    public void A_truncated_or_foreign_checkpoint_is_refused_by_name()
+    {
+        using var temp = new TempFolder();
+        var batched = Batched(temp);
+        string checkpoint = temp.File("m.ckpt");
+        Train(batched, 1, checkpoint, false);
+        var bytes = File.ReadAllBytes(checkpoint);
+        File.WriteAllBytes(checkpoint, bytes[..(bytes.Length / 2)]);
+        var e = Assert.Throws<InvalidDataException>(() => Train(batched, 2, checkpoint, resume: true));
+        Assert.StartsWith("m.ckpt: ", e.Message);
+
+        File.WriteAllText(checkpoint, "not a checkpoint at all");
+        Assert.StartsWith("m.ckpt: ", Assert.Throws<InvalidDataException>(() => Train(batched, 2, checkpoint, resume: true)).Message);
+    }
+}
