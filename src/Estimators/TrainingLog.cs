@@ -7,31 +7,45 @@ namespace MusicGen;
 /// <summary>A training run's epochs as a CSV log and a loss-curve PNG (training, validation and both baselines).</summary>
 public static class TrainingLog
 {
-    /// <summary>Writes both files (each to a temporary file, then renamed).</summary>
+    private const string Header = "epoch,frames,frames_per_second,loss,validation_frames,validation_loss,repeat_previous,mean_frame";
+
+    /// <summary>
+    /// Writes both files (each to a temporary file, then renamed). Rows already in <paramref name="csvPath"/> for epochs
+    /// before this run's first are kept, so a resumed run extends its log.
+    /// </summary>
     public static void Save(IReadOnlyList<TrainingProgress> epochs, string csvPath, string pngPath)
     {
         ArgumentNullException.ThrowIfNull(epochs);
-        var csv = new StringBuilder("epoch,frames,frames_per_second,loss,validation_frames,validation_loss,repeat_previous,mean_frame\n");
+        int first = epochs.Count == 0 ? int.MaxValue : epochs.Min(e => e.Epoch);
+        var rows = new List<string[]>();
+        if (File.Exists(csvPath))
+        {
+            rows.AddRange(File.ReadLines(csvPath).Skip(1).Select(l => l.Split(','))
+                .Where(f => f.Length == 8 && int.TryParse(f[0], CultureInfo.InvariantCulture, out int e) && e < first));
+        }
         foreach (var e in epochs)
         {
             var v = e.Validation;
-            csv.Append(CultureInfo.InvariantCulture, $"{e.Epoch},{e.Frames},{e.FramesPerSecond:F1},{e.Loss:R},{v?.Frames},{v?.Loss:R},{v?.RepeatPrevious:R},{v?.MeanFrame:R}\n");
+            rows.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{e.Epoch},{e.Frames},{e.FramesPerSecond:F1},{e.Loss:R},{v?.Frames},{v?.Loss:R},{v?.RepeatPrevious:R},{v?.MeanFrame:R}").Split(','));
         }
+        var csv = new StringBuilder(Header + "\n");
+        foreach (var r in rows) csv.Append(string.Join(',', r)).Append('\n');
         Transforms.Audio.AtomicFile.Write(csvPath, path => File.WriteAllText(path, csv.ToString()));
 
         var plot = new ScottPlot.Plot();
-        double[] x = epochs.Select(e => (double)e.Epoch).ToArray();
-        void Line(string label, Func<TrainingProgress, double?> value)
+        void Line(string label, int column)
         {
-            var points = epochs.Where(e => value(e) is not null).ToList();
+            var points = rows.Where(r => double.TryParse(r[column], CultureInfo.InvariantCulture, out _)).ToList();
             if (points.Count == 0) return;
-            var line = plot.Add.Scatter(points.Select(e => (double)e.Epoch).ToArray(), points.Select(e => value(e)!.Value).ToArray());
+            var line = plot.Add.Scatter(points.Select(r => double.Parse(r[0], CultureInfo.InvariantCulture)).ToArray(),
+                points.Select(r => double.Parse(r[column], CultureInfo.InvariantCulture)).ToArray());
             line.LegendText = label;
         }
-        Line("training", e => e.Loss);
-        Line("validation", e => e.Validation?.Loss);
-        Line("repeat previous frame", e => e.Validation?.RepeatPrevious);
-        Line("mean frame", e => e.Validation?.MeanFrame);
+        Line("training", 3);
+        Line("validation", 5);
+        Line("repeat previous frame", 6);
+        Line("mean frame", 7);
         plot.XLabel("epoch");
         plot.YLabel("mean squared error");
         plot.ShowLegend();
