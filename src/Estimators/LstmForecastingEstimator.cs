@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MusicGen.Transforms;
+using MusicGen.Transforms.Audio;
 using MusicGen.Transforms.Data;
 using MusicGen.Transforms.Model;
 using TorchSharp;
@@ -100,6 +101,11 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         /// written atomically); null (default) writes none.
         /// </summary>
         public string? CheckpointPath { get; set; }
+        /// <summary>
+        /// Stop when the validation loss has not improved for this many epochs (0, the default, never stops early).
+        /// Needs <see cref="ValidationFraction"/> above 0.
+        /// </summary>
+        public int EarlyStoppingPatience { get; set; }
         /// <summary>Continue from <see cref="CheckpointPath"/> when it exists (same data and options give the same weights as an uninterrupted run).</summary>
         public bool Resume { get; set; }
         /// <summary>Torch threads; 0 (default) leaves torch's choice (one per core).</summary>
@@ -133,6 +139,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             if (GradientClipNorm < 0) problems.Add($"GradientClipNorm must be 0 (off) or positive, not {GradientClipNorm}.");
             if (Threads < 0) problems.Add($"Threads must be 0 (automatic) or positive, not {Threads}.");
             if (!(ValidationFraction >= 0 && ValidationFraction < 1)) problems.Add($"ValidationFraction must be in [0, 1), not {ValidationFraction}.");
+            if (EarlyStoppingPatience < 0) problems.Add($"EarlyStoppingPatience must be 0 (off) or positive, not {EarlyStoppingPatience}.");
+            if (EarlyStoppingPatience > 0 && ValidationFraction == 0) problems.Add("EarlyStoppingPatience needs a ValidationFraction above 0.");
             if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems));
         }
 
@@ -177,6 +185,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         int first = 1;
         if (options.Resume && options.CheckpointPath is { } resumeFrom && File.Exists(resumeFrom))
             first = Checkpoint.Load(resumeFrom, network, optimizer, Fingerprint(network)) + 1;
+        double best = double.PositiveInfinity;
+        int sinceBest = 0;
         for (int epoch = first; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
@@ -231,13 +241,27 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             }
             if (frames == 0)
                 throw new InvalidOperationException("There are no training frames: every file is too short for two batches of frames.");
-            if (options.CheckpointPath is { } checkpoint) Checkpoint.Save(checkpoint, network, optimizer, epoch, Fingerprint(network));
+            var report = validation.Report();
+            bool improved = report is not null && report.Loss < best;
+            if (improved) best = report!.Loss;
+            sinceBest = improved ? 0 : sinceBest + 1;
+            if (options.CheckpointPath is { } checkpoint)
+            {
+                Checkpoint.Save(checkpoint, network, optimizer, epoch, Fingerprint(network));
+                // The best epoch by validation loss is kept beside the last one.
+                if (improved) AtomicFile.Write(BestCheckpointPath(checkpoint), tmp => File.Copy(checkpoint, tmp, overwrite: true));
+            }
             options.Progress?.Invoke(new(epoch, options.Epochs, frames, frames / clock.Elapsed.TotalSeconds, lossSum / frames, true)
             {
-                Validation = validation.Report(),
+                Validation = report,
             });
+            if (options.EarlyStoppingPatience > 0 && sinceBest >= options.EarlyStoppingPatience) break;
         }
     }
+
+    /// <summary>Where the best epoch's checkpoint is kept: <c>NAME.best.EXT</c> beside <paramref name="checkpoint"/>.</summary>
+    public static string BestCheckpointPath(string checkpoint) =>
+        Path.Combine(Path.GetDirectoryName(checkpoint) ?? "", Path.GetFileNameWithoutExtension(checkpoint) + ".best" + Path.GetExtension(checkpoint));
 
     /// <summary>What a checkpoint must match to be resumed: the network's shape and the options that change training.</summary>
     private string Fingerprint(FrameLstm network) => string.Join(";", network.FeatureSize, string.Join(",", options.HiddenSizes),

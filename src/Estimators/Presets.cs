@@ -42,6 +42,8 @@ public sealed class PipelineSettings
     public double ValidationFraction { get; set; }
     /// <summary>Checkpoint written at the end of every epoch; null (default) writes none.</summary>
     public string? CheckpointPath { get; set; }
+    /// <summary>Stop after this many epochs without a better validation loss; 0 (default) never stops early.</summary>
+    public int EarlyStoppingPatience { get; set; }
     /// <summary>Continue from <see cref="CheckpointPath"/> when it exists.</summary>
     public bool Resume { get; set; }
     /// <summary>Training progress callback.</summary>
@@ -83,6 +85,7 @@ public static class Presets
                 ValidationFraction = s.ValidationFraction,
                 CheckpointPath = s.CheckpointPath,
                 Resume = s.Resume,
+                EarlyStoppingPatience = s.EarlyStoppingPatience,
                 Seed = s.Seed,
                 Progress = s.Progress,
                 CancellationToken = s.CancellationToken,

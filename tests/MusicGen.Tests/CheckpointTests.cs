@@ -46,6 +46,30 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void Early_stopping_ends_a_run_that_stopped_improving_and_the_best_epoch_is_kept()
+    {
+        using var temp = new TempFolder();
+        var batched = Batched(temp);
+        var epochs = new List<TrainingProgress>();
+        string checkpoint = temp.File("m.ckpt");
+        var ml = new MLContext(seed: 1);
+        ml.Transforms.PredictNextFrame(new LstmForecastingEstimator.Options
+        {
+            Epochs = 20,
+            HiddenSizes = [8],
+            Dropouts = [0f],
+            LearningRate = 1e-30f, // the weights cannot move in float32: validation never improves after epoch 1
+            ValidationFraction = 0.2,
+            EarlyStoppingPatience = 2,
+            CheckpointPath = checkpoint,
+            Progress = p => { if (p.EpochDone) epochs.Add(p); },
+        }).Fit(batched).Dispose();
+        Assert.Equal([1, 2, 3], epochs.Select(e => e.Epoch));
+        Assert.True(File.Exists(LstmForecastingEstimator.BestCheckpointPath(checkpoint)));
+        Assert.EndsWith("m.best.ckpt", LstmForecastingEstimator.BestCheckpointPath(checkpoint));
+    }
+
+    [Fact]
     public void A_truncated_or_foreign_checkpoint_is_refused_by_name()
     {
         using var temp = new TempFolder();
