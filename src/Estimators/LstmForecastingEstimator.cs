@@ -85,6 +85,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         public float[] Dropouts { get; set; } = Defaults.Dropouts.ToArray();
         /// <summary>Adam's learning rate. Default 0.001.</summary>
         public float LearningRate { get; set; } = Defaults.LearningRate;
+        /// <summary>Learning-rate schedule: the rate is multiplied by this after every epoch. Default 1 (constant).</summary>
+        public float LearningRateDecay { get; set; } = 1f;
         /// <summary>Batches per optimizer step (truncated backpropagation through time). Default 1.</summary>
         public int SequenceLength { get; set; } = Defaults.SequenceLength;
         /// <summary>Clip the gradient norm to this; 0 (default) does not clip.</summary>
@@ -135,6 +137,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             if (Dropouts is null || Dropouts.Length != (HiddenSizes?.Length ?? 0)) problems.Add("Dropouts must give one rate per layer.");
             else if (Dropouts.Any(d => d is < 0 or >= 1)) problems.Add("Each dropout rate must be in [0, 1).");
             if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) problems.Add($"LearningRate must be positive, not {LearningRate}.");
+            if (!(LearningRateDecay > 0 && LearningRateDecay <= 1)) problems.Add($"LearningRateDecay must be in (0, 1], not {LearningRateDecay}.");
             if (SequenceLength < 1) problems.Add($"SequenceLength must be at least 1, not {SequenceLength}.");
             if (GradientClipNorm < 0) problems.Add($"GradientClipNorm must be 0 (off) or positive, not {GradientClipNorm}.");
             if (Threads < 0) problems.Add($"Threads must be 0 (automatic) or positive, not {Threads}.");
@@ -185,6 +188,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         int first = 1;
         if (options.Resume && options.CheckpointPath is { } resumeFrom && File.Exists(resumeFrom))
             first = Checkpoint.Load(resumeFrom, network, optimizer, Fingerprint(network)) + 1;
+        optimizer.LearningRate = options.LearningRate * Math.Pow(options.LearningRateDecay, first - 1);
         double best = double.PositiveInfinity;
         int sinceBest = 0;
         for (int epoch = first; epoch <= options.Epochs; epoch++)
@@ -256,6 +260,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                 Validation = report,
             });
             if (options.EarlyStoppingPatience > 0 && sinceBest >= options.EarlyStoppingPatience) break;
+            optimizer.LearningRate *= options.LearningRateDecay;
         }
     }
 
@@ -265,7 +270,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
 
     /// <summary>What a checkpoint must match to be resumed: the network's shape and the options that change training.</summary>
     private string Fingerprint(FrameLstm network) => string.Join(";", network.FeatureSize, string.Join(",", options.HiddenSizes),
-        string.Join(",", options.Dropouts), options.LearningRate, options.SequenceLength, options.GradientClipNorm, options.Seed, options.ValidationFraction);
+        string.Join(",", options.Dropouts), options.LearningRate, options.LearningRateDecay, options.SequenceLength, options.GradientClipNorm, options.Seed, options.ValidationFraction);
 
     /// <summary>Teacher-forced loss on held-out steps, continuing the trained part's state, with both baselines.</summary>
     private static void Validate(FrameLstm network, Tensor inputs, Tensor targets, LstmState? state, ValidationTotals totals)

@@ -42,6 +42,8 @@ public sealed class PipelineSettings
     public double ValidationFraction { get; set; }
     /// <summary>Checkpoint written at the end of every epoch; null (default) writes none.</summary>
     public string? CheckpointPath { get; set; }
+    /// <summary>Multiply the learning rate by this after every epoch. Default 1 (constant).</summary>
+    public float LearningRateDecay { get; set; } = 1f;
     /// <summary>Stop after this many epochs without a better validation loss; 0 (default) never stops early.</summary>
     public int EarlyStoppingPatience { get; set; }
     /// <summary>Continue from <see cref="CheckpointPath"/> when it exists.</summary>
@@ -86,6 +88,7 @@ public static class Presets
                 CheckpointPath = s.CheckpointPath,
                 Resume = s.Resume,
                 EarlyStoppingPatience = s.EarlyStoppingPatience,
+                LearningRateDecay = s.LearningRateDecay,
                 Seed = s.Seed,
                 Progress = s.Progress,
                 CancellationToken = s.CancellationToken,

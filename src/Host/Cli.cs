@@ -48,12 +48,18 @@ internal sealed class Cli(TextWriter output, TextWriter error)
     }
 
     /// <summary>Prints training progress: a line per epoch, and a live line in between when stderr is a terminal.</summary>
+    private readonly System.Diagnostics.Stopwatch run = System.Diagnostics.Stopwatch.StartNew();
+    private int epochsSeen;
+
     public void Progress(TrainingProgress p)
     {
+        if (p.EpochDone) epochsSeen++;
         string line = $"epoch {p.Epoch}/{p.Epochs}  {p.Frames,8} frames  {p.FramesPerSecond,7:F0} frames/s  loss {p.Loss:G5}";
         if (p.Validation is { } v)
             line += $"  validation {v.Loss:G5} (repeat previous {v.RepeatPrevious:G5}, mean frame {v.MeanFrame:G5})" +
                     (v.Loss >= v.RepeatPrevious ? "  not beating repeat-previous" : "");
+        if (p.EpochDone && epochsSeen > 0 && p.Epoch < p.Epochs)
+            line += $"  ETA {TimeSpan.FromSeconds(run.Elapsed.TotalSeconds / epochsSeen * (p.Epochs - p.Epoch)):h\\:mm\\:ss}";
         if (p.EpochDone) Out.WriteLine(line.PadRight(79));
         else if (!Console.IsOutputRedirected && ReferenceEquals(Out, Console.Out)) Out.Write("\r" + line + "\r");
     }

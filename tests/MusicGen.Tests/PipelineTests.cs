@@ -112,8 +112,12 @@ public class PipelineTests
             Epochs = 0,
             LearningRate = -1,
             SequenceLength = 0,
+            LearningRateDecay = 2,
+            EarlyStoppingPatience = 3,
         }));
         Assert.Contains("Epochs", e.Message);
+        Assert.Contains("LearningRateDecay", e.Message);
+        Assert.Contains("EarlyStoppingPatience needs a ValidationFraction", e.Message);
         Assert.Contains("LearningRate", e.Message);
         Assert.Contains("SequenceLength", e.Message);
     }

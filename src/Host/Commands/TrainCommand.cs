@@ -108,12 +108,13 @@ internal sealed class TrainingOptions
     private readonly Option<int> channels = Cli.Option("--channels", "Model channels, 1 or 2 (0: the first file's)", 0);
     private readonly Option<int> seed = Cli.Option("--random-seed", "Random seed", 1);
     private readonly Option<double> validation = Cli.Option("--validation", "Share of each file held out from its end for validation (0: none)", 0.1);
+    private readonly Option<float> decay = Cli.Option("--lr-decay", "Multiply the learning rate by this after every epoch", 1f);
     private readonly Option<int> patience = Cli.Option("--patience", "Stop after this many epochs without a better validation loss (0: never)", 0);
 
     public void AddTo(Command command)
     {
         preset.AcceptOnlyFromAmong("seed2017");
-        foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience })
+        foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay })
             command.Options.Add(o);
     }
 
@@ -136,5 +137,6 @@ internal sealed class TrainingOptions
         Seed = r.GetValue(seed),
         ValidationFraction = r.GetValue(validation),
         EarlyStoppingPatience = r.GetValue(patience),
+        LearningRateDecay = r.GetValue(decay),
     };
 }
