@@ -57,7 +57,9 @@ public static class AudioDataset
             var clip = AudioFile.Read(file);
             var s = AudioStatistics.Measure(clip);
             double[] values = [clip.Seconds, s.PeakDbfs, s.RmsDbfs, s.DcOffset, s.ClippedShare, s.SilentShare, s.CentroidMeanHz, s.CentroidSpreadHz];
-            return new FileRow(kind.ToString(), clip.Encoding, clip.SampleRate, clip.ChannelCount, values,
+            // Compressed files: ask ffprobe for the codec (inspection only; decoding for training does not need it).
+            string? encoding = clip.Encoding == "decoded by ffmpeg" ? ExternalDecoder.Codec(file) ?? clip.Encoding : clip.Encoding;
+            return new FileRow(kind.ToString(), encoding, clip.SampleRate, clip.ChannelCount, values,
                 clip.Warning is null ? "ok" : "warning: " + clip.Warning);
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)

@@ -47,6 +47,19 @@ public class AudioFileTests
     }
 
     [Fact]
+    public void Inspection_names_the_codec_inside_the_container()
+    {
+        using var temp = new TempFolder();
+        string wav = temp.File("src.wav");
+        WavWriter.Write(wav, TestAudio.Melody(44100, 1, 2));
+        Ffmpeg("-i", wav, "-c:a", "alac", temp.File("a.m4a"));
+        Ffmpeg("-i", wav, "-c:a", "aac", temp.File("b.m4a"));
+        var table = AudioDataset.Inspect([temp.File("a.m4a"), temp.File("b.m4a"), wav]);
+        Assert.Equal(["Mp4", "Mp4", "Wav"], Enumerable.Range(0, 3).Select(i => (string)table["Container"][i]));
+        Assert.Equal(["alac", "aac", "PCM 16-bit"], Enumerable.Range(0, 3).Select(i => (string)table["Encoding"][i]));
+    }
+
+    [Fact]
     public void Junk_that_ffmpeg_accepts_as_a_stream_start_is_still_an_error_naming_the_file()
     {
         using var temp = new TempFolder();

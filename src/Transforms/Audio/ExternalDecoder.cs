@@ -19,6 +19,22 @@ internal static class ExternalDecoder
     public static AudioClip Sox(string path) =>
         Run("sox", ["-V1", path, "-t", "wav", "-e", "floating-point", "-b", "32", "-"], path, "apt-get install sox libsox-fmt-all");
 
+    /// <summary>The first audio stream's codec name as ffprobe reports it (for example "aac", "alac", "opus"), or null.</summary>
+    public static string? Codec(string path)
+    {
+        if (!IsInstalled("ffprobe")) return null;
+        var start = new ProcessStartInfo("ffprobe") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=codec_name", "-of", "csv=p=0", path })
+            start.ArgumentList.Add(a);
+        using var process = Process.Start(start);
+        if (process is null) return null;
+        var errors = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd().Trim();
+        process.WaitForExit();
+        _ = errors.Result;
+        return process.ExitCode == 0 && output.Length > 0 ? output.Split('\n')[0].Trim() : null;
+    }
+
     public static bool IsInstalled(string tool) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Any(dir => File.Exists(Path.Combine(dir, tool)));
