@@ -6,7 +6,8 @@ namespace MusicGen.Tests;
 
 public class StatefulBatchingTests
 {
-    private sealed class Frame
+    /// <summary>A frame row for hand-made frame views (also used by ValidationTests).</summary>
+    internal sealed class Frame
     {
         public string File { get; set; } = "";
         public int FrameIndex { get; set; }

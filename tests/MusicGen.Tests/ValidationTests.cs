@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using MusicGen.Estimators;
 using MusicGen.Transforms;
 
@@ -7,19 +6,12 @@ namespace MusicGen.Tests;
 
 public class ValidationTests
 {
-    private sealed class Frame
-    {
-        public string File { get; set; } = "";
-        public int FrameIndex { get; set; }
-        [VectorType(2)] public float[] Features { get; set; } = [];
-    }
-
     [Fact]
     public void Validation_baselines_are_computed_on_a_hand_made_sequence()
     {
         var ml = new MLContext(seed: 1);
         // One file of 41 frames [i, 0]: 40 steps in one stream; the last 10 (ceil(40 * 0.25)) are held out.
-        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 41).Select(i => new Frame { File = "a", FrameIndex = i, Features = [i, 0] }));
+        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 41).Select(i => new StatefulBatchingTests.Frame { File = "a", FrameIndex = i, Features = [i, 0] }));
         var batched = ml.Transforms.BatchStatefully(BatchOrdering.ContiguousStreams, 1).Fit(data).Transform(data);
         var reports = new List<TrainingProgress>();
         ml.Transforms.PredictNextFrame(new LstmForecastingEstimator.Options

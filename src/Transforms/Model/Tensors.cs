@@ -13,10 +13,6 @@ public static class Tensors
         return count == 0 ? zeros(shape) : frombuffer(data, ScalarType.Float32, count).view(shape);
     }
 
-    /// <summary>The values of a contiguous CPU float tensor, read in place (valid while the tensor lives).</summary>
-    public static ReadOnlySpan<float> Values(Tensor contiguous) =>
-        System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(contiguous.bytes);
-
     /// <summary>Copies <paramref name="source"/> (any layout) into a new array, in row-major order of its shape.</summary>
     public static float[] ToArray(Tensor source)
     {
