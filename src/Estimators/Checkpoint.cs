@@ -4,21 +4,29 @@ using static TorchSharp.torch;
 
 namespace MusicGen.Estimators;
 
+/// <summary>Where training stands after an epoch.</summary>
+/// <param name="Epoch">Epochs finished.</param>
+/// <param name="BestLoss">Best validation loss so far (infinity without validation).</param>
+/// <param name="SinceBest">Epochs since that best one.</param>
+internal sealed record TrainingPosition(int Epoch, double BestLoss, int SinceBest);
+
 /// <summary>
-/// A training checkpoint: the epochs done, the network's weights, the optimizer's state and torch's random state, in
+/// A training checkpoint: the epochs done and the best validation loss so far, the network's weights, the optimizer's state and torch's random state, in
 /// one file written atomically, with a fingerprint of the options it belongs to. Damaged files are refused by name.
 /// </summary>
 internal static class Checkpoint
 {
-    private const string Magic = "MusicGen checkpoint 1";
+    private const string Magic = "MusicGen checkpoint 2";
 
-    public static void Save(string path, FrameLstm network, AdamOptimizer optimizer, int epoch, string fingerprint) =>
+    public static void Save(string path, FrameLstm network, AdamOptimizer optimizer, TrainingPosition position, string fingerprint) =>
         AtomicFile.Write(path, tmp =>
         {
             using var writer = new BinaryWriter(File.Create(tmp));
             writer.Write(Magic);
             writer.Write(fingerprint);
-            writer.Write(epoch);
+            writer.Write(position.Epoch);
+            writer.Write(position.BestLoss);
+            writer.Write(position.SinceBest);
             var weights = new MemoryStream();
             network.save(weights); // closes the stream; ToArray still works
             var weightBytes = weights.ToArray();
@@ -32,9 +40,9 @@ internal static class Checkpoint
             writer.Write(Magic); // a truncated file lacks this
         });
 
-    /// <summary>Restores a checkpoint into the network and optimizer; returns the number of epochs it had finished.</summary>
+    /// <summary>Restores a checkpoint into the network and optimizer; returns where training stood.</summary>
     /// <exception cref="InvalidDataException">The file is damaged or belongs to other options.</exception>
-    public static int Load(string path, FrameLstm network, AdamOptimizer optimizer, string fingerprint)
+    public static TrainingPosition Load(string path, FrameLstm network, AdamOptimizer optimizer, string fingerprint)
     {
         string name = Path.GetFileName(path);
         try
@@ -44,7 +52,7 @@ internal static class Checkpoint
             string written = reader.ReadString();
             if (written != fingerprint)
                 throw new InvalidDataException($"{name}: written for other training options ({written}), not these ({fingerprint})");
-            int epoch = reader.ReadInt32();
+            var position = new TrainingPosition(reader.ReadInt32(), reader.ReadDouble(), reader.ReadInt32());
             long size = reader.ReadInt64();
             if (size <= 0 || size > reader.BaseStream.Length) throw new InvalidDataException($"{name}: damaged (weights of {size} bytes)");
             using (var weights = new MemoryStream(reader.ReadBytes((int)size)))
@@ -56,7 +64,7 @@ internal static class Checkpoint
             if (reader.ReadString() != Magic) throw new InvalidDataException($"{name}: damaged (no end marker)");
             using var state = tensor(bytes, ScalarType.Byte);
             set_rng_state(state);
-            return epoch;
+            return position;
         }
         catch (Exception e) when (e is EndOfStreamException or ArgumentException or IOException or System.Runtime.InteropServices.ExternalException)
         {

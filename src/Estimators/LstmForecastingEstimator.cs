@@ -91,6 +91,19 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         public int SequenceLength { get; set; } = Defaults.SequenceLength;
         /// <summary>Clip the gradient norm to this; 0 (default) does not clip.</summary>
         public float GradientClipNorm { get; set; }
+        /// <summary>
+        /// Tokens the input holds (0, the default: the input holds feature frames and the network regresses the next
+        /// frame with MSE). Above 0 the input holds one token number per row (<see cref="TokenizingEstimator"/>), the
+        /// network embeds it and predicts the next token's distribution (softmax, cross-entropy).
+        /// </summary>
+        public int Vocabulary { get; set; }
+        /// <summary>Embedding size of a token model. Default 128.</summary>
+        public int EmbeddingSize { get; set; } = 128;
+        /// <summary>
+        /// Share of a token model's input tokens replaced by random tokens while training (the targets stay), so that
+        /// the network learns to recover from unlikely inputs such as its own sampled mistakes. Default 0.
+        /// </summary>
+        public float TokenNoise { get; set; }
         /// <summary>Seed of torch's random generator (weights, dropout). Default 1.</summary>
         public int Seed { get; set; } = Defaults.Seed;
         /// <summary>
@@ -138,6 +151,9 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             else if (Dropouts.Any(d => d is < 0 or >= 1)) problems.Add("Each dropout rate must be in [0, 1).");
             if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) problems.Add($"LearningRate must be positive, not {LearningRate}.");
             if (!(LearningRateDecay > 0 && LearningRateDecay <= 1)) problems.Add($"LearningRateDecay must be in (0, 1], not {LearningRateDecay}.");
+            if (Vocabulary < 0) problems.Add($"Vocabulary must be 0 (frames) or positive, not {Vocabulary}.");
+            if (Vocabulary > 0 && EmbeddingSize < 1) problems.Add($"EmbeddingSize must be positive, not {EmbeddingSize}.");
+            if (!(TokenNoise >= 0 && TokenNoise < 1)) problems.Add($"TokenNoise must be in [0, 1), not {TokenNoise}.");
             if (SequenceLength < 1) problems.Add($"SequenceLength must be at least 1, not {SequenceLength}.");
             if (GradientClipNorm < 0) problems.Add($"GradientClipNorm must be 0 (off) or positive, not {GradientClipNorm}.");
             if (Threads < 0) problems.Add($"Threads must be 0 (automatic) or positive, not {Threads}.");
@@ -166,7 +182,9 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
 
         if (options.Threads > 0) set_num_threads(options.Threads);
         manual_seed(options.Seed);
-        var network = new FrameLstm(dim, options.HiddenSizes, options.Dropouts);
+        if (options.Vocabulary > 0 && dim != 1)
+            throw new ArgumentOutOfRangeException(nameof(input), $"A token model reads one token per row; column '{options.FeaturesColumnName}' has {dim} values.");
+        var network = new FrameLstm(dim, options.HiddenSizes, options.Dropouts, options.Vocabulary, options.EmbeddingSize);
         try
         {
             Train(network, input, batched);
@@ -185,21 +203,24 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         // One-step batches run faster without oneDNN, long sequences with it (../shared/design/torchsharp.md).
         using var oneDnn = OneDnn.Scope(enabled: options.SequenceLength > 1);
         using var optimizer = new AdamOptimizer(network.parameters(), options.LearningRate);
-        int first = 1;
+        var position = new TrainingPosition(0, double.PositiveInfinity, 0);
         if (options.Resume && options.CheckpointPath is { } resumeFrom && File.Exists(resumeFrom))
-            first = Checkpoint.Load(resumeFrom, network, optimizer, Fingerprint(network)) + 1;
+            position = Checkpoint.Load(resumeFrom, network, optimizer, Fingerprint(network));
+        int first = position.Epoch + 1;
         optimizer.LearningRate = options.LearningRate * Math.Pow(options.LearningRateDecay, first - 1);
-        double best = double.PositiveInfinity;
-        int sinceBest = 0;
-        for (int epoch = first; epoch <= options.Epochs; epoch++)
+        double best = position.BestLoss;
+        int sinceBest = position.SinceBest;
+        byte[]? bestWeights = null;
+        var segments = new CachedSegments(() => SequenceSegments.Read(input, options.FileColumnName, options.FeaturesColumnName,
+            options.TargetColumnName, batched ? options.StreamColumnName : null, batched ? options.ResetStateColumnName : null));
+        for (int epoch = first; epoch <= options.Epochs && !(options.EarlyStoppingPatience > 0 && sinceBest >= options.EarlyStoppingPatience); epoch++)
         {
             var clock = Stopwatch.StartNew();
             double lossSum = 0;
             long frames = 0;
             var lastReport = TimeSpan.Zero;
-            var validation = new ValidationTotals(network.FeatureSize);
-            foreach (var segment in SequenceSegments.Read(input, options.FileColumnName, options.FeaturesColumnName,
-                         options.TargetColumnName, batched ? options.StreamColumnName : null, batched ? options.ResetStateColumnName : null))
+            IValidationTotals validation = network.Vocabulary > 0 ? new TokenValidationTotals(network.Vocabulary) : new ValidationTotals(network.FeatureSize);
+            foreach (var segment in segments.Read())
             {
                 using var segmentScope = NewDisposeScope();
                 var inputs = Tensors.Wrap(segment.Inputs, segment.Steps, segment.Streams, network.FeatureSize);
@@ -215,8 +236,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                         int length = Math.Min(options.SequenceLength, trainSteps - t);
                         using var stepScope = NewDisposeScope();
                         network.zero_grad();
-                        var (output, next) = network.call(inputs.narrow(0, t, length), state);
-                        var loss = nn.functional.mse_loss(output, targets.narrow(0, t, length));
+                        var (output, next) = network.call(Noisy(inputs.narrow(0, t, length), network.Vocabulary), state);
+                        var loss = Loss(output, targets.narrow(0, t, length), network.Vocabulary);
                         loss.backward();
                         if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(network.parameters(), options.GradientClipNorm);
                         optimizer.Step();
@@ -235,7 +256,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                             options.Progress?.Invoke(new(epoch, options.Epochs, frames, frames / clock.Elapsed.TotalSeconds, lossSum / frames, false));
                         }
                     }
-                    validation.AddTraining(segment.Inputs.AsSpan(0, trainSteps * segment.Streams * network.FeatureSize));
+                    validation.AddTraining(segment.Inputs.AsSpan(0, trainSteps * segment.Streams * network.FeatureSize), segment.Streams);
                     if (held > 0) Validate(network, inputs.narrow(0, trainSteps, held), targets.narrow(0, trainSteps, held), state, validation);
                 }
                 finally
@@ -247,11 +268,15 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                 throw new InvalidOperationException("There are no training frames: every file is too short for two batches of frames.");
             var report = validation.Report();
             bool improved = report is not null && report.Loss < best;
-            if (improved) best = report!.Loss;
+            if (improved)
+            {
+                best = report!.Loss;
+                bestWeights = Weights(network);
+            }
             sinceBest = improved ? 0 : sinceBest + 1;
             if (options.CheckpointPath is { } checkpoint)
             {
-                Checkpoint.Save(checkpoint, network, optimizer, epoch, Fingerprint(network));
+                Checkpoint.Save(checkpoint, network, optimizer, new TrainingPosition(epoch, best, sinceBest), Fingerprint(network));
                 // The best epoch by validation loss is kept beside the last one.
                 if (improved) AtomicFile.Write(BestCheckpointPath(checkpoint), tmp => File.Copy(checkpoint, tmp, overwrite: true));
             }
@@ -259,9 +284,23 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             {
                 Validation = report,
             });
-            if (options.EarlyStoppingPatience > 0 && sinceBest >= options.EarlyStoppingPatience) break;
             optimizer.LearningRate *= options.LearningRateDecay;
         }
+        // With validation, the network returned is the best epoch's, not the last one's.
+        if (sinceBest > 0 && bestWeights is not null) network.load(new MemoryStream(bestWeights));
+        else if (sinceBest > 0 && options.CheckpointPath is { } path && File.Exists(BestCheckpointPath(path)))
+        {
+            using var scratch = new AdamOptimizer(network.parameters(), options.LearningRate);
+            Checkpoint.Load(BestCheckpointPath(path), network, scratch, Fingerprint(network));
+        }
+        network.eval();
+    }
+
+    private static byte[] Weights(FrameLstm network)
+    {
+        var stream = new MemoryStream();
+        network.save(stream); // closes the stream; ToArray still works
+        return stream.ToArray();
     }
 
     /// <summary>Where the best epoch's checkpoint is kept: <c>NAME.best.EXT</c> beside <paramref name="checkpoint"/>.</summary>
@@ -270,10 +309,24 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
 
     /// <summary>What a checkpoint must match to be resumed: the network's shape and the options that change training.</summary>
     private string Fingerprint(FrameLstm network) => string.Join(";", network.FeatureSize, string.Join(",", options.HiddenSizes),
-        string.Join(",", options.Dropouts), options.LearningRate, options.LearningRateDecay, options.SequenceLength, options.GradientClipNorm, options.Seed, options.ValidationFraction);
+        string.Join(",", options.Dropouts), options.Vocabulary, options.EmbeddingSize, options.TokenNoise, options.LearningRate, options.LearningRateDecay, options.SequenceLength, options.GradientClipNorm, options.Seed, options.ValidationFraction);
+
+    /// <summary>MSE for a frame model; cross-entropy of the next token for a token model.</summary>
+    internal static Tensor Loss(Tensor output, Tensor targets, int vocabulary) => vocabulary == 0
+        ? nn.functional.mse_loss(output, targets)
+        : nn.functional.cross_entropy(output.reshape(-1, vocabulary), targets.reshape(-1).to_type(ScalarType.Int64));
+
+    /// <summary>A token model's inputs with <see cref="Options.TokenNoise"/> of them replaced by random tokens.</summary>
+    private Tensor Noisy(Tensor inputs, int vocabulary)
+    {
+        if (vocabulary == 0 || options.TokenNoise == 0) return inputs;
+        using Scalar share = options.TokenNoise;
+        var replace = rand(inputs.shape).lt(share);
+        return where(replace, randint(vocabulary, inputs.shape).to_type(ScalarType.Float32), inputs);
+    }
 
     /// <summary>Teacher-forced loss on held-out steps, continuing the trained part's state, with both baselines.</summary>
-    private static void Validate(FrameLstm network, Tensor inputs, Tensor targets, LstmState? state, ValidationTotals totals)
+    private static void Validate(FrameLstm network, Tensor inputs, Tensor targets, LstmState? state, IValidationTotals totals)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -283,8 +336,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             var (output, next) = network.call(inputs, state);
             next.Dispose();
             long count = inputs.shape[0] * inputs.shape[1];
-            totals.Add(count, nn.functional.mse_loss(output, targets).item<float>(),
-                nn.functional.mse_loss(inputs, targets).item<float>(), Tensors.ToArray(targets));
+            totals.Add(count, Loss(output, targets, network.Vocabulary).item<float>(), Tensors.ToArray(inputs), Tensors.ToArray(targets));
         }
         finally
         {
@@ -292,8 +344,20 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         }
     }
 
-    /// <summary>Sums for the validation figures; the mean-frame baseline needs the training mean, known at the epoch's end.</summary>
-    private sealed class ValidationTotals(int dim)
+    /// <summary>Sums for one epoch's validation figures; the baselines need the training data's statistics, known at the epoch's end.</summary>
+    private interface IValidationTotals
+    {
+        /// <summary>Counts training inputs ([T, B, D] time-major).</summary>
+        void AddTraining(ReadOnlySpan<float> inputs, int streams);
+
+        /// <summary>Adds held-out steps: the network's mean loss over them, their inputs and their targets.</summary>
+        void Add(long count, double lossMean, float[] inputs, float[] targets);
+
+        ValidationReport? Report();
+    }
+
+    /// <summary>Frame model: MSE of the network, of repeating the input frame, and of the training frames' mean.</summary>
+    private sealed class ValidationTotals(int dim) : IValidationTotals
     {
         private readonly double[] trainSum = new double[dim];
         private readonly double[] heldSum = new double[dim];
@@ -303,19 +367,19 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         private double loss;
         private double repeat;
 
-        public void AddTraining(ReadOnlySpan<float> frames)
+        public void AddTraining(ReadOnlySpan<float> frames, int streams)
         {
             for (int i = 0; i < frames.Length; i++) trainSum[i % dim] += frames[i];
             trainFrames += frames.Length / dim;
         }
 
-        public void Add(long count, double lossMean, double repeatMean, float[] targets)
+        public void Add(long count, double lossMean, float[] inputs, float[] targets)
         {
             loss += lossMean * count;
-            repeat += repeatMean * count;
             heldFrames += count;
             for (int i = 0; i < targets.Length; i++)
             {
+                repeat += Math.Pow(inputs[i] - targets[i], 2) / dim;
                 heldSum[i % dim] += targets[i];
                 heldSquares[i % dim] += (double)targets[i] * targets[i];
             }
@@ -332,6 +396,87 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                 meanError += heldFrames * m * m - 2 * m * heldSum[d] + heldSquares[d];
             }
             return new ValidationReport(heldFrames, loss / heldFrames, repeat / heldFrames, meanError / ((double)heldFrames * dim));
+        }
+    }
+
+    /// <summary>
+    /// Token model, in cross-entropy (nats per token): the network; "repeat the previous token", as the distribution
+    /// r [same token] + (1 - r) unigram, with r the training streams' repeat rate; and the unigram frequencies (add-one
+    /// smoothed) of the training tokens.
+    /// </summary>
+    private sealed class TokenValidationTotals(int vocabulary) : IValidationTotals
+    {
+        private readonly long[] counts = new long[vocabulary];
+        private readonly List<(int Previous, int Next)> held = [];
+        private long repeats;
+        private long pairs;
+        private double loss;
+
+        public void AddTraining(ReadOnlySpan<float> tokens, int streams)
+        {
+            for (int i = 0; i < tokens.Length; i++)
+            {
+                counts[(int)tokens[i]]++;
+                if (i < streams) continue;
+                pairs++;
+                if (tokens[i] == tokens[i - streams]) repeats++;
+            }
+        }
+
+        public void Add(long count, double lossMean, float[] inputs, float[] targets)
+        {
+            loss += lossMean * count;
+            for (int i = 0; i < inputs.Length; i++) held.Add(((int)inputs[i], (int)targets[i]));
+        }
+
+        public ValidationReport? Report()
+        {
+            long total = counts.Sum();
+            if (held.Count == 0 || total == 0) return null;
+            double r = pairs == 0 ? 0 : (double)repeats / pairs;
+            double Unigram(int token) => (counts[token] + 1.0) / (total + vocabulary);
+            double repeat = 0, unigram = 0;
+            foreach (var (previous, next) in held)
+            {
+                double u = Unigram(next);
+                repeat -= Math.Log((previous == next ? r : 0) + (1 - r) * u);
+                unigram -= Math.Log(u);
+            }
+            return new ValidationReport(held.Count, loss / held.Count, repeat / held.Count, unigram / held.Count);
+        }
+    }
+
+    /// <summary>
+    /// The training segments, read from the pipeline once and kept in memory when they fit in 256 MB (token models
+    /// always do), else read again every epoch.
+    /// </summary>
+    private sealed class CachedSegments(Func<IEnumerable<SequenceSegment>> read)
+    {
+        private const long MaxFloats = 64L << 20;
+        private List<SequenceSegment>? cache;
+
+        public IEnumerable<SequenceSegment> Read()
+        {
+            if (cache is not null)
+            {
+                foreach (var segment in cache) yield return segment;
+                yield break;
+            }
+            var kept = new List<SequenceSegment>();
+            long floats = 0;
+            bool complete = true;
+            foreach (var segment in read())
+            {
+                floats += segment.Inputs.Length + (segment.Targets?.Length ?? 0);
+                if (floats <= MaxFloats) kept.Add(segment);
+                else
+                {
+                    complete = false;
+                    kept.Clear();
+                }
+                yield return segment;
+            }
+            if (complete) cache = kept;
         }
     }
 

@@ -60,6 +60,13 @@ public static class MusicGenCatalog
         return new FeatureNormalizingEstimator(inputColumnName, outputColumnName ?? inputColumnName);
     }
 
+    /// <summary>Learns a codebook of frames and turns each frame into a token (see <see cref="TokenizingEstimator"/>).</summary>
+    public static TokenizingEstimator Tokenize(this TransformsCatalog catalog, TokenizingEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new TokenizingEstimator(options);
+    }
+
     /// <summary>Orders frames into stateful batches (see <see cref="StatefulBatchingEstimator"/>).</summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="ordering">How frames are assigned to streams.</param>

@@ -15,8 +15,17 @@ public sealed class GenerationOptions
     public double SeedOffsetSeconds { get; set; }
     /// <summary>Seconds of the seed used to prime the network's state; 0 uses all of it from the offset. Default 10.</summary>
     public double PrimeSeconds { get; set; } = 10;
-    /// <summary>Seed of torch's random generator. Default 1.</summary>
+    /// <summary>Seed of the sampling (take k of a batch uses RandomSeed + k - 1) and of phase reconstruction. Default 1.</summary>
     public int RandomSeed { get; set; } = 1;
+    /// <summary>
+    /// Token models: divides the logits before sampling; below 1 is safer and more repetitive, above 1 wilder; 0 always
+    /// takes the most likely token (deterministic). Default 1.
+    /// </summary>
+    public double Temperature { get; set; } = 1;
+    /// <summary>Token models: sample among the K most likely tokens only; 0 (default) samples among all.</summary>
+    public int TopK { get; set; }
+    /// <summary>Takes generated together (one batch); each has its own random seed. Default 1.</summary>
+    public int Takes { get; set; } = 1;
 
     internal void Validate()
     {
@@ -24,14 +33,19 @@ public sealed class GenerationOptions
         if (!(Seconds > 0) || !double.IsFinite(Seconds)) problems.Add($"Seconds must be positive, not {Seconds}.");
         if (!(SeedOffsetSeconds >= 0) || !double.IsFinite(SeedOffsetSeconds)) problems.Add($"SeedOffsetSeconds must be 0 or more, not {SeedOffsetSeconds}.");
         if (!(PrimeSeconds >= 0) || !double.IsFinite(PrimeSeconds)) problems.Add($"PrimeSeconds must be 0 (all) or more, not {PrimeSeconds}.");
+        if (!(Temperature >= 0) || !double.IsFinite(Temperature)) problems.Add($"Temperature must be 0 or more, not {Temperature}.");
+        if (TopK < 0) problems.Add($"TopK must be 0 (all tokens) or more, not {TopK}.");
+        if (Takes is < 1 or > 256) problems.Add($"Takes must be between 1 and 256, not {Takes}.");
         if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems));
     }
 }
 
 /// <summary>
-/// Continues a seed song with a fitted pipeline: primes the LSTM's state with the seed's frames, feeds each prediction
-/// back as the next input, and turns the predicted frames back into audio at the model's sample rate and channels.
-/// Deterministic: the same model, seed file and options give the same samples.
+/// Continues a seed song with a fitted pipeline: primes the LSTM's state with the seed's frames (or tokens), feeds each
+/// prediction back as the next input, and turns the predicted frames back into audio at the model's sample rate and
+/// channels. A frame model feeds back its regressed frame; a token model samples the next token from its predicted
+/// distribution (temperature, top-k) and decodes tokens to frames through its codebook. Deterministic: the same model,
+/// seed file and options give the same samples.
 /// </summary>
 public sealed class MusicGenerator
 {
@@ -39,6 +53,7 @@ public sealed class MusicGenerator
     private readonly FftVectorizingTransformer vectorizer;
     private readonly LstmForecastingTransformer network;
     private readonly FeatureNormalizingTransformer? normalizer;
+    private readonly TokenizingTransformer? tokenizer;
 
     /// <summary>Finds the loading, vectorizing and LSTM stages in a fitted (or loaded) pipeline.</summary>
     /// <exception cref="ArgumentException">The pipeline lacks one of those stages.</exception>
@@ -52,7 +67,14 @@ public sealed class MusicGenerator
         normalizer = stages.OfType<FeatureNormalizingTransformer>().FirstOrDefault();
         network = stages.OfType<LstmForecastingTransformer>().FirstOrDefault()
             ?? throw new ArgumentException("The pipeline has no LSTM stage (PredictNextFrame).", nameof(model));
-        if (network.FeatureSize != vectorizer.FeatureSize)
+        tokenizer = stages.OfType<TokenizingTransformer>().FirstOrDefault();
+        if (network.PredictsTokens)
+        {
+            if (tokenizer is null) throw new ArgumentException("The pipeline's LSTM predicts tokens but it has no tokenizing stage (Tokenize).", nameof(model));
+            if (tokenizer.Codebook.Size != network.OutputSize || tokenizer.Codebook.Bins != vectorizer.FeatureSize)
+                throw new ArgumentException($"The LSTM predicts {network.OutputSize} tokens and the codebook has {tokenizer.Codebook.Size} of {tokenizer.Codebook.Bins} values; the vectorizer gives {vectorizer.FeatureSize}.", nameof(model));
+        }
+        else if (network.FeatureSize != vectorizer.FeatureSize)
             throw new ArgumentException($"The LSTM expects {network.FeatureSize} values per frame but the vectorizer gives {vectorizer.FeatureSize}.", nameof(model));
     }
 
@@ -65,12 +87,42 @@ public sealed class MusicGenerator
     /// <summary>Frames per second of audio.</summary>
     public double FramesPerSecond => vectorizer.FramesPerSecond;
 
-    /// <summary>Generates new audio that continues <paramref name="seedPath"/>.</summary>
+    /// <summary>The tokenizer of a token model; null for a frame model.</summary>
+    public TokenizingTransformer? Tokenizer => tokenizer;
+
+    /// <summary>Generates new audio that continues <paramref name="seedPath"/> (the first take when several are asked for).</summary>
     /// <exception cref="InvalidDataException">The seed cannot be read, or is too short to prime from.</exception>
-    public AudioClip Generate(string seedPath, GenerationOptions? options = null)
+    public AudioClip Generate(string seedPath, GenerationOptions? options = null) => GenerateTakes(seedPath, options)[0];
+
+    /// <summary>
+    /// Generates <see cref="GenerationOptions.Takes"/> continuations of <paramref name="seedPath"/> in one batch; take k
+    /// is the same as a single take made with random seed RandomSeed + k - 1.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The seed cannot be read, or is too short to prime from.</exception>
+    public IReadOnlyList<AudioClip> GenerateTakes(string seedPath, GenerationOptions? options = null)
     {
         options ??= new GenerationOptions();
         options.Validate();
+        var primeFrames = PrimeFrames(seedPath, options);
+        int takes = options.Takes;
+        int count = (int)Math.Ceiling(options.Seconds * FramesPerSecond) + 1; // + 1: centred STFT frames span one hop less
+        using var oneDnnOff = OneDnn.Scope(enabled: false); // batch-1 steps run several times faster without it
+        float[][] frames = network.PredictsTokens
+            ? TokenFrames(primeFrames, options, count)
+            : RegressedFrames(primeFrames, options, count);
+        int length = (int)Math.Round(options.Seconds * SampleRate);
+        var clips = new AudioClip[takes];
+        for (int k = 0; k < takes; k++)
+        {
+            var samples = vectorizer.Invert(frames[k], options.RandomSeed + k);
+            clips[k] = new AudioClip(SampleRate, samples.Select(c => c.AsSpan(0, Math.Min(length, c.Length)).ToArray()).ToArray());
+        }
+        return clips;
+    }
+
+    /// <summary>The seed's frames from the offset, as long as the priming asks (normalised when the model normalises).</summary>
+    private float[] PrimeFrames(string seedPath, GenerationOptions options)
+    {
         var seed = loader.Load(seedPath);
         int frameSize = vectorizer.Settings.FrameSize;
         int start = (int)Math.Min(Math.Round(options.SeedOffsetSeconds * SampleRate), seed.Length);
@@ -83,11 +135,14 @@ public sealed class MusicGenerator
         if (primeFrames.Length == 0)
             throw new InvalidDataException($"{Path.GetFileName(seedPath)}: too short to prime from (no whole frame after {options.SeedOffsetSeconds} s)");
         normalizer?.Normalize(primeFrames);
+        return primeFrames;
+    }
 
+    /// <summary>Frame model: feeds each regressed frame back; every take is the same (the model is deterministic).</summary>
+    private float[][] RegressedFrames(float[] primeFrames, GenerationOptions options, int count)
+    {
         manual_seed(options.RandomSeed);
-        using var oneDnnOff = OneDnn.Scope(enabled: false); // batch-1 steps run several times faster without it
         int dim = vectorizer.FeatureSize;
-        int count = (int)Math.Ceiling(options.Seconds * FramesPerSecond) + 1; // + 1: centred STFT frames span one hop less
         var generated = new float[(long)count * dim];
         var (predictions, state) = network.Run(primeFrames, 1, null);
         try
@@ -108,19 +163,69 @@ public sealed class MusicGenerator
             state.Dispose();
         }
         normalizer?.Denormalize(generated);
-        var samples = vectorizer.Invert(generated, options.RandomSeed);
-        int length = (int)Math.Round(options.Seconds * SampleRate);
-        return new AudioClip(SampleRate, samples.Select(c => c.AsSpan(0, Math.Min(length, c.Length)).ToArray()).ToArray());
+        return Enumerable.Repeat(generated, options.Takes).ToArray();
+    }
+
+    /// <summary>Token model: samples each take's next token from the predicted distribution and decodes the tokens.</summary>
+    private float[][] TokenFrames(float[] primeFrames, GenerationOptions options, int count) =>
+        SampleTokens(primeFrames, options, count).Select(tokenizer!.Codebook.Decode).ToArray();
+
+    /// <summary>
+    /// Token models: the token sequences of <see cref="GenerationOptions.Takes"/> continuations of
+    /// <paramref name="seedPath"/> (what <see cref="GenerateTakes"/> decodes and turns into audio).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model predicts frames, not tokens.</exception>
+    public IReadOnlyList<int[]> SampleTokens(string seedPath, GenerationOptions? options = null)
+    {
+        if (!network.PredictsTokens) throw new InvalidOperationException("This model predicts frames, not tokens.");
+        options ??= new GenerationOptions();
+        options.Validate();
+        using var oneDnnOff = OneDnn.Scope(enabled: false);
+        return SampleTokens(PrimeFrames(seedPath, options), options, (int)Math.Ceiling(options.Seconds * FramesPerSecond) + 1);
+    }
+
+    private int[][] SampleTokens(float[] primeFrames, GenerationOptions options, int count)
+    {
+        var codebook = tokenizer!.Codebook;
+        int takes = options.Takes, vocabulary = network.OutputSize;
+        var primeTokens = codebook.Encode(primeFrames);
+        var input = new float[primeTokens.Length * takes];
+        for (int t = 0; t < primeTokens.Length; t++)
+            for (int k = 0; k < takes; k++) input[t * takes + k] = primeTokens[t];
+        var (logits, state) = network.Run(input, takes, null);
+        var random = Enumerable.Range(0, takes).Select(k => new Random(options.RandomSeed + k)).ToArray();
+        var sampler = new TokenSampler(vocabulary, options.Temperature, options.TopK);
+        var tokens = Enumerable.Range(0, takes).Select(_ => new int[count]).ToArray();
+        try
+        {
+            var last = logits.AsSpan(logits.Length - takes * vocabulary);
+            var step = new float[takes];
+            for (int i = 0; i < count; i++)
+            {
+                for (int k = 0; k < takes; k++) step[k] = tokens[k][i] = sampler.Sample(last.Slice(k * vocabulary, vocabulary), random[k]);
+                if (i == count - 1) break;
+                var (next, nextState) = network.Run(step, takes, state);
+                state.Dispose();
+                state = nextState;
+                last = next;
+            }
+        }
+        finally
+        {
+            state.Dispose();
+        }
+        return tokens;
     }
 
     /// <summary>
     /// A file passed through the model's own analysis and resynthesis without the LSTM (loading, features, normalisation
-    /// and back): what the representation can hold.
+    /// or tokens, and back): what the representation can hold.
     /// </summary>
     public AudioClip Reconstruct(string path, int randomSeed = 1)
     {
         var clip = loader.Load(path);
         var frames = vectorizer.Vectorize(clip.Channels);
+        if (tokenizer is not null) frames = tokenizer.Codebook.Decode(tokenizer.Codebook.Encode(frames));
         if (normalizer is not null)
         {
             normalizer.Normalize(frames);
@@ -129,6 +234,23 @@ public sealed class MusicGenerator
         var samples = vectorizer.Invert(frames, randomSeed);
         int length = Math.Min(clip.Length, samples[0].Length);
         return new AudioClip(SampleRate, samples.Select(c => c.AsSpan(0, length).ToArray()).ToArray());
+    }
+
+    /// <summary>
+    /// Generates <see cref="GenerationOptions.Takes"/> takes and writes them: to <paramref name="outputPath"/> for one
+    /// take, else numbered beside it (song.wav: song-1.wav, song-2.wav, ...). Each is written to a temporary file, then renamed.
+    /// </summary>
+    public IReadOnlyList<(string Path, AudioClip Clip)> GenerateToFiles(string seedPath, string outputPath, GenerationOptions? options = null,
+        WavSampleFormat format = WavSampleFormat.Pcm16)
+    {
+        options ??= new GenerationOptions();
+        var paths = Enumerable.Range(1, options.Takes).Select(k => options.Takes == 1 ? outputPath
+            : Path.Combine(Path.GetDirectoryName(outputPath) ?? "", $"{Path.GetFileNameWithoutExtension(outputPath)}-{k}{Path.GetExtension(outputPath)}")).ToList();
+        if (paths.Any(p => Path.GetFullPath(p) == Path.GetFullPath(seedPath)))
+            throw new ArgumentException($"{outputPath}: the output would overwrite the seed file.", nameof(outputPath));
+        var clips = GenerateTakes(seedPath, options);
+        for (int k = 0; k < clips.Count; k++) WavWriter.Write(paths[k], clips[k], format);
+        return paths.Zip(clips).ToList();
     }
 
     /// <summary>Generates and writes a WAV file (written to a temporary file, then renamed).</summary>

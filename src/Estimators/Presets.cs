@@ -5,9 +5,46 @@ using MusicGen.Transforms.Spectral;
 
 namespace MusicGen;
 
-/// <summary>Settings for <see cref="Presets.Seed2017"/>, beyond what the 2017 system fixed.</summary>
+/// <summary>
+/// Settings of the presets. A new instance holds <see cref="Presets.Seed2017"/>'s defaults;
+/// <see cref="TokenDefaults"/> gives those of <see cref="Presets.Default"/>.
+/// </summary>
 public sealed class PipelineSettings
 {
+    /// <summary>The defaults of <see cref="Presets.Default"/>, the token model.</summary>
+    public static PipelineSettings TokenDefaults() => new()
+    {
+        Epochs = 40,
+        Ordering = BatchOrdering.ContiguousStreams,
+        BatchSize = 16,
+        SequenceLength = 64,
+        Layers = 2,
+        HiddenSize = 512,
+        Dropout = 0.3f,
+        FrameSize = 2048,
+        Hop = 512,
+        Representation = Representation.LogMagnitude,
+        Window = WindowKind.Hann,
+        MelBands = TokenizingEstimator.Defaults.MelBands,
+        SampleRate = 22050,
+        Channels = 1,
+        ValidationFraction = 0.1,
+        EarlyStoppingPatience = 6,
+        GradientClipNorm = 1,
+    };
+
+    /// <summary>Tokens in the codebook of <see cref="Presets.Default"/>. Default 512.</summary>
+    public int Tokens { get; set; } = TokenizingEstimator.Defaults.Tokens;
+    /// <summary>Token embedding size of <see cref="Presets.Default"/>. Default 128.</summary>
+    public int EmbeddingSize { get; set; } = 128;
+    /// <summary>Share of input tokens replaced at random while training <see cref="Presets.Default"/>. Default 0.1.</summary>
+    public float TokenNoise { get; set; } = 0.1f;
+    /// <summary>Dropout after every LSTM layer; null (default): 0.5, 0.3, 0.2 as in 2017 (0.2 beyond three layers).</summary>
+    public float? Dropout { get; set; }
+    /// <summary>Adam's learning rate. Default 0.001.</summary>
+    public float LearningRate { get; set; } = LstmForecastingEstimator.Defaults.LearningRate;
+    /// <summary>Clip the gradient norm to this; 0 (default) does not clip.</summary>
+    public float GradientClipNorm { get; set; }
     /// <summary>Training epochs. Default 10.</summary>
     public int Epochs { get; set; } = LstmForecastingEstimator.Defaults.Epochs;
     /// <summary>Batch ordering. Default <see cref="BatchOrdering.Seed2017"/>.</summary>
@@ -28,7 +65,7 @@ public sealed class PipelineSettings
     public int Hop { get; set; }
     /// <summary>Analysis window; null (default): rectangular for Seed2017, Hann otherwise.</summary>
     public WindowKind? Window { get; set; }
-    /// <summary>Mel bands for LogMel. Default 80.</summary>
+    /// <summary>Mel bands for LogMel, or describing frames for the token codebook. Default 80.</summary>
     public int MelBands { get; set; } = FftVectorizingEstimator.Defaults.MelBands;
     /// <summary>Standardise features before the LSTM; null (default): off for Seed2017 (as in 2017), on otherwise.</summary>
     public bool? Normalize { get; set; }
@@ -78,20 +115,67 @@ public static class Presets
         if (s.Normalize ?? s.Representation != Representation.Seed2017) features = features.Append(catalog.NormalizeFeatures());
         return features
             .Append(catalog.BatchStatefully(s.Ordering, s.BatchSize))
-            .Append(catalog.PredictNextFrame(new LstmForecastingEstimator.Options
-            {
-                Epochs = s.Epochs,
-                HiddenSizes = Enumerable.Repeat(s.HiddenSize, s.Layers).ToArray(),
-                Dropouts = Enumerable.Range(0, s.Layers).Select(i => i < 3 ? LstmForecastingEstimator.Defaults.Dropouts[i] : 0.2f).ToArray(),
-                SequenceLength = s.SequenceLength,
-                ValidationFraction = s.ValidationFraction,
-                CheckpointPath = s.CheckpointPath,
-                Resume = s.Resume,
-                EarlyStoppingPatience = s.EarlyStoppingPatience,
-                LearningRateDecay = s.LearningRateDecay,
-                Seed = s.Seed,
-                Progress = s.Progress,
-                CancellationToken = s.CancellationToken,
-            }));
+            .Append(catalog.PredictNextFrame(Training(s)));
     }
+
+    /// <summary>
+    /// The default: a token model that predicts a distribution and samples from it. Mono 22050 Hz, log-magnitude STFT
+    /// (2048-sample Hann window, hop 512), a 512-token codebook learned by k-means over 64 standardised log-mel bands
+    /// (each token decodes to a real training frame), 16 contiguous streams with truncated backpropagation through
+    /// time over 64 steps, an embedding of 128 and 2 LSTM layers of 512 units (dropout 0.3), softmax and cross-entropy,
+    /// 10% of input tokens replaced at random while training, and Griffin-Lim phase at generation. Settings start from
+    /// <see cref="PipelineSettings.TokenDefaults"/>.
+    /// </summary>
+    public static IEstimator<ITransformer> Default(this TransformsCatalog catalog, PipelineSettings? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        var s = settings ?? PipelineSettings.TokenDefaults();
+        if (s.SampleRate <= 0) throw new ArgumentException("The token preset needs a sample rate (its codebook's mel bands depend on it).");
+        if (s.Channels != 1) throw new ArgumentException("The token preset is mono: set Channels to 1.");
+        var training = Training(s);
+        training.Vocabulary = s.Tokens;
+        training.EmbeddingSize = s.EmbeddingSize;
+        training.TokenNoise = s.TokenNoise;
+        training.FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn;
+        return catalog.LoadAudio(sampleRate: s.SampleRate, channels: 1)
+            .Append(catalog.VectorizeFft(new FftVectorizingEstimator.Options
+            {
+                FrameSize = s.FrameSize,
+                Representation = Representation.LogMagnitude,
+                Hop = s.Hop,
+                Window = s.Window ?? WindowKind.Hann,
+            }))
+            .Append(catalog.Tokenize(new TokenizingEstimator.Options
+            {
+                Tokens = s.Tokens,
+                MelBands = s.MelBands,
+                SampleRate = s.SampleRate,
+                Seed = s.Seed,
+            }))
+            .Append(catalog.BatchStatefully(new StatefulBatchingEstimator.Options
+            {
+                Ordering = s.Ordering,
+                BatchSize = s.BatchSize,
+                FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn,
+            }))
+            .Append(catalog.PredictNextFrame(training));
+    }
+
+    private static LstmForecastingEstimator.Options Training(PipelineSettings s) => new()
+    {
+        Epochs = s.Epochs,
+        HiddenSizes = Enumerable.Repeat(s.HiddenSize, s.Layers).ToArray(),
+        Dropouts = Enumerable.Range(0, s.Layers).Select(i => s.Dropout ?? (i < 3 ? LstmForecastingEstimator.Defaults.Dropouts[i] : 0.2f)).ToArray(),
+        LearningRate = s.LearningRate,
+        GradientClipNorm = s.GradientClipNorm,
+        SequenceLength = s.SequenceLength,
+        ValidationFraction = s.ValidationFraction,
+        CheckpointPath = s.CheckpointPath,
+        Resume = s.Resume,
+        EarlyStoppingPatience = s.EarlyStoppingPatience,
+        LearningRateDecay = s.LearningRateDecay,
+        Seed = s.Seed,
+        Progress = s.Progress,
+        CancellationToken = s.CancellationToken,
+    };
 }

@@ -110,16 +110,4 @@ public sealed class FeatureNormalizingTransformer : MusicGenTransformerBase
         var deviations = Enumerable.Range(0, n).Select(_ => r.ReadSingle()).ToArray();
         return new FeatureNormalizingTransformer(input, output, means, deviations);
     }
-
-    /// <summary>A view with a schema and no rows, to compute output schemas.</summary>
-    private sealed class EmptyView(DataViewSchema schema) : IDataView
-    {
-        public bool CanShuffle => false;
-        public DataViewSchema Schema => schema;
-        public long? GetRowCount() => 0;
-        public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
-            throw new InvalidOperationException("This view only describes a schema.");
-        public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
-            throw new InvalidOperationException("This view only describes a schema.");
-    }
 }

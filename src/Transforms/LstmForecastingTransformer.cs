@@ -10,7 +10,8 @@ namespace MusicGen.Transforms;
 /// <summary>
 /// Holds a trained <see cref="FrameLstm"/> and predicts, for every row, the next frame. Rows are run in order with
 /// the recurrent state carried: per file when the input is plain frames, per stream when it is the output of stateful
-/// batching (state reset where ResetState is set). Adds one column, the prediction, of the feature size.
+/// batching (state reset where ResetState is set). Adds one column, the prediction: the next frame (feature size), or
+/// for a token model the next token's logits (vocabulary size).
 /// Produced by fitting <c>mlContext.Transforms.PredictNextFrame</c>; disposing it frees the network.
 /// </summary>
 public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDisposable
@@ -31,8 +32,14 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
     /// <summary>The trained network (in evaluation mode).</summary>
     public FrameLstm Network { get; }
 
-    /// <summary>Values per frame.</summary>
+    /// <summary>Values per input frame (1 for a token model).</summary>
     public int FeatureSize => Network.FeatureSize;
+
+    /// <summary>Values per prediction: the feature size, or a token model's vocabulary.</summary>
+    public int OutputSize => Network.OutputSize;
+
+    /// <summary>Whether the network predicts tokens (logits over a vocabulary) rather than frames.</summary>
+    public bool PredictsTokens => Network.Vocabulary > 0;
 
     /// <inheritdoc/>
     public override DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
@@ -50,7 +57,7 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
 
     /// <summary>
     /// Runs <paramref name="frames"/> ([T, B, D] flattened, time-major) from <paramref name="state"/> (null: zeros) and
-    /// returns the predictions ([T, B, D]) and the state after the last step (the caller disposes it).
+    /// returns the predictions ([T, B, <see cref="OutputSize"/>]) and the state after the last step (the caller disposes it).
     /// </summary>
     public (float[] Predictions, LstmState State) Run(float[] frames, int streams, LstmState? state)
     {
@@ -61,7 +68,7 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
         return (Tensors.ToArray(output), next.DetachToOuterScope());
     }
 
-    private ColumnDef<float[]> Output() => ColumnDef<float[]>.Vector(Names.Output, FeatureSize, p => p);
+    private ColumnDef<float[]> Output() => ColumnDef<float[]>.Vector(Names.Output, OutputSize, p => p);
 
     private bool Batched(DataViewSchema schema) =>
         schema.GetColumnOrNull(Names.Stream) is not null && schema.GetColumnOrNull(Names.ResetState) is not null;
@@ -83,7 +90,7 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
             var (predictions, state) = Run(segment.Inputs, segment.Streams, null);
             state.Dispose();
             int rows = segment.Steps * segment.Streams;
-            for (int i = 0; i < rows; i++) yield return predictions.AsSpan(i * FeatureSize, FeatureSize).ToArray();
+            for (int i = 0; i < rows; i++) yield return predictions.AsSpan(i * OutputSize, OutputSize).ToArray();
         }
     }
 
@@ -104,6 +111,8 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
             writer.Write(Network.HiddenSizes[i]);
             writer.Write(Network.Dropouts[i]);
         }
+        writer.Write(Network.Vocabulary);
+        writer.Write(Network.EmbeddingSize);
         ctx.SaveBinaryStream(WeightsEntry, w => Network.save(w));
     }
 
@@ -123,7 +132,10 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
             hidden[i] = r.ReadInt32();
             dropouts[i] = r.ReadSingle();
         }
-        var network = new FrameLstm(featureSize, hidden, dropouts);
+        int vocabulary = r.ReadInt32(), embeddingSize = r.ReadInt32();
+        if (vocabulary < 0 || vocabulary > 1 << 20 || embeddingSize < 0 || embeddingSize > 1 << 16)
+            throw new InvalidDataException($"The model's network description is damaged ({vocabulary} tokens, embedding {embeddingSize}).");
+        var network = new FrameLstm(featureSize, hidden, dropouts, vocabulary, embeddingSize);
         bool found;
         try
         {

@@ -17,13 +17,19 @@ public sealed record QualityFigure(string Name, double Value, double Low, double
 
 /// <summary>
 /// Generates takes from seeds with a fitted pipeline and scores them against held-out reference audio with
-/// <see cref="QualityMetrics"/>. Not yet: the copy rate (it needs the training audio and the reconstruct calibration).
+/// <see cref="QualityMetrics"/>; with the training audio, also the copy rate (calibrated on the reference passed
+/// through <see cref="MusicGenerator.Reconstruct"/>).
 /// </summary>
 public static class Evaluator
 {
-    /// <summary>Evaluates <paramref name="model"/>; <paramref name="seeds"/> needs two files for seed sensitivity.</summary>
+    /// <summary>
+    /// Evaluates <paramref name="model"/>; <paramref name="seeds"/> needs two files for seed sensitivity and
+    /// <paramref name="training"/> (the files the model trained on) is needed for the copy rate (NaN without it).
+    /// Takes are generated in one batch per seed with random seeds 1..takes, at the generator's default temperature
+    /// and top-k unless <paramref name="generation"/> says otherwise.
+    /// </summary>
     public static IReadOnlyList<QualityFigure> Evaluate(ITransformer model, IReadOnlyList<string> reference, IReadOnlyList<string> seeds,
-        int takes = 3, double seconds = 20, Action<string>? log = null)
+        int takes = 3, double seconds = 20, Action<string>? log = null, IReadOnlyList<string>? training = null, GenerationOptions? generation = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(takes, 1);
         if (reference.Count == 0) throw new ArgumentException("Give at least one reference file.", nameof(reference));
@@ -36,14 +42,18 @@ public static class Evaluator
         var perSeed = new List<List<(AudioClip Clip, float[][] Frames)>>();
         foreach (var seed in seeds)
         {
-            var list = new List<(AudioClip, float[][])>();
-            for (int take = 0; take < takes; take++)
+            log?.Invoke($"generating {takes} take(s) of {seconds} s from {Path.GetFileName(seed)}");
+            var options = new GenerationOptions
             {
-                log?.Invoke($"generating take {take + 1}/{takes} from {Path.GetFileName(seed)}");
-                var clip = generator.Generate(seed, new GenerationOptions { Seconds = seconds, RandomSeed = take + 1 });
-                list.Add((clip, QualityMetrics.LogMel(clip)));
-            }
-            perSeed.Add(list);
+                Seconds = seconds,
+                RandomSeed = 1,
+                Takes = takes,
+                Temperature = generation?.Temperature ?? 1,
+                TopK = generation?.TopK ?? 0,
+                PrimeSeconds = generation?.PrimeSeconds ?? 10,
+                SeedOffsetSeconds = generation?.SeedOffsetSeconds ?? 0,
+            };
+            perSeed.Add(generator.GenerateTakes(seed, options).Select(c => (c, QualityMetrics.LogMel(c))).ToList());
         }
         var all = perSeed.SelectMany(s => s).ToList();
         double referenceFlux = referenceClips.Average(c => QualityMetrics.Flux(QualityMetrics.LogMel(c)));
@@ -55,6 +65,15 @@ public static class Evaluator
             : Enumerable.Range(0, takes).Average(k => QualityMetrics.SeedSensitivity(perSeed[0][k].Frames, perSeed[1][k].Frames, seedFrames[0], seedFrames[1]));
         double tonality = QualityMetrics.TonalityRatio(all.Select(t => t.Clip).ToList(), referenceClips);
         var (vsRepeat, vsMean) = NextFrameErrorRatios(model, reference);
+        double copyRate = double.NaN;
+        if (training is { Count: > 0 })
+        {
+            log?.Invoke($"searching {training.Count} training file(s) for copied windows");
+            var trainingWindows = training.SelectMany(f => QualityMetrics.Windows(QualityMetrics.LogMel(AudioFile.Read(f)), QualityMetrics.TrainingWindowHop)).ToList();
+            var heldOut = reference.SelectMany(r => QualityMetrics.Windows(QualityMetrics.LogMel(generator.Reconstruct(r)))).ToList();
+            double threshold = QualityMetrics.CopyThreshold(heldOut, trainingWindows);
+            copyRate = QualityMetrics.CopyRate(all.SelectMany(t => QualityMetrics.Windows(t.Frames)).ToList(), trainingWindows, threshold);
+        }
         return
         [
             new("spectral flux ratio", flux, 0.5, 2),
@@ -64,13 +83,16 @@ public static class Evaluator
             new("next-frame error / repeat previous frame", vsRepeat, double.NaN, 1),
             new("next-frame error / mean frame", vsMean, double.NaN, 1),
             new("tonality ratio", tonality, 0.05, 20),
+            new("copy rate", copyRate, double.NaN, 0.15),
         ];
     }
 
     /// <summary>
     /// Teacher-forced next-frame mean squared error on held-out audio, in the model's own feature space (after its
     /// normaliser), divided by that of repeating the previous frame and of predicting the mean frame (the normaliser's
-    /// mean when there is one, else the reference frames' own mean).
+    /// mean when there is one, else the reference frames' own mean). For a token model: cross-entropy of the next token,
+    /// divided by that of "repeat the previous token" (probability r for the same token, else the unigram
+    /// frequencies, r being the training repeat rate) and by that of the unigram frequencies (add-one smoothed).
     /// </summary>
     public static (double VsRepeat, double VsMean) NextFrameErrorRatios(ITransformer model, IReadOnlyList<string> reference)
     {
@@ -79,6 +101,9 @@ public static class Evaluator
         var vectorizer = stages.OfType<FftVectorizingTransformer>().First();
         var normalizer = stages.OfType<FeatureNormalizingTransformer>().FirstOrDefault();
         var network = stages.OfType<LstmForecastingTransformer>().First();
+        if (network.PredictsTokens)
+            return NextTokenErrorRatios(stages.OfType<TokenizingTransformer>().First().Codebook, network,
+                reference.Select(r => vectorizer.Vectorize(loader.Load(r).Channels)));
         int dim = vectorizer.FeatureSize;
         var sequences = reference.Select(r =>
         {
@@ -113,5 +138,35 @@ public static class Evaluator
             }
         }
         return (modelError / repeat, modelError / meanError);
+    }
+
+    private static (double VsRepeat, double VsUnigram) NextTokenErrorRatios(Transforms.Model.Codebook codebook, LstmForecastingTransformer network,
+        IEnumerable<float[]> files)
+    {
+        long total = codebook.Counts.Sum();
+        int vocabulary = codebook.Size;
+        double r = codebook.RepeatRate;
+        double Unigram(int token) => (codebook.Counts[token] + 1.0) / (total + vocabulary);
+        double model = 0, repeat = 0, unigram = 0;
+        foreach (var frames in files)
+        {
+            var tokens = codebook.Encode(frames);
+            if (tokens.Length < 2) continue;
+            var (logits, state) = network.Run(tokens.Select(t => (float)t).ToArray(), 1, null);
+            state.Dispose();
+            for (int t = 0; t + 1 < tokens.Length; t++)
+            {
+                var row = logits.AsSpan(t * vocabulary, vocabulary);
+                double max = double.NegativeInfinity, sum = 0;
+                foreach (var v in row) max = Math.Max(max, v);
+                foreach (var v in row) sum += Math.Exp(v - max);
+                int next = tokens[t + 1];
+                model -= row[next] - max - Math.Log(sum);
+                double u = Unigram(next);
+                repeat -= Math.Log((tokens[t] == next ? r : 0) + (1 - r) * u);
+                unigram -= Math.Log(u);
+            }
+        }
+        return repeat == 0 ? (double.NaN, double.NaN) : (model / repeat, model / unigram);
     }
 }

@@ -8,9 +8,9 @@ namespace MusicGen.Quality;
 /// <summary>
 /// The fixed measures of generated audio from quality.md, on log-mel frames: mono mix, 22050 Hz, STFT n_fft 2048 /
 /// hop 512 / Hann, 64 triangular HTK mel bands from 0 to 11025 Hz, natural log of (band power + 1e-10). Each measure is
-/// a ratio against reference (held-out) audio so that results compare across versions. Implemented so far: spectral
-/// flux, Frechet distance (and seed sensitivity, a ratio of two of them), loudness movement and tonality; the next-frame
-/// error ratios and the copy rate need a model and its training data and come with the evaluate command.
+/// a ratio against reference (held-out) audio so that results compare across versions: spectral flux, Frechet distance
+/// (and seed sensitivity, a ratio of two of them), loudness movement, tonality and the copy rate's window search; the
+/// next-frame error ratios need a model and come with <see cref="Evaluator"/>.
 /// </summary>
 public static class QualityMetrics
 {
@@ -156,6 +156,79 @@ public static class QualityMetrics
     {
         static double GeometricMean(IEnumerable<double> values) => Math.Exp(values.Average(v => Math.Log(Math.Max(v, 1e-30))));
         return GeometricMean(generated.Select(Tonality)) / GeometricMean(reference.Select(Tonality));
+    }
+
+    /// <summary>Log-mel frames per second (22050 / 512).</summary>
+    public const double FramesPerSecond = (double)SampleRate / Hop;
+
+    /// <summary>Frames in a 1-second copy-rate window (43).</summary>
+    public const int WindowFrames = 43;
+
+    /// <summary>Hop of the generated and held-out copy-rate windows in frames (22, 0.51 s).</summary>
+    public const int WindowHop = 22;
+
+    /// <summary>Hop of the training windows searched, in frames: a divisor of <see cref="WindowHop"/>, so that an exact excerpt of the training audio is found exactly.</summary>
+    public const int TrainingWindowHop = 2;
+
+    /// <summary>
+    /// 1-second windows of log-mel frames (43 frames of 64 bands, flattened), every <paramref name="hop"/> frames.
+    /// </summary>
+    public static List<float[]> Windows(float[][] frames, int hop = WindowHop)
+    {
+        var windows = new List<float[]>();
+        for (int start = 0; start + WindowFrames <= frames.Length; start += hop)
+        {
+            var w = new float[WindowFrames * Bands];
+            for (int f = 0; f < WindowFrames; f++) frames[start + f].CopyTo(w, f * Bands);
+            windows.Add(w);
+        }
+        return windows;
+    }
+
+    /// <summary>For each window of <paramref name="queries"/>, the Euclidean distance to its nearest window in <paramref name="training"/>.</summary>
+    public static double[] NearestDistances(IReadOnlyList<float[]> queries, IReadOnlyList<float[]> training)
+    {
+        if (training.Count == 0) throw new ArgumentException("There are no training windows to search.", nameof(training));
+        var result = new double[queries.Count];
+        if (queries.Count == 0) return result;
+        int dim = training[0].Length;
+        using var scope = NewDisposeScope();
+        var t = Tensors.Wrap(training.SelectMany(w => w).ToArray(), training.Count, dim).to(ScalarType.Float64);
+        var tNorms = t.square().sum(1L);
+        using TorchSharp.Scalar minusTwo = -2, zero = 0;
+        const int chunk = 256;
+        for (int start = 0; start < queries.Count; start += chunk)
+        {
+            using var step = NewDisposeScope();
+            int n = Math.Min(chunk, queries.Count - start);
+            var q = Tensors.Wrap(queries.Skip(start).Take(n).SelectMany(w => w).ToArray(), n, dim).to(ScalarType.Float64);
+            var squared = matmul(q, t.t()).mul(minusTwo).add(tNorms.unsqueeze(0)).add(q.square().sum(1L).unsqueeze(1));
+            var nearest = squared.min(1L).values.clamp_min(zero).sqrt();
+            var values = nearest.data<double>().ToArray();
+            values.CopyTo(result, start);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Copy rate: the share of generated windows whose nearest training window is closer than
+    /// <paramref name="threshold"/> (the 1st percentile of held-out windows' nearest-training distances, see
+    /// <see cref="CopyThreshold"/>). Target: at most 0.15.
+    /// </summary>
+    public static double CopyRate(IReadOnlyList<float[]> generatedWindows, IReadOnlyList<float[]> trainingWindows, double threshold)
+    {
+        var distances = NearestDistances(generatedWindows, trainingWindows);
+        return distances.Length == 0 ? double.NaN : distances.Count(d => d < threshold) / (double)distances.Length;
+    }
+
+    /// <summary>The 1st percentile (linear interpolation) of held-out windows' nearest-training distances.</summary>
+    public static double CopyThreshold(IReadOnlyList<float[]> heldOutWindows, IReadOnlyList<float[]> trainingWindows)
+    {
+        var sorted = NearestDistances(heldOutWindows, trainingWindows).Order().ToArray();
+        if (sorted.Length == 0) throw new ArgumentException("The held-out audio is shorter than one window.", nameof(heldOutWindows));
+        double at = 0.01 * (sorted.Length - 1);
+        int low = (int)Math.Floor(at);
+        return sorted[low] + (sorted[Math.Min(low + 1, sorted.Length - 1)] - sorted[low]) * (at - low);
     }
 
     private static float[] Prepare(AudioClip clip)

@@ -18,7 +18,8 @@ internal static class DemoCommand
             string folder = r.GetValue(data) is { Length: > 0 } d ? d : FindDataFolder();
             string outDir = r.GetValue(output)!;
             string model = Path.Combine(outDir, "model.zip");
-            int rc = TrainCommand.Run(cli, [folder], model, options.Read(r), ct);
+            var (preset, settings) = options.Read(r);
+            int rc = TrainCommand.Run(cli, [folder], model, preset, settings, ct);
             if (rc != 0) return rc;
             string seed = Directory.EnumerateFiles(folder, "*.wav").Order(StringComparer.Ordinal).First();
             string wav = Path.Combine(outDir, "demo.wav");

@@ -17,22 +17,27 @@ internal static class EvaluateCommand
         var takes = Cli.Option("--takes", "Takes per seed", 3);
         var seconds = Cli.Option("--seconds", "Seconds per take", 20.0);
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to this file" };
+        var training = new Option<string[]>("--training") { Description = "The audio the model trained on (files or folders), for the copy rate", AllowMultipleArgumentsPerToken = true };
+        var defaults = new GenerationOptions();
+        var temperature = Cli.Option("--temperature", "Token models: sampling temperature", defaults.Temperature);
+        var topK = Cli.Option("--top-k", "Token models: sample among the K most likely tokens (0: all)", defaults.TopK);
         var command = new Command("evaluate", "Generate takes from held-out seeds and print quality.md's measures with their targets")
         {
-            model, reference, seeds, takes, seconds, json,
+            model, reference, seeds, training, takes, seconds, temperature, topK, json,
         };
         command.SetAction(r => cli.Guard(_ =>
         {
             var loaded = ModelFile.Load(new MLContext(), r.GetValue(model)!);
             var figures = Evaluator.Evaluate(loaded, AudioFile.Expand(r.GetValue(reference)!), AudioFile.Expand(r.GetValue(seeds)!),
-                r.GetValue(takes), r.GetValue(seconds), line => cli.Error.WriteLine(line));
+                r.GetValue(takes), r.GetValue(seconds), line => cli.Error.WriteLine(line),
+                r.GetValue(training) is { Length: > 0 } t ? AudioFile.Expand(t) : null,
+                new GenerationOptions { Temperature = r.GetValue(temperature), TopK = r.GetValue(topK) });
             cli.Out.WriteLine($"{"measure",-44} {"value",10}  {"target",-12} met");
             foreach (var f in figures)
             {
                 string target = double.IsNaN(f.Low) ? $"<= {f.High}" : double.IsNaN(f.High) ? $">= {f.Low}" : $"{f.Low} - {f.High}";
                 cli.Out.WriteLine($"{f.Name,-44} {f.Value,10:G4}  {target,-12} {(double.IsNaN(f.Value) ? "n/a" : f.Met ? "yes" : "no")}");
             }
-            cli.Out.WriteLine("copy rate: not measured yet (needs the training audio).");
             if (r.GetValue(json) is { } path)
             {
                 File.WriteAllText(path, JsonSerializer.Serialize(figures.Select(f => new { f.Name, Value = double.IsNaN(f.Value) ? (double?)null : f.Value, f.Met })));

@@ -16,12 +16,16 @@ internal static class GenerateCommand
         var seconds = Cli.Option("--seconds", "Seconds of audio to generate", 20.0);
         var seedOffset = Cli.Option("--seed-offset", "Start of the priming excerpt in the seed, in seconds", 0.0);
         var prime = Cli.Option("--prime-seconds", "Seconds of the seed used to prime the model (0: all)", 10.0);
-        var randomSeed = Cli.Option("--random-seed", "Random seed", 1);
+        var randomSeed = Cli.Option("--random-seed", "Random seed (take k uses this + k - 1)", 1);
+        var defaults = new GenerationOptions();
+        var temperature = Cli.Option("--temperature", "Token models: sampling temperature (0: always the most likely token)", defaults.Temperature);
+        var topK = Cli.Option("--top-k", "Token models: sample among the K most likely tokens (0: all)", defaults.TopK);
+        var takes = Cli.Option("--takes", "Takes generated in one batch, written as OUT-1.wav, OUT-2.wav, ...", 1);
         var format = Cli.Option("--format", "Output sample format: wav16, wav24 or float", "wav16");
         format.AcceptOnlyFromAmong("wav16", "wav24", "float");
         var command = new Command("generate", "Generate audio that continues a seed song")
         {
-            model, seed, output, seconds, seedOffset, prime, randomSeed, format,
+            model, seed, output, seconds, seedOffset, prime, randomSeed, temperature, topK, takes, format,
         };
         command.SetAction(r => cli.Guard(_ =>
         {
@@ -31,6 +35,9 @@ internal static class GenerateCommand
                 SeedOffsetSeconds = r.GetValue(seedOffset),
                 PrimeSeconds = r.GetValue(prime),
                 RandomSeed = r.GetValue(randomSeed),
+                Temperature = r.GetValue(temperature),
+                TopK = r.GetValue(topK),
+                Takes = r.GetValue(takes),
             };
             return Run(cli, r.GetValue(model)!, r.GetValue(seed)!, r.GetValue(output)!, options, ParseFormat(r.GetValue(format)!));
         }));
@@ -50,10 +57,11 @@ internal static class GenerateCommand
         var ml = new MLContext(seed: options.RandomSeed);
         var generator = new MusicGenerator(ModelFile.Load(ml, modelPath));
         var clock = Stopwatch.StartNew();
-        var clip = generator.GenerateToFile(seedPath, outputPath, options, format);
+        var written = generator.GenerateToFiles(seedPath, outputPath, options, format);
         double seconds = clock.Elapsed.TotalSeconds;
-        cli.Out.WriteLine($"Wrote {outputPath}: {clip.Seconds:F1} s, {clip.SampleRate} Hz, {clip.ChannelCount} channel(s), " +
-                          $"generated in {seconds:F1} s ({clip.Seconds / seconds:F1}x real time).");
+        var clip = written[0].Clip;
+        cli.Out.WriteLine($"Wrote {string.Join(", ", written.Select(w => w.Path))}: {written.Count} x {clip.Seconds:F1} s, {clip.SampleRate} Hz, " +
+                          $"{clip.ChannelCount} channel(s), generated in {seconds:F1} s ({written.Count * clip.Seconds / seconds:F1}x real time).");
         return 0;
     }
 }

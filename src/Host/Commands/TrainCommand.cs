@@ -23,14 +23,14 @@ internal static class TrainCommand
         command.SetAction(r =>
         {
             string modelPath = r.GetValue(model)!;
-            var settings = options.Read(r);
+            var (preset, settings) = options.Read(r);
             settings.Resume = r.GetValue(resume);
             if (settings.Resume && !File.Exists(Path.ChangeExtension(modelPath, ".ckpt")))
             {
                 cli.Error.WriteLine($"musicgen: error: {Path.ChangeExtension(modelPath, ".ckpt")}: no checkpoint to resume from");
                 return 1;
             }
-            int code = cli.Guard(ct => Run(cli, r.GetValue(paths)!, modelPath, settings, ct, r.GetValue(strict)));
+            int code = cli.Guard(ct => Run(cli, r.GetValue(paths)!, modelPath, preset, settings, ct, r.GetValue(strict)));
             if (code == 130 && File.Exists(Path.ChangeExtension(modelPath, ".ckpt")))
                 cli.Error.WriteLine($"musicgen: the last finished epoch is in {Path.ChangeExtension(modelPath, ".ckpt")}; run the same command with --resume to continue");
             return code;
@@ -38,7 +38,7 @@ internal static class TrainCommand
         return command;
     }
 
-    internal static int Run(Cli cli, IReadOnlyList<string> paths, string modelPath, PipelineSettings settings, CancellationToken ct, bool strict = false)
+    internal static int Run(Cli cli, IReadOnlyList<string> paths, string modelPath, string preset, PipelineSettings settings, CancellationToken ct, bool strict = false)
     {
         var epochs = new List<TrainingProgress>();
         settings.Progress = p =>
@@ -49,10 +49,11 @@ internal static class TrainCommand
         settings.CancellationToken = ct;
         settings.CheckpointPath = Path.ChangeExtension(modelPath, ".ckpt");
         var ml = new MLContext(seed: settings.Seed);
-        var pipeline = ml.Transforms.Seed2017(settings); // checks every option before any file is read
+        // Checks every option before any file is read.
+        var pipeline = preset == "seed2017" ? ml.Transforms.Seed2017(settings) : ml.Transforms.Default(settings);
         var files = ReadableFiles(cli, paths, strict);
         var data = ml.Data.LoadAudioFiles(files);
-        cli.Out.WriteLine($"Training on {files.Count} file(s), {settings.Epochs} epoch(s)...");
+        cli.Out.WriteLine($"Training the {preset} preset on {files.Count} file(s), up to {settings.Epochs} epoch(s)...");
         var clock = Stopwatch.StartNew();
         var fitted = pipeline.Fit(data);
         ModelFile.Save(ml, fitted, data.Schema, modelPath);
@@ -88,55 +89,79 @@ internal static class TrainCommand
     }
 }
 
-/// <summary>The pipeline options that <c>train</c> and <c>demo</c> share.</summary>
+/// <summary>
+/// The pipeline options that <c>train</c> and <c>demo</c> share. Each starts from the chosen preset's default
+/// (<see cref="PipelineSettings.TokenDefaults"/> for "default", a new <see cref="PipelineSettings"/> for "seed2017").
+/// </summary>
 internal sealed class TrainingOptions
 {
-    private readonly Option<string> preset = Cli.Option("--preset", "Pipeline preset (seed2017: the 2017 system)", "seed2017");
-    private readonly Option<int> epochs = Cli.Option("--epochs", "Passes over the data", 10);
-    private readonly Option<BatchOrdering> batching = Cli.Option("--batching", "Stateful batch ordering: Seed2017 or ContiguousStreams", BatchOrdering.Seed2017);
-    private readonly Option<int> batchSize = Cli.Option("--batch-size", "State streams per batch", 32);
-    private readonly Option<int> sequenceLength = Cli.Option("--sequence-length", "Batches per optimizer step (truncated backpropagation through time)", 1);
-    private readonly Option<int> layers = Cli.Option("--layers", "LSTM layers", 3);
-    private readonly Option<int> hidden = Cli.Option("--hidden", "Units per LSTM layer", 256);
-    private readonly Option<int> frameSize = Cli.Option("--frame-size", "Samples per FFT frame", 256);
-    private readonly Option<Representation> representation = Cli.Option("--representation", "Features: Seed2017, ComplexSpectrum, LogMagnitude or LogMel", Representation.Seed2017);
-    private readonly Option<int> hop = Cli.Option("--hop", "Samples between frames (0: frame size for Seed2017, a quarter of it otherwise)", 0);
-    private readonly Option<WindowKind?> window = new("--window") { Description = "Rectangular, Hann or Hamming (default: rectangular for Seed2017, Hann otherwise)" };
-    private readonly Option<int> melBands = Cli.Option("--mel-bands", "Mel bands for LogMel", 80);
-    private readonly Option<bool?> normalize = new("--normalize") { Description = "Standardise features (default: off for Seed2017, on otherwise)" };
-    private readonly Option<int> sampleRate = Cli.Option("--sample-rate", "Model sample rate (0: the first file's)", 0);
-    private readonly Option<int> channels = Cli.Option("--channels", "Model channels, 1 or 2 (0: the first file's)", 0);
+    private readonly Option<string> preset = Cli.Option("--preset", "default: the token model that samples; seed2017: the 2017 system", "default");
+    private readonly Option<int?> epochs = Maybe<int>("--epochs", "Passes over the data (default 40; seed2017: 10)");
+    private readonly Option<BatchOrdering?> batching = Maybe<BatchOrdering>("--batching", "Stateful batch ordering: Seed2017 or ContiguousStreams (default ContiguousStreams; seed2017: Seed2017)");
+    private readonly Option<int?> batchSize = Maybe<int>("--batch-size", "State streams per batch (default 16; seed2017: 32)");
+    private readonly Option<int?> sequenceLength = Maybe<int>("--sequence-length", "Batches per optimizer step, truncated backpropagation through time (default 64; seed2017: 1)");
+    private readonly Option<int?> layers = Maybe<int>("--layers", "LSTM layers (default 2; seed2017: 3)");
+    private readonly Option<int?> hidden = Maybe<int>("--hidden", "Units per LSTM layer (default 512; seed2017: 256)");
+    private readonly Option<float?> dropout = Maybe<float>("--dropout", "Dropout after every LSTM layer (default 0.3; seed2017: 0.5, 0.3, 0.2)");
+    private readonly Option<float?> learningRate = Maybe<float>("--learning-rate", "Adam's learning rate (default 0.001)");
+    private readonly Option<float?> clip = Maybe<float>("--clip", "Clip the gradient norm to this, 0: off (default 1; seed2017: 0)");
+    private readonly Option<int?> tokens = Maybe<int>("--tokens", "Codebook size of the default preset (default 512)");
+    private readonly Option<int?> embedding = Maybe<int>("--embedding", "Token embedding size of the default preset (default 128)");
+    private readonly Option<float?> tokenNoise = Maybe<float>("--token-noise", "Share of input tokens replaced at random while training the default preset (default 0.1)");
+    private readonly Option<int?> frameSize = Maybe<int>("--frame-size", "Samples per FFT frame (default 2048; seed2017: 256)");
+    private readonly Option<Representation?> representation = Maybe<Representation>("--representation", "seed2017 preset's features: Seed2017, ComplexSpectrum, LogMagnitude or LogMel (the default preset is LogMagnitude)");
+    private readonly Option<int?> hop = Maybe<int>("--hop", "Samples between frames (default 512; seed2017: the frame size for Seed2017 features, a quarter of it otherwise)");
+    private readonly Option<WindowKind?> window = new("--window") { Description = "Rectangular, Hann or Hamming (default Hann; seed2017: rectangular for Seed2017 features)" };
+    private readonly Option<int?> melBands = Maybe<int>("--mel-bands", "Mel bands describing frames for the codebook (default 64), or of LogMel features (80)");
+    private readonly Option<bool?> normalize = new("--normalize") { Description = "seed2017 preset: standardise features (default: off for Seed2017 features, on otherwise)" };
+    private readonly Option<int?> sampleRate = Maybe<int>("--sample-rate", "Model sample rate (default 22050; seed2017: 0, the first file's)");
+    private readonly Option<int?> channels = Maybe<int>("--channels", "Model channels (default 1; seed2017: 1 or 2, 0: the first file's)");
     private readonly Option<int> seed = Cli.Option("--random-seed", "Random seed", 1);
     private readonly Option<double> validation = Cli.Option("--validation", "Share of each file held out from its end for validation (0: none)", 0.1);
     private readonly Option<float> decay = Cli.Option("--lr-decay", "Multiply the learning rate by this after every epoch", 1f);
-    private readonly Option<int> patience = Cli.Option("--patience", "Stop after this many epochs without a better validation loss (0: never)", 0);
+    private readonly Option<int?> patience = Maybe<int>("--patience", "Stop after this many epochs without a better validation loss, 0: never (default 6; seed2017: 0)");
+
+    private static Option<T?> Maybe<T>(string name, string description) where T : struct => new(name) { Description = description };
 
     public void AddTo(Command command)
     {
-        preset.AcceptOnlyFromAmong("seed2017");
-        foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay })
+        preset.AcceptOnlyFromAmong("default", "seed2017");
+        foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, dropout, learningRate, clip, tokens, embedding,
+                     tokenNoise, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay })
             command.Options.Add(o);
     }
 
-    public PipelineSettings Read(ParseResult r) => new()
+    /// <summary>The preset's name and its settings with the options given applied.</summary>
+    public (string Preset, PipelineSettings Settings) Read(ParseResult r)
     {
-        Epochs = r.GetValue(epochs),
-        Ordering = r.GetValue(batching),
-        BatchSize = r.GetValue(batchSize),
-        SequenceLength = r.GetValue(sequenceLength),
-        Layers = r.GetValue(layers),
-        HiddenSize = r.GetValue(hidden),
-        FrameSize = r.GetValue(frameSize),
-        Representation = r.GetValue(representation),
-        Hop = r.GetValue(hop),
-        Window = r.GetValue(window),
-        MelBands = r.GetValue(melBands),
-        Normalize = r.GetValue(normalize),
-        SampleRate = r.GetValue(sampleRate),
-        Channels = r.GetValue(channels),
-        Seed = r.GetValue(seed),
-        ValidationFraction = r.GetValue(validation),
-        EarlyStoppingPatience = r.GetValue(patience),
-        LearningRateDecay = r.GetValue(decay),
-    };
+        string name = r.GetValue(preset)!;
+        var s = name == "seed2017" ? new PipelineSettings() : PipelineSettings.TokenDefaults();
+        if (name != "seed2017" && r.GetValue(representation) is { } given && given != Representation.LogMagnitude)
+            throw new ArgumentException($"The default preset uses LogMagnitude features; --representation {given} needs --preset seed2017.");
+        if (r.GetValue(epochs) is { } e) s.Epochs = e;
+        if (r.GetValue(batching) is { } b) s.Ordering = b;
+        if (r.GetValue(batchSize) is { } bs) s.BatchSize = bs;
+        if (r.GetValue(sequenceLength) is { } sl) s.SequenceLength = sl;
+        if (r.GetValue(layers) is { } l) s.Layers = l;
+        if (r.GetValue(hidden) is { } h) s.HiddenSize = h;
+        if (r.GetValue(dropout) is { } d) s.Dropout = d;
+        if (r.GetValue(learningRate) is { } lr) s.LearningRate = lr;
+        if (r.GetValue(clip) is { } c) s.GradientClipNorm = c;
+        if (r.GetValue(tokens) is { } t) s.Tokens = t;
+        if (r.GetValue(embedding) is { } em) s.EmbeddingSize = em;
+        if (r.GetValue(tokenNoise) is { } n) s.TokenNoise = n;
+        if (r.GetValue(frameSize) is { } f) s.FrameSize = f;
+        if (r.GetValue(representation) is { } rep) s.Representation = rep;
+        if (r.GetValue(hop) is { } hp) s.Hop = hp;
+        if (r.GetValue(window) is { } w) s.Window = w;
+        if (r.GetValue(melBands) is { } m) s.MelBands = m;
+        if (r.GetValue(normalize) is { } norm) s.Normalize = norm;
+        if (r.GetValue(sampleRate) is { } sr) s.SampleRate = sr;
+        if (r.GetValue(channels) is { } ch) s.Channels = ch;
+        if (r.GetValue(patience) is { } p) s.EarlyStoppingPatience = p;
+        s.Seed = r.GetValue(seed);
+        s.ValidationFraction = r.GetValue(validation);
+        s.LearningRateDecay = r.GetValue(decay);
+        return (name, s);
+    }
 }

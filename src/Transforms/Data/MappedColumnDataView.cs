@@ -4,25 +4,27 @@ using Microsoft.ML.Data;
 namespace MusicGen.Transforms.Data;
 
 /// <summary>
-/// The input view plus one float-vector column computed row by row from an input float-vector column of the same
-/// size, in the same cursor (no second pass). A column of the same name in the input is hidden, as ML.NET does.
+/// The input view plus one float-vector column computed row by row from an input float-vector column (of the same
+/// size unless told), in the same cursor (no second pass). A column of the same name in the input is hidden, as ML.NET does.
 /// </summary>
 internal sealed class MappedColumnDataView : IDataView
 {
     private readonly IDataView input;
     private readonly DataViewSchema.Column source;
     private readonly SpanMap map;
+    private readonly int outputSize;
 
     public delegate void SpanMap(ReadOnlySpan<float> input, Span<float> output);
 
-    public MappedColumnDataView(IDataView input, string sourceColumn, string outputColumn, SpanMap map)
+    public MappedColumnDataView(IDataView input, string sourceColumn, string outputColumn, SpanMap map, int? outputSize = null)
     {
         this.input = input;
         this.map = map;
         source = SchemaCheck.RequireFloatVector(input.Schema, sourceColumn, knownSize: true);
+        this.outputSize = outputSize ?? SchemaCheck.VectorSize(source);
         var builder = new DataViewSchema.Builder();
         builder.AddColumns(input.Schema);
-        builder.AddColumn(outputColumn, source.Type);
+        builder.AddColumn(outputColumn, new VectorDataViewType(NumberDataViewType.Single, this.outputSize));
         Schema = builder.ToSchema();
     }
 
@@ -73,7 +75,7 @@ internal sealed class MappedColumnDataView : IDataView
             {
                 get(ref buffer);
                 var dense = buffer.DenseValues().ToArray();
-                var editor = VBufferEditor.Create(ref value, dense.Length);
+                var editor = VBufferEditor.Create(ref value, parent.outputSize);
                 parent.map(dense, editor.Values);
                 value = editor.Commit();
             };

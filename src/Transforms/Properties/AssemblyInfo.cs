@@ -13,3 +13,4 @@ using MusicGen.Transforms;
 [assembly: LoadableClass(typeof(StatefulBatchingTransformer), null, typeof(SignatureLoadModel), "MusicGen stateful batching", StatefulBatchingTransformer.LoaderSignature)]
 [assembly: LoadableClass(typeof(FeatureNormalizingTransformer), null, typeof(SignatureLoadModel), "MusicGen feature normalizing", FeatureNormalizingTransformer.LoaderSignature)]
 [assembly: LoadableClass(typeof(LstmForecastingTransformer), null, typeof(SignatureLoadModel), "MusicGen LSTM forecasting", LstmForecastingTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(TokenizingTransformer), null, typeof(SignatureLoadModel), "MusicGen tokenizing", TokenizingTransformer.LoaderSignature)]

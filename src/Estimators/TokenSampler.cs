@@ -1,0 +1,53 @@
+namespace MusicGen;
+
+/// <summary>
+/// Draws a token from logits: divided by the temperature, cut to the top K, softmax, then one draw from the caller's
+/// random generator (so that each take has its own stream and batched takes equal takes made one by one).
+/// Temperature 0 takes the most likely token.
+/// </summary>
+public sealed class TokenSampler
+{
+    private readonly double temperature;
+    private readonly int topK;
+    private readonly double[] weights;
+
+    /// <summary>A sampler for a vocabulary of <paramref name="vocabulary"/> tokens.</summary>
+    public TokenSampler(int vocabulary, double temperature, int topK)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(vocabulary, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(temperature);
+        ArgumentOutOfRangeException.ThrowIfNegative(topK);
+        this.temperature = temperature;
+        this.topK = topK == 0 ? vocabulary : Math.Min(topK, vocabulary);
+        weights = new double[vocabulary];
+    }
+
+    /// <summary>Draws one token.</summary>
+    public int Sample(ReadOnlySpan<float> logits, Random random)
+    {
+        if (logits.Length != weights.Length) throw new ArgumentException($"Expected {weights.Length} logits, got {logits.Length}.", nameof(logits));
+        int best = 0;
+        for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
+        if (temperature == 0) return best;
+        double threshold = double.NegativeInfinity;
+        if (topK < logits.Length)
+        {
+            var values = logits.ToArray();
+            Array.Sort(values);
+            threshold = values[^topK];
+        }
+        double max = logits[best], sum = 0;
+        for (int i = 0; i < logits.Length; i++)
+        {
+            weights[i] = logits[i] < threshold ? 0 : Math.Exp((logits[i] - max) / temperature);
+            sum += weights[i];
+        }
+        double r = random.NextDouble() * sum;
+        for (int i = 0; i < weights.Length; i++)
+        {
+            r -= weights[i];
+            if (r < 0 && weights[i] > 0) return i;
+        }
+        return best;
+    }
+}

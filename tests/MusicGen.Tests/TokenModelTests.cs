@@ -1,0 +1,168 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MusicGen.Estimators;
+using MusicGen.Quality;
+using MusicGen.Transforms;
+using MusicGen.Transforms.Audio;
+using MusicGen.Transforms.Model;
+
+namespace MusicGen.Tests;
+
+public class TokenModelTests
+{
+    internal static PipelineSettings TinyTokens() => new()
+    {
+        Epochs = 2,
+        Ordering = BatchOrdering.ContiguousStreams,
+        BatchSize = 2,
+        SequenceLength = 8,
+        Layers = 1,
+        HiddenSize = 16,
+        Dropout = 0.1f,
+        Tokens = 16,
+        EmbeddingSize = 8,
+        FrameSize = 256,
+        Hop = 64,
+        MelBands = 16,
+        SampleRate = 8000,
+        Channels = 1,
+        ValidationFraction = 0.1,
+    };
+
+    [Fact]
+    public void Codebook_finds_distinct_spectra_and_decodes_to_real_frames()
+    {
+        // Three spectra (peaks at bins 5, 20 and 40 of 65), each with small jitter, 100 frames of each, in two files.
+        var rng = new Random(3);
+        float[] Frame(int kind)
+        {
+            var f = new float[65];
+            for (int i = 0; i < 65; i++) f[i] = -6 + 0.05f * (float)rng.NextDouble();
+            f[new[] { 5, 20, 40 }[kind]] = 0;
+            return f;
+        }
+        var kinds = Enumerable.Range(0, 300).Select(i => i % 3).ToArray();
+        var frames = kinds.Select(Frame).ToArray();
+        var files = new[] { frames.Take(150).SelectMany(f => f).ToArray(), frames.Skip(150).SelectMany(f => f).ToArray() };
+        var codebook = Codebook.Fit(files, 65, 8000, size: 3, bands: 16);
+
+        var tokens = codebook.Encode(files.SelectMany(f => f).ToArray());
+        for (int i = 0; i < 300; i++) Assert.Equal(tokens[kinds[i]], tokens[i]);   // one token per kind
+        Assert.Equal(3, tokens.Distinct().Count());
+        Assert.Equal([100L, 100L, 100L], codebook.Counts);
+        Assert.Equal(0, codebook.RepeatRate);
+        var decoded = codebook.Decode([tokens[0]]);
+        Assert.Contains(frames, f => f.SequenceEqual(decoded));                      // a real frame, not an average
+
+        var stream = new MemoryStream();
+        codebook.Save(new BinaryWriter(stream));
+        stream.Position = 0;
+        var loaded = Codebook.Load(new BinaryReader(stream));
+        Assert.Equal(tokens, loaded.Encode(files.SelectMany(f => f).ToArray()));
+    }
+
+    [Fact]
+    public void Sampler_honours_temperature_and_top_k()
+    {
+        float[] logits = [0f, 1f, 2f, 0.5f];
+        var random = new Random(1);
+        Assert.All(Enumerable.Range(0, 50), _ => Assert.Equal(2, new TokenSampler(4, 0, 0).Sample(logits, random)));
+        Assert.All(Enumerable.Range(0, 50), _ => Assert.Equal(2, new TokenSampler(4, 1, 1).Sample(logits, random)));
+        var topTwo = new TokenSampler(4, 1, 2);
+        Assert.All(Enumerable.Range(0, 200), _ => Assert.Contains(topTwo.Sample(logits, random), new[] { 1, 2 }));
+
+        var sampler = new TokenSampler(4, 1, 0);
+        var counts = new int[4];
+        for (int i = 0; i < 40000; i++) counts[sampler.Sample(logits, random)]++;
+        double z = logits.Sum(l => Math.Exp(l));
+        for (int k = 0; k < 4; k++) Assert.InRange(counts[k] / 40000.0, Math.Exp(logits[k]) / z - 0.01, Math.Exp(logits[k]) / z + 0.01);
+    }
+
+    private sealed class TokenRow
+    {
+        public string File { get; set; } = "";
+        public int FrameIndex { get; set; }
+        [VectorType(1)] public float[] Token { get; set; } = [];
+    }
+
+    [Fact]
+    public void Token_validation_baselines_are_computed_on_a_hand_made_sequence()
+    {
+        var ml = new MLContext(seed: 1);
+        // Tokens 0,0,1,1,0,0,1,1,... (41 frames, one stream, vocabulary 3); the last 10 steps are held out.
+        int Token(int i) => i / 2 % 2;
+        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 41).Select(i => new TokenRow { File = "a", FrameIndex = i, Token = [Token(i)] }));
+        var batched = ml.Transforms.BatchStatefully(new StatefulBatchingEstimator.Options
+        {
+            Ordering = BatchOrdering.ContiguousStreams,
+            BatchSize = 1,
+            FeaturesColumnName = "Token",
+        }).Fit(data).Transform(data);
+        var reports = new List<TrainingProgress>();
+        ml.Transforms.PredictNextFrame(new LstmForecastingEstimator.Options
+        {
+            Epochs = 1,
+            HiddenSizes = [4],
+            Dropouts = [0f],
+            Vocabulary = 3,
+            EmbeddingSize = 2,
+            FeaturesColumnName = "Token",
+            ValidationFraction = 0.25,
+            Progress = p => { if (p.EpochDone) reports.Add(p); },
+        }).Fit(batched).Dispose();
+
+        var v = Assert.Single(reports).Validation!;
+        Assert.Equal(10, v.Frames);
+        // Trained inputs: frames 0..29 (16 zeros, 14 ones, no twos); 15 of their 29 consecutive pairs repeat.
+        double r = 15.0 / 29;
+        double Unigram(int t) => new[] { 16 + 1.0, 14 + 1.0, 0 + 1.0 }[t] / (30 + 3);
+        double repeat = Enumerable.Range(30, 10).Average(i => -Math.Log((Token(i) == Token(i + 1) ? r : 0) + (1 - r) * Unigram(Token(i + 1))));
+        double unigram = Enumerable.Range(30, 10).Average(i => -Math.Log(Unigram(Token(i + 1))));
+        Assert.Equal(repeat, v.RepeatPrevious, 6);
+        Assert.Equal(unigram, v.MeanFrame, 6);
+        Assert.True(v.Loss > 0 && double.IsFinite(v.Loss));
+    }
+
+    [Fact]
+    public void Token_pipeline_saves_reloads_and_samples_takes_in_a_batch_as_one_by_one()
+    {
+        using var temp = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        string songs = TestAudio.MelodyFolder(temp, count: 2, seconds: 3);
+        var files = ml.Data.LoadAudioFiles([songs]);
+        var fitted = ml.Transforms.Default(TinyTokens()).Fit(files);
+        string path = temp.File("tokens.zip");
+        ModelFile.Save(ml, fitted, files.Schema, path);
+        var generator = new MusicGenerator(ModelFile.Load(new MLContext(), path));
+        Assert.NotNull(generator.Tokenizer);
+        string seed = Path.Combine(songs, "song0.wav");
+
+        var batch = generator.SampleTokens(seed, new GenerationOptions { Seconds = 1, Takes = 3, RandomSeed = 5 });
+        Assert.Equal(3, batch.Count);
+        for (int k = 0; k < 3; k++)
+            Assert.Equal(batch[k], generator.SampleTokens(seed, new GenerationOptions { Seconds = 1, RandomSeed = 5 + k })[0]);
+        Assert.NotEqual(batch[0], batch[1]);   // different random seeds sample differently
+
+        var greedy = generator.SampleTokens(seed, new GenerationOptions { Seconds = 1, Temperature = 0, Takes = 2, RandomSeed = 1 });
+        Assert.Equal(greedy[0], greedy[1]);    // temperature 0 ignores the random seed
+        Assert.Equal(greedy[0], generator.SampleTokens(seed, new GenerationOptions { Seconds = 1, Temperature = 0, RandomSeed = 9 })[0]);
+
+        var takes = generator.GenerateTakes(seed, new GenerationOptions { Seconds = 1, Takes = 2 });
+        Assert.All(takes, t => Assert.Equal(8000, t.Length));
+        var again = generator.Generate(seed, new GenerationOptions { Seconds = 1, RandomSeed = 2 });
+        Assert.Equal(takes[1].Channels[0], again.Channels[0]);
+    }
+
+    [Fact]
+    public void Copy_rate_finds_a_file_in_itself_and_not_in_noise()
+    {
+        var training = TestAudio.Melody(22050, 6, 1, variant: 0);
+        var trainingWindows = QualityMetrics.Windows(QualityMetrics.LogMel(training), QualityMetrics.TrainingWindowHop);
+        var heldOut = QualityMetrics.Windows(QualityMetrics.LogMel(TestAudio.Melody(22050, 6, 1, variant: 1)));
+        double threshold = QualityMetrics.CopyThreshold(heldOut, trainingWindows);
+        Assert.True(threshold > 0);
+        Assert.Equal(1.0, QualityMetrics.CopyRate(QualityMetrics.Windows(QualityMetrics.LogMel(training)), trainingWindows, threshold));
+        var noise = new AudioClip(22050, [Enumerable.Range(0, 22050 * 6).Select(i => (float)(new Random(i).NextDouble() - 0.5)).ToArray()]);
+        Assert.Equal(0.0, QualityMetrics.CopyRate(QualityMetrics.Windows(QualityMetrics.LogMel(noise)), trainingWindows, threshold));
+    }
+}
