@@ -32,7 +32,15 @@ public sealed record TrainingProgress(int Epoch, int Epochs, long Frames, double
 /// <param name="Loss">The network's teacher-forced loss.</param>
 /// <param name="RepeatPrevious">Loss of predicting each frame as the one before it.</param>
 /// <param name="MeanFrame">Loss of predicting the training frames' mean frame.</param>
-public sealed record ValidationReport(long Frames, double Loss, double RepeatPrevious, double MeanFrame);
+public sealed record ValidationReport(long Frames, double Loss, double RepeatPrevious, double MeanFrame)
+{
+    /// <summary>
+    /// True for a token model: the figures are cross-entropies (nats per token), RepeatPrevious is "repeat the previous
+    /// token" (the training repeat rate on the same token, unigram frequencies otherwise) and MeanFrame holds the
+    /// unigram baseline.
+    /// </summary>
+    public bool CrossEntropy { get; init; }
+}
 
 /// <summary>
 /// Trains a stacked LSTM (TorchSharp) to predict each row's target frame from its features, with the recurrent state
@@ -442,7 +450,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                 repeat -= Math.Log((previous == next ? r : 0) + (1 - r) * u);
                 unigram -= Math.Log(u);
             }
-            return new ValidationReport(held.Count, loss / held.Count, repeat / held.Count, unigram / held.Count);
+            return new ValidationReport(held.Count, loss / held.Count, repeat / held.Count, unigram / held.Count) { CrossEntropy = true };
         }
     }
 

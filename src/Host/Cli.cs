@@ -50,16 +50,27 @@ internal sealed class Cli(TextWriter output, TextWriter error)
     /// <summary>Prints training progress: a line per epoch, and a live line in between when stderr is a terminal.</summary>
     private readonly System.Diagnostics.Stopwatch run = System.Diagnostics.Stopwatch.StartNew();
     private int epochsSeen;
+    private long framesPerEpoch;
 
     public void Progress(TrainingProgress p)
     {
-        if (p.EpochDone) epochsSeen++;
+        if (p.EpochDone)
+        {
+            epochsSeen++;
+            framesPerEpoch = p.Frames;
+        }
         string line = $"epoch {p.Epoch}/{p.Epochs}  {p.Frames,8} frames  {p.FramesPerSecond,7:F0} frames/s  loss {p.Loss:G5}";
         if (p.Validation is { } v)
-            line += $"  validation {v.Loss:G5} (repeat previous {v.RepeatPrevious:G5}, mean frame {v.MeanFrame:G5})" +
-                    (v.Loss >= v.RepeatPrevious ? "  not beating repeat-previous" : "");
-        if (p.EpochDone && epochsSeen > 0 && p.Epoch < p.Epochs)
-            line += $"  ETA {TimeSpan.FromSeconds(run.Elapsed.TotalSeconds / epochsSeen * (p.Epochs - p.Epoch)):h\\:mm\\:ss}";
+            line += v.CrossEntropy
+                ? $"  validation {v.Loss:G5} nats (repeat previous token {v.RepeatPrevious:G5}, unigram {v.MeanFrame:G5})"
+                : $"  validation {v.Loss:G5} (repeat previous {v.RepeatPrevious:G5}, mean frame {v.MeanFrame:G5})";
+        if (p.Validation is { } w && w.Loss >= w.RepeatPrevious) line += "  not beating repeat-previous";
+        // Remaining time: the epochs left at the speed so far, and within an epoch the frames left at this epoch's speed.
+        double left = epochsSeen == 0 ? double.NaN
+            : p.EpochDone ? run.Elapsed.TotalSeconds / epochsSeen * (p.Epochs - p.Epoch)
+            : run.Elapsed.TotalSeconds / epochsSeen * (p.Epochs - p.Epoch) + Math.Max(0, framesPerEpoch - p.Frames) / Math.Max(p.FramesPerSecond, 1);
+        if (double.IsFinite(left) && (p.Epoch < p.Epochs || !p.EpochDone))
+            line += $"  ETA {TimeSpan.FromSeconds(left):h\\:mm\\:ss}";
         if (p.EpochDone) Out.WriteLine(line.PadRight(79));
         else if (!Console.IsOutputRedirected && ReferenceEquals(Out, Console.Out)) Out.Write("\r" + line + "\r");
     }

@@ -13,7 +13,9 @@ public class CliTests
         return (code, output.ToString(), error.ToString());
     }
 
-    private static readonly string[] TinyModel = ["--frame-size", "64", "--batch-size", "8", "--layers", "1", "--hidden", "16", "--epochs", "2"];
+    /// <summary>The default (token) preset, made tiny.</summary>
+    private static readonly string[] TinyModel = ["--frame-size", "256", "--hop", "64", "--tokens", "16", "--mel-bands", "16", "--sample-rate", "8000",
+        "--batch-size", "2", "--sequence-length", "8", "--layers", "1", "--hidden", "16", "--embedding", "8", "--epochs", "2"];
 
     [Fact]
     public void Train_and_generate_run_end_to_end()
@@ -36,6 +38,12 @@ public class CliTests
         var clip = WavReader.Read(wav);
         Assert.Equal(16000, clip.Length);
         Assert.Contains("x real time", generate.Out);
+
+        var takes = Run("generate", "--model", model, "--seed", Path.Combine(songs, "song1.wav"), "--seconds", "1", "--out", wav,
+            "--takes", "2", "--temperature", "0.9", "--top-k", "8");
+        Assert.True(takes.Code == 0, takes.Err);
+        Assert.Equal(8000, WavReader.Read(temp.File("out-1.wav")).Length);
+        Assert.Equal(8000, WavReader.Read(temp.File("out-2.wav")).Length);
     }
 
     [Fact]

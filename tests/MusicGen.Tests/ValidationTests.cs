@@ -39,7 +39,7 @@ public class ValidationTests
         using var temp = new TempFolder();
         string songs = TestAudio.MelodyFolder(temp);
         string model = temp.File("m.zip");
-        int code = Host.Program.Run(["train", songs, "--model", model, "--frame-size", "64", "--batch-size", "8", "--layers", "1",
+        int code = Host.Program.Run(["train", songs, "--model", model, "--preset", "seed2017", "--frame-size", "64", "--batch-size", "8", "--layers", "1",
             "--hidden", "16", "--epochs", "2", "--batching", "ContiguousStreams"], new StringWriter(), new StringWriter());
         Assert.Equal(0, code);
         var lines = File.ReadAllLines(temp.File("m.log.csv"));
