@@ -4,11 +4,14 @@ using static TorchSharp.torch;
 
 namespace MusicGen.Estimators;
 
-/// <summary>Where training stands after an epoch.</summary>
+/// <summary>Where training stands: after an epoch, or within one at the end of a file.</summary>
 /// <param name="Epoch">Epochs finished.</param>
 /// <param name="BestLoss">Best validation loss so far (infinity without validation).</param>
 /// <param name="SinceBest">Epochs since that best one.</param>
-internal sealed record TrainingPosition(int Epoch, double BestLoss, int SinceBest);
+/// <param name="Segment">Files (segments) of the next epoch already trained on; 0 at an epoch's end.</param>
+/// <param name="LossSum">That partial epoch's summed training loss (weighted by frames).</param>
+/// <param name="Frames">That partial epoch's frames trained on.</param>
+internal sealed record TrainingPosition(int Epoch, double BestLoss, int SinceBest, int Segment, double LossSum, long Frames);
 
 /// <summary>
 /// A training checkpoint: the epochs done and the best validation loss so far, the network's weights, the optimizer's state and torch's random state, in
@@ -27,6 +30,9 @@ internal static class Checkpoint
             writer.Write(position.Epoch);
             writer.Write(position.BestLoss);
             writer.Write(position.SinceBest);
+            writer.Write(position.Segment);
+            writer.Write(position.LossSum);
+            writer.Write(position.Frames);
             var weights = new MemoryStream();
             network.save(weights); // closes the stream; ToArray still works
             var weightBytes = weights.ToArray();
@@ -52,7 +58,7 @@ internal static class Checkpoint
             string written = reader.ReadString();
             if (written != fingerprint)
                 throw new InvalidDataException($"{name}: written for other training options ({written}), not these ({fingerprint})");
-            var position = new TrainingPosition(reader.ReadInt32(), reader.ReadDouble(), reader.ReadInt32());
+            var position = new TrainingPosition(reader.ReadInt32(), reader.ReadDouble(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadDouble(), reader.ReadInt64());
             long size = reader.ReadInt64();
             if (size <= 0 || size > reader.BaseStream.Length) throw new InvalidDataException($"{name}: damaged (weights of {size} bytes)");
             using (var weights = new MemoryStream(reader.ReadBytes((int)size)))

@@ -115,8 +115,10 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         /// <summary>Seed of torch's random generator (weights, dropout). Default 1.</summary>
         public int Seed { get; set; } = Defaults.Seed;
         /// <summary>
-        /// Share of each file held out for validation, from its end (0, the default, turns validation off). Held-out
-        /// frames are never trained on; the state runs into them from the trained part.
+        /// Share of the audio held out for validation (0, the default, turns validation off): whole files, spread over
+        /// the list, when there are 3 or more and the training data fits in memory (token models always do); else that
+        /// share of each file from its end, where the state runs into the held-out part from the trained part.
+        /// Held-out frames are never trained on.
         /// </summary>
         public double ValidationFraction { get; set; }
         /// <summary>
@@ -129,6 +131,12 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         /// Needs <see cref="ValidationFraction"/> above 0.
         /// </summary>
         public int EarlyStoppingPatience { get; set; }
+        /// <summary>
+        /// Also write a checkpoint at the end of the first file (segment) that ends this long after the last one, so
+        /// that a long epoch loses little when interrupted; zero writes them at epoch ends only. Default 10 minutes.
+        /// A cancellation is honoured at the end of the current file, after writing a checkpoint there.
+        /// </summary>
+        public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(10);
         /// <summary>Continue from <see cref="CheckpointPath"/> when it exists (same data and options give the same weights as an uninterrupted run).</summary>
         public bool Resume { get; set; }
         /// <summary>Torch threads; 0 (default) leaves torch's choice (one per core).</summary>
@@ -211,7 +219,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         // One-step batches run faster without oneDNN, long sequences with it (../shared/design/torchsharp.md).
         using var oneDnn = OneDnn.Scope(enabled: options.SequenceLength > 1);
         using var optimizer = new AdamOptimizer(network.parameters(), options.LearningRate);
-        var position = new TrainingPosition(0, double.PositiveInfinity, 0);
+        var position = new TrainingPosition(0, double.PositiveInfinity, 0, 0, 0, 0);
         if (options.Resume && options.CheckpointPath is { } resumeFrom && File.Exists(resumeFrom))
             position = Checkpoint.Load(resumeFrom, network, optimizer, Fingerprint(network));
         int first = position.Epoch + 1;
@@ -219,28 +227,40 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         double best = position.BestLoss;
         int sinceBest = position.SinceBest;
         byte[]? bestWeights = null;
+        var lastCheckpoint = DateTime.UtcNow;
         var segments = new CachedSegments(() => SequenceSegments.Read(input, options.FileColumnName, options.FeaturesColumnName,
             options.TargetColumnName, batched ? options.StreamColumnName : null, batched ? options.ResetStateColumnName : null));
+        var heldOutFiles = HeldOutFiles(options.ValidationFraction > 0 ? segments.Preload() : null, options.ValidationFraction);
         for (int epoch = first; epoch <= options.Epochs && !(options.EarlyStoppingPatience > 0 && sinceBest >= options.EarlyStoppingPatience); epoch++)
         {
             var clock = Stopwatch.StartNew();
-            double lossSum = 0;
-            long frames = 0;
+            bool resumedEpoch = epoch == first && position.Segment > 0;
+            double lossSum = resumedEpoch ? position.LossSum : 0;
+            long frames = resumedEpoch ? position.Frames : 0, framesBefore = frames;
+            double Speed() => (frames - framesBefore) / clock.Elapsed.TotalSeconds;
             var lastReport = TimeSpan.Zero;
             IValidationTotals validation = network.Vocabulary > 0 ? new TokenValidationTotals(network.Vocabulary) : new ValidationTotals(network.FeatureSize);
+            int index = -1;
             foreach (var segment in segments.Read())
             {
+                index++;
+                // Segments trained before a mid-epoch checkpoint are not trained again: only run forward for validation.
+                bool replay = resumedEpoch && index < position.Segment;
                 using var segmentScope = NewDisposeScope();
                 var inputs = Tensors.Wrap(segment.Inputs, segment.Steps, segment.Streams, network.FeatureSize);
                 var targets = Tensors.Wrap(segment.Targets!, segment.Steps, segment.Streams, network.FeatureSize);
-                int held = options.ValidationFraction > 0 && segment.Steps >= 2 ? Math.Max(1, (int)Math.Ceiling(segment.Steps * options.ValidationFraction)) : 0;
+                int held = heldOutFiles.Contains(index) ? segment.Steps
+                    : heldOutFiles.Count == 0 && options.ValidationFraction > 0 && segment.Steps >= 2 ? Math.Max(1, (int)Math.Ceiling(segment.Steps * options.ValidationFraction))
+                    : 0;
                 int trainSteps = segment.Steps - held;
                 LstmState? state = null;
                 try
                 {
-                    for (int t = 0; t < trainSteps; t += options.SequenceLength)
+                    if (replay && held > 0 && trainSteps > 0) state = RunWithoutTraining(network, inputs.narrow(0, 0, trainSteps));
+                    for (int t = 0; t < trainSteps && !replay; t += options.SequenceLength)
                     {
-                        options.CancellationToken.ThrowIfCancellationRequested();
+                        // With checkpoints, a cancellation is honoured at the end of the segment, after a checkpoint.
+                        if (options.CheckpointPath is null) options.CancellationToken.ThrowIfCancellationRequested();
                         int length = Math.Min(options.SequenceLength, trainSteps - t);
                         using var stepScope = NewDisposeScope();
                         network.zero_grad();
@@ -261,7 +281,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                         if (clock.Elapsed - lastReport > TimeSpan.FromSeconds(1))
                         {
                             lastReport = clock.Elapsed;
-                            options.Progress?.Invoke(new(epoch, options.Epochs, frames, frames / clock.Elapsed.TotalSeconds, lossSum / frames, false));
+                            options.Progress?.Invoke(new(epoch, options.Epochs, frames, Speed(), lossSum / frames, false));
                         }
                     }
                     validation.AddTraining(segment.Inputs.AsSpan(0, trainSteps * segment.Streams * network.FeatureSize), segment.Streams);
@@ -270,6 +290,13 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                 finally
                 {
                     state?.Dispose();
+                }
+                if (!replay && options.CheckpointPath is { } path
+                    && (options.CancellationToken.IsCancellationRequested || DateTime.UtcNow - lastCheckpoint >= options.CheckpointInterval && options.CheckpointInterval > TimeSpan.Zero))
+                {
+                    Checkpoint.Save(path, network, optimizer, new TrainingPosition(epoch - 1, best, sinceBest, index + 1, lossSum, frames), Fingerprint(network));
+                    lastCheckpoint = DateTime.UtcNow;
+                    options.CancellationToken.ThrowIfCancellationRequested();
                 }
             }
             if (frames == 0)
@@ -284,11 +311,12 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             sinceBest = improved ? 0 : sinceBest + 1;
             if (options.CheckpointPath is { } checkpoint)
             {
-                Checkpoint.Save(checkpoint, network, optimizer, new TrainingPosition(epoch, best, sinceBest), Fingerprint(network));
+                Checkpoint.Save(checkpoint, network, optimizer, new TrainingPosition(epoch, best, sinceBest, 0, 0, 0), Fingerprint(network));
+                lastCheckpoint = DateTime.UtcNow;
                 // The best epoch by validation loss is kept beside the last one.
                 if (improved) AtomicFile.Write(BestCheckpointPath(checkpoint), tmp => File.Copy(checkpoint, tmp, overwrite: true));
             }
-            options.Progress?.Invoke(new(epoch, options.Epochs, frames, frames / clock.Elapsed.TotalSeconds, lossSum / frames, true)
+            options.Progress?.Invoke(new(epoch, options.Epochs, frames, Speed(), lossSum / frames, true)
             {
                 Validation = report,
             });
@@ -319,6 +347,18 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
     private string Fingerprint(FrameLstm network) => string.Join(";", network.FeatureSize, string.Join(",", options.HiddenSizes),
         string.Join(",", options.Dropouts), options.Vocabulary, options.EmbeddingSize, options.TokenNoise, options.LearningRate, options.LearningRateDecay, options.SequenceLength, options.GradientClipNorm, options.Seed, options.ValidationFraction);
 
+    /// <summary>
+    /// The files (by order) held out whole for validation: with 3 or more files, round(files x fraction) of them (at
+    /// least one) spread evenly; none when there are fewer files or their count is unknown (then the end of each file is
+    /// held out instead).
+    /// </summary>
+    internal static HashSet<int> HeldOutFiles(int? files, double fraction)
+    {
+        if (files is not { } n || n < 3 || fraction <= 0) return [];
+        int held = Math.Clamp((int)Math.Round(n * fraction), 1, n - 1);
+        return Enumerable.Range(0, held).Select(j => (int)Math.Floor((j + 0.5) * n / held)).ToHashSet();
+    }
+
     /// <summary>MSE for a frame model; cross-entropy of the next token for a token model.</summary>
     internal static Tensor Loss(Tensor output, Tensor targets, int vocabulary) => vocabulary == 0
         ? nn.functional.mse_loss(output, targets)
@@ -331,6 +371,22 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         using Scalar share = options.TokenNoise;
         var replace = rand(inputs.shape).lt(share);
         return where(replace, randint(vocabulary, inputs.shape).to_type(ScalarType.Float32), inputs);
+    }
+
+    /// <summary>The state after running <paramref name="inputs"/> from zeros, without dropout, gradients or random draws.</summary>
+    private static LstmState RunWithoutTraining(FrameLstm network, Tensor inputs)
+    {
+        using var noGrad = no_grad();
+        network.eval();
+        try
+        {
+            var (_, state) = network.call(inputs, null);
+            return state.DetachToOuterScope();
+        }
+        finally
+        {
+            network.train();
+        }
     }
 
     /// <summary>Teacher-forced loss on held-out steps, continuing the trained part's state, with both baselines.</summary>
@@ -462,6 +518,22 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
     {
         private const long MaxFloats = 64L << 20;
         private List<SequenceSegment>? cache;
+
+        /// <summary>Reads every segment into memory if they fit, and returns how many there are (null when they do not fit).</summary>
+        public int? Preload()
+        {
+            if (cache is not null) return cache.Count;
+            var kept = new List<SequenceSegment>();
+            long floats = 0;
+            foreach (var segment in read())
+            {
+                floats += segment.Inputs.Length + (segment.Targets?.Length ?? 0);
+                if (floats > MaxFloats) return null;
+                kept.Add(segment);
+            }
+            cache = kept;
+            return kept.Count;
+        }
 
         public IEnumerable<SequenceSegment> Read()
         {

@@ -83,6 +83,8 @@ public sealed class PipelineSettings
     public float LearningRateDecay { get; set; } = 1f;
     /// <summary>Stop after this many epochs without a better validation loss; 0 (default) never stops early.</summary>
     public int EarlyStoppingPatience { get; set; }
+    /// <summary>Also checkpoint at the end of a file this long after the last checkpoint (zero: at epoch ends only). Default 10 minutes.</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(10);
     /// <summary>Continue from <see cref="CheckpointPath"/> when it exists.</summary>
     public bool Resume { get; set; }
     /// <summary>Training progress callback.</summary>
@@ -171,6 +173,7 @@ public static class Presets
         SequenceLength = s.SequenceLength,
         ValidationFraction = s.ValidationFraction,
         CheckpointPath = s.CheckpointPath,
+        CheckpointInterval = s.CheckpointInterval,
         Resume = s.Resume,
         EarlyStoppingPatience = s.EarlyStoppingPatience,
         LearningRateDecay = s.LearningRateDecay,

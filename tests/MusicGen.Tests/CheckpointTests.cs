@@ -6,7 +6,7 @@ namespace MusicGen.Tests;
 
 public class CheckpointTests
 {
-    private static byte[] Train(IDataView batched, int epochs, string? checkpoint, bool resume)
+    private static byte[] Train(IDataView batched, int epochs, string? checkpoint, bool resume, CancellationToken cancel = default)
     {
         var ml = new MLContext(seed: 1);
         using var model = ml.Transforms.PredictNextFrame(new LstmForecastingEstimator.Options
@@ -18,6 +18,7 @@ public class CheckpointTests
             ValidationFraction = 0.1,
             CheckpointPath = checkpoint,
             Resume = resume,
+            CancellationToken = cancel,
         }).Fit(batched);
         using var weights = new MemoryStream();
         model.Network.save(weights);
@@ -42,6 +43,21 @@ public class CheckpointTests
         var firstEpoch = Train(batched, 1, checkpoint, false);      // "interrupted" after one epoch
         Assert.NotEqual(straight, firstEpoch);
         var resumed = Train(batched, 3, checkpoint, resume: true);
+        Assert.Equal(straight, resumed);
+    }
+
+    [Fact]
+    public void Cancelling_writes_a_checkpoint_at_the_end_of_the_file_and_resuming_from_mid_epoch_matches_a_straight_run()
+    {
+        using var temp = new TempFolder();
+        var batched = Batched(temp);                                 // two files: two segments per epoch
+        var straight = Train(batched, 2, null, false);
+        string checkpoint = temp.File("m.ckpt");
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();                                          // Ctrl+C during the first file of epoch 1
+        Assert.Throws<OperationCanceledException>(() => Train(batched, 2, checkpoint, false, cancelled.Token));
+        Assert.True(File.Exists(checkpoint));
+        var resumed = Train(batched, 2, checkpoint, resume: true);
         Assert.Equal(straight, resumed);
     }
 

@@ -16,7 +16,7 @@ internal static class TrainCommand
         var paths = new Argument<string[]>("paths") { Description = "Audio files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
         var model = new Option<string>("--model", "-m") { Description = "Where to write the trained model (.zip)", Required = true };
         var strict = new Option<bool>("--strict") { Description = "Stop on the first unreadable file instead of skipping it" };
-        var resume = new Option<bool>("--resume") { Description = "Continue from MODEL.ckpt, the checkpoint written after every epoch" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from MODEL.ckpt, the checkpoint written after every epoch, every --checkpoint-minutes and on Ctrl+C" };
         var options = new TrainingOptions();
         var command = new Command("train", "Train a model on audio files and folders") { paths, model, strict, resume };
         options.AddTo(command);
@@ -32,7 +32,7 @@ internal static class TrainCommand
             }
             int code = cli.Guard(ct => Run(cli, r.GetValue(paths)!, modelPath, preset, settings, ct, r.GetValue(strict)));
             if (code == 130 && File.Exists(Path.ChangeExtension(modelPath, ".ckpt")))
-                cli.Error.WriteLine($"musicgen: the last finished epoch is in {Path.ChangeExtension(modelPath, ".ckpt")}; run the same command with --resume to continue");
+                cli.Error.WriteLine($"musicgen: training stopped after a checkpoint in {Path.ChangeExtension(modelPath, ".ckpt")}; run the same command with --resume to continue");
             return code;
         });
         return command;
@@ -119,6 +119,7 @@ internal sealed class TrainingOptions
     private readonly Option<int> seed = Cli.Option("--random-seed", "Random seed", 1);
     private readonly Option<double> validation = Cli.Option("--validation", "Share of each file held out from its end for validation (0: none)", 0.1);
     private readonly Option<float> decay = Cli.Option("--lr-decay", "Multiply the learning rate by this after every epoch", 1f);
+    private readonly Option<double> checkpointMinutes = Cli.Option("--checkpoint-minutes", "Also checkpoint at the end of a file this many minutes after the last checkpoint (0: at epoch ends only)", 10.0);
     private readonly Option<int?> patience = Maybe<int>("--patience", "Stop after this many epochs without a better validation loss, 0: never (default 6; seed2017: 0)");
 
     private static Option<T?> Maybe<T>(string name, string description) where T : struct => new(name) { Description = description };
@@ -127,7 +128,7 @@ internal sealed class TrainingOptions
     {
         preset.AcceptOnlyFromAmong("default", "seed2017");
         foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, dropout, learningRate, clip, tokens, embedding,
-                     tokenNoise, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay })
+                     tokenNoise, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes })
             command.Options.Add(o);
     }
 
@@ -162,6 +163,7 @@ internal sealed class TrainingOptions
         s.Seed = r.GetValue(seed);
         s.ValidationFraction = r.GetValue(validation);
         s.LearningRateDecay = r.GetValue(decay);
+        s.CheckpointInterval = TimeSpan.FromMinutes(Math.Max(0, r.GetValue(checkpointMinutes)));
         return (name, s);
     }
 }
