@@ -105,6 +105,11 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         /// network embeds it and predicts the next token's distribution (softmax, cross-entropy).
         /// </summary>
         public int Vocabulary { get; set; }
+        /// <summary>
+        /// A token model's token descriptors ([vocabulary, size] row-major, e.g. codebook centroids), asked for when
+        /// fitting starts; null (default) learns a free embedding per token.
+        /// </summary>
+        public Func<float[]>? TokenDescriptors { get; set; }
         /// <summary>Embedding size of a token model. Default 128.</summary>
         public int EmbeddingSize { get; set; } = 128;
         /// <summary>
@@ -200,7 +205,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         manual_seed(options.Seed);
         if (options.Vocabulary > 0 && dim != 1)
             throw new ArgumentOutOfRangeException(nameof(input), $"A token model reads one token per row; column '{options.FeaturesColumnName}' has {dim} values.");
-        var network = new FrameLstm(dim, options.HiddenSizes, options.Dropouts, options.Vocabulary, options.EmbeddingSize);
+        var network = new FrameLstm(dim, options.HiddenSizes, options.Dropouts, options.Vocabulary, options.EmbeddingSize,
+            options.Vocabulary > 0 ? options.TokenDescriptors?.Invoke() : null);
         try
         {
             Train(network, input, batched);
@@ -345,7 +351,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
 
     /// <summary>What a checkpoint must match to be resumed: the network's shape and the options that change training.</summary>
     private string Fingerprint(FrameLstm network) => string.Join(";", network.FeatureSize, string.Join(",", options.HiddenSizes),
-        string.Join(",", options.Dropouts), options.Vocabulary, options.EmbeddingSize, options.TokenNoise, options.LearningRate, options.LearningRateDecay, options.SequenceLength, options.GradientClipNorm, options.Seed, options.ValidationFraction);
+        string.Join(",", options.Dropouts), options.Vocabulary, options.EmbeddingSize, network.DescriptorSize, options.TokenNoise, options.LearningRate, options.LearningRateDecay, options.SequenceLength, options.GradientClipNorm, options.Seed, options.ValidationFraction);
 
     /// <summary>
     /// The files (by order) held out whole for validation: with 3 or more files, round(files x fraction) of them (at

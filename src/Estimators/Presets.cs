@@ -134,8 +134,17 @@ public static class Presets
         var s = settings ?? PipelineSettings.TokenDefaults();
         if (s.SampleRate <= 0) throw new ArgumentException("The token preset needs a sample rate (its codebook's mel bands depend on it).");
         if (s.Channels != 1) throw new ArgumentException("The token preset is mono: set Channels to 1.");
+        var tokenizer = catalog.Tokenize(new TokenizingEstimator.Options
+        {
+            Tokens = s.Tokens,
+            MelBands = s.MelBands,
+            SampleRate = s.SampleRate,
+            Seed = s.Seed,
+            ValidationFraction = s.ValidationFraction,
+        });
         var training = Training(s);
         training.Vocabulary = s.Tokens;
+        training.TokenDescriptors = () => tokenizer.Fitted!.Descriptors();
         training.EmbeddingSize = s.EmbeddingSize;
         training.TokenNoise = s.TokenNoise;
         training.FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn;
@@ -147,13 +156,7 @@ public static class Presets
                 Hop = s.Hop,
                 Window = s.Window ?? WindowKind.Hann,
             }))
-            .Append(catalog.Tokenize(new TokenizingEstimator.Options
-            {
-                Tokens = s.Tokens,
-                MelBands = s.MelBands,
-                SampleRate = s.SampleRate,
-                Seed = s.Seed,
-            }))
+            .Append(tokenizer)
             .Append(catalog.BatchStatefully(new StatefulBatchingEstimator.Options
             {
                 Ordering = s.Ordering,

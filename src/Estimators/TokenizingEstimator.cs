@@ -45,6 +45,12 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         public int Iterations { get; set; } = 25;
         /// <summary>Random seed of the k-means++ seeding. Default 1.</summary>
         public int Seed { get; set; } = 1;
+        /// <summary>
+        /// The training's validation share: the whole files it would hold out (see
+        /// <see cref="LstmForecastingEstimator.Options.ValidationFraction"/>) are left out of the codebook too, so that
+        /// they are music it never learned from. Default 0 (learn from every file).
+        /// </summary>
+        public double ValidationFraction { get; set; }
         /// <summary>Input file column. Default "File".</summary>
         public string FileColumnName { get; set; } = FftVectorizingEstimator.Defaults.FileColumn;
         /// <summary>Input log-magnitude column. Default "Features".</summary>
@@ -63,6 +69,9 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         }
     }
 
+    /// <summary>The codebook of the last <see cref="Fit"/>, for the stages after it (token descriptors).</summary>
+    public Codebook? Fitted { get; private set; }
+
     /// <summary>Clusters every file's frames and returns the tokenizer.</summary>
     /// <exception cref="InvalidOperationException">There are fewer frames than tokens.</exception>
     public TokenizingTransformer Fit(IDataView input)
@@ -71,7 +80,10 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         int bins = SchemaCheck.VectorSize(SchemaCheck.RequireFloatVector(input.Schema, options.InputColumnName, knownSize: true));
         var files = FileFrames.Read(input, options.FileColumnName, options.InputColumnName)
             .Select(f => f.Frames.SelectMany(x => x).ToArray()).ToList();
+        var heldOut = LstmForecastingEstimator.HeldOutFiles(files.Count, options.ValidationFraction);
+        files = files.Where((_, i) => !heldOut.Contains(i)).ToList();
         var codebook = Codebook.Fit(files, bins, options.SampleRate, options.Tokens, options.MelBands, options.Seed, options.Iterations);
+        Fitted = codebook;
         return new TokenizingTransformer(options.InputColumnName, options.OutputColumnName, codebook);
     }
 

@@ -113,6 +113,7 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
         }
         writer.Write(Network.Vocabulary);
         writer.Write(Network.EmbeddingSize);
+        writer.Write(Network.DescriptorSize);
         ctx.SaveBinaryStream(WeightsEntry, w => Network.save(w));
     }
 
@@ -135,7 +136,11 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
         int vocabulary = r.ReadInt32(), embeddingSize = r.ReadInt32();
         if (vocabulary < 0 || vocabulary > 1 << 20 || embeddingSize < 0 || embeddingSize > 1 << 16)
             throw new InvalidDataException($"The model's network description is damaged ({vocabulary} tokens, embedding {embeddingSize}).");
-        var network = new FrameLstm(featureSize, hidden, dropouts, vocabulary, embeddingSize);
+        int descriptorSize = r.ReadInt32();
+        if (descriptorSize < 0 || descriptorSize > 1 << 12)
+            throw new InvalidDataException($"The model's network description is damaged ({descriptorSize} descriptor values).");
+        var network = new FrameLstm(featureSize, hidden, dropouts, vocabulary, embeddingSize,
+            descriptorSize > 0 ? new float[vocabulary * descriptorSize] : null); // the weights fill the descriptors in
         bool found;
         try
         {

@@ -142,6 +142,7 @@ public class TokenModelTests
         for (int k = 0; k < 3; k++)
             Assert.Equal(batch[k], generator.SampleTokens(seed, new GenerationOptions { Seconds = 1, RandomSeed = 5 + k })[0]);
         Assert.NotEqual(batch[0], batch[1]);   // different random seeds sample differently
+        Assert.Equal(batch[0], new MusicGenerator(fitted).SampleTokens(seed, new GenerationOptions { Seconds = 1, RandomSeed = 5 })[0]);
 
         var greedy = generator.SampleTokens(seed, new GenerationOptions { Seconds = 1, Temperature = 0, Takes = 2, RandomSeed = 1 });
         Assert.Equal(greedy[0], greedy[1]);    // temperature 0 ignores the random seed

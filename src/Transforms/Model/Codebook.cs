@@ -58,6 +58,9 @@ public sealed class Codebook
     /// <summary>Tokens (K).</summary>
     public int Size { get; }
 
+    /// <summary>What each token sounds like: its centroid's standardised log-mel bands [tokens, bands], row-major (a copy).</summary>
+    public float[] Descriptors() => (float[])centroids.Clone();
+
     /// <summary>How many training frames each token got.</summary>
     public IReadOnlyList<long> Counts { get; }
 

@@ -8,7 +8,14 @@ namespace MusicGen.Transforms.Model;
 /// Stacked LSTM that predicts the next feature frame: input [T, B, D] -> LSTM layers (each followed by dropout)
 /// -> linear -> output [T, B, D]. The 2017 configuration is 3 layers of 256 units with dropout 0.5, 0.3, 0.2.
 /// With a vocabulary it is a token model instead: input [T, B, 1] holds token numbers (as floats), an embedding
-/// feeds the LSTM layers, and the output [T, B, V] holds the logits of the next token.
+/// feeds the LSTM layers, and the output [T, B, V] holds the logits of the next token. A token model also adds a
+/// learned multiple of log(1 + c) to the logits, where c counts each token in the stream's recent past with a decay
+/// per step (<see cref="CacheDecays"/>: the previous token alone, about a sixth of a second, about two seconds): a
+/// cache of what this song just played, which carries over to music never trained on, where the LSTM's own
+/// predictions are least sure. Given descriptors of the tokens (a token model's codebook centroids: what each token
+/// sounds like), tokens are embedded and scored through one shared projection of their descriptors instead of a
+/// free vector per token: similar-sounding tokens get similar embeddings and similar probabilities, which carries
+/// over to songs whose tokens the network saw rarely.
 /// </summary>
 public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, LstmState State)>
 {
@@ -16,6 +23,12 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     private readonly ModuleList<Dropout> dropouts = new();
     private readonly Linear output;
     private readonly Embedding? embedding;
+    private readonly Parameter? cacheGains;
+    private readonly Linear? tokenProjection;
+    private readonly Parameter? tokenBias;
+
+    /// <summary>Per-step decay of each recent-token cache of a token model.</summary>
+    public static IReadOnlyList<double> CacheDecays { get; } = [0, 0.9, 0.99];
 
     /// <summary>Creates the network with random initial weights (seed torch first for reproducibility).</summary>
     /// <param name="featureSize">Values per frame (D), both in and out.</param>
@@ -23,7 +36,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <param name="dropouts">Dropout after each LSTM layer (same count as <paramref name="hiddenSizes"/>).</param>
     /// <param name="vocabulary">Tokens of a token model (0: a frame model).</param>
     /// <param name="embeddingSize">A token model's embedding size.</param>
-    public FrameLstm(int featureSize, IReadOnlyList<int> hiddenSizes, IReadOnlyList<float> dropouts, int vocabulary = 0, int embeddingSize = 0)
+    /// <param name="descriptors">A token model's token descriptors [vocabulary, size] row-major, or null (free embeddings).</param>
+    public FrameLstm(int featureSize, IReadOnlyList<int> hiddenSizes, IReadOnlyList<float> dropouts, int vocabulary = 0, int embeddingSize = 0,
+        float[]? descriptors = null)
         : base(nameof(FrameLstm))
     {
         if (hiddenSizes.Count == 0 || hiddenSizes.Count != dropouts.Count)
@@ -38,7 +53,17 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         int inputs = featureSize;
         if (vocabulary > 0)
         {
-            embedding = nn.Embedding(vocabulary, embeddingSize);
+            if (descriptors is null) embedding = nn.Embedding(vocabulary, embeddingSize);
+            else
+            {
+                if (descriptors.Length == 0 || descriptors.Length % vocabulary != 0)
+                    throw new ArgumentException($"Give the same number of descriptor values for each of the {vocabulary} tokens.", nameof(descriptors));
+                DescriptorSize = descriptors.Length / vocabulary;
+                register_buffer("descriptors", tensor(descriptors, [vocabulary, DescriptorSize]));
+                tokenProjection = nn.Linear(DescriptorSize, embeddingSize);
+                tokenBias = nn.Parameter(zeros(vocabulary));
+            }
+            cacheGains = nn.Parameter(zeros(CacheDecays.Count));
             inputs = embeddingSize;
         }
         for (int i = 0; i < HiddenSizes.Length; i++)
@@ -47,7 +72,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             this.dropouts.Add(nn.Dropout(Dropouts[i]));
             inputs = HiddenSizes[i];
         }
-        output = nn.Linear(inputs, OutputSize);
+        output = nn.Linear(inputs, tokenProjection is null ? OutputSize : embeddingSize);
         RegisterComponents();
     }
 
@@ -59,6 +84,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
 
     /// <summary>A token model's embedding size; 0 for a frame model.</summary>
     public int EmbeddingSize { get; }
+
+    /// <summary>Values describing each token of a token model with descriptors; 0 otherwise.</summary>
+    public int DescriptorSize { get; }
 
     /// <summary>Values per output step: the vocabulary's logits for a token model, else the feature size.</summary>
     public int OutputSize => Vocabulary > 0 ? Vocabulary : FeatureSize;
@@ -72,7 +100,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <summary>Runs a sequence [T, B, D] from <paramref name="state"/> (zeros when null); returns [T, B, D] and the new state.</summary>
     public override (Tensor Output, LstmState State) forward(Tensor input, LstmState? state)
     {
-        var x = embedding is null ? input : embedding.call(input.squeeze(-1).to_type(ScalarType.Int64));
+        var tokens = Vocabulary == 0 ? null : input.squeeze(-1).to_type(ScalarType.Int64);
+        Tensor? keys = tokenProjection is null ? null : tokenProjection.call(get_buffer("descriptors")!).tanh(); // [V, E]
+        var x = tokens is null ? input : keys is null ? embedding!.call(tokens) : keys.index_select(0, tokens.reshape(-1)).reshape(tokens.shape[0], tokens.shape[1], -1);
         var next = new (Tensor H, Tensor C)[layers.Count];
         for (int i = 0; i < layers.Count; i++)
         {
@@ -81,7 +111,47 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             next[i] = (h, c);
             x = dropouts[i].call(y);
         }
-        return (output.call(x), new LstmState(next));
+        var result = output.call(x);
+        if (keys is not null) result = matmul(result, keys.t()) + tokenBias!;
+        if (tokens is null) return (result, new LstmState(next));
+        var caches = Caches(tokens, state?.Caches);
+        using Scalar one = 1;
+        for (int j = 0; j < CacheDecays.Count; j++) result = result + caches[j].add(one).log() * cacheGains![j];
+        return (result, new LstmState(next) { Caches = stack(caches.Select(c => c[-1]).ToArray()) });
+    }
+
+    /// <summary>
+    /// For each decay d, the decayed counts c_t = d c_(t-1) + onehot(token_t) at every step [T, B, V], continuing
+    /// <paramref name="previous"/> ([J, B, V], zeros when null).
+    /// </summary>
+    private Tensor[] Caches(Tensor tokens, Tensor? previous)
+    {
+        long steps = tokens.shape[0];
+        var onehot = nn.functional.one_hot(tokens, Vocabulary).to_type(ScalarType.Float32); // [T, B, V]
+        var flat = onehot.reshape(steps, -1);
+        var result = new Tensor[CacheDecays.Count];
+        for (int j = 0; j < CacheDecays.Count; j++)
+        {
+            double d = CacheDecays[j];
+            if (d == 0)
+            {
+                result[j] = onehot;
+                continue;
+            }
+            // Lower-triangular weights d^(t-s) for s <= t, and d^(t+1) for the carried counts.
+            var weights = new float[steps * steps];
+            var carried = new float[steps];
+            for (long t = 0; t < steps; t++)
+            {
+                for (long k = 0; k <= t; k++) weights[t * steps + k] = (float)Math.Pow(d, t - k);
+                carried[t] = (float)Math.Pow(d, t + 1);
+            }
+            var counts = matmul(tensor(weights, [steps, steps]), flat).reshape(onehot.shape);
+            if (previous is not null)
+                counts = counts + tensor(carried, [steps, 1, 1]) * previous[j].unsqueeze(0);
+            result[j] = counts;
+        }
+        return result;
     }
 }
 
@@ -94,12 +164,18 @@ public sealed class LstmState : IDisposable
     /// <summary>Per layer, bottom first: hidden state and cell state.</summary>
     public (Tensor H, Tensor C)[] Layers { get; }
 
+    /// <summary>A token model's recent-token counts [caches, B, V] after the last step; null for a frame model.</summary>
+    public Tensor? Caches { get; init; }
+
     /// <summary>
     /// A copy cut from the autograd graph and moved out of the current dispose scope, to carry across batches
     /// (truncated backpropagation through time).
     /// </summary>
     public LstmState DetachToOuterScope() =>
-        new(Layers.Select(l => (l.H.detach().MoveToOuterDisposeScope(), l.C.detach().MoveToOuterDisposeScope())).ToArray());
+        new(Layers.Select(l => (l.H.detach().MoveToOuterDisposeScope(), l.C.detach().MoveToOuterDisposeScope())).ToArray())
+        {
+            Caches = Caches?.detach().MoveToOuterDisposeScope(),
+        };
 
     /// <summary>Frees the tensors.</summary>
     public void Dispose()
@@ -109,5 +185,6 @@ public sealed class LstmState : IDisposable
             h.Dispose();
             c.Dispose();
         }
+        Caches?.Dispose();
     }
 }
