@@ -144,6 +144,11 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(10);
         /// <summary>Continue from <see cref="CheckpointPath"/> when it exists (same data and options give the same weights as an uninterrupted run).</summary>
         public bool Resume { get; set; }
+        /// <summary>
+        /// Where to train: "cpu" (default) or "cuda" (the first GPU; needs a CUDA build of TorchSharp in place of the
+        /// CPU one this project ships, and refuses clearly otherwise). The trained network comes back on the CPU.
+        /// </summary>
+        public string Device { get; set; } = "cpu";
         /// <summary>Torch threads; 0 (default) leaves torch's choice (one per core).</summary>
         public int Threads { get; set; }
         /// <summary>Input file column. Default "File".</summary>
@@ -177,6 +182,9 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             if (!(TokenNoise >= 0 && TokenNoise < 1)) problems.Add($"TokenNoise must be in [0, 1), not {TokenNoise}.");
             if (SequenceLength < 1) problems.Add($"SequenceLength must be at least 1, not {SequenceLength}.");
             if (GradientClipNorm < 0) problems.Add($"GradientClipNorm must be 0 (off) or positive, not {GradientClipNorm}.");
+            if (Device is not ("cpu" or "cuda")) problems.Add($"Device must be cpu or cuda, not {Device}.");
+            else if (Device == "cuda" && !cuda.is_available())
+                problems.Add("CUDA was asked for but is not available: no CUDA device was found, or this build carries the CPU-only TorchSharp (TorchSharp-cpu). Train on the CPU (the default) or install a CUDA build of TorchSharp.");
             if (Threads < 0) problems.Add($"Threads must be 0 (automatic) or positive, not {Threads}.");
             if (!(ValidationFraction >= 0 && ValidationFraction < 1)) problems.Add($"ValidationFraction must be in [0, 1), not {ValidationFraction}.");
             if (EarlyStoppingPatience < 0) problems.Add($"EarlyStoppingPatience must be 0 (off) or positive, not {EarlyStoppingPatience}.");
@@ -221,6 +229,20 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
 
     private void Train(FrameLstm network, IDataView input, bool batched)
     {
+        var device = options.Device == "cuda" ? CUDA : CPU;
+        network.to(device);
+        try
+        {
+            Train(network, input, batched, device);
+        }
+        finally
+        {
+            network.to(CPU);
+        }
+    }
+
+    private void Train(FrameLstm network, IDataView input, bool batched, Device device)
+    {
         network.train();
         // One-step batches run faster without oneDNN, long sequences with it (../shared/design/torchsharp.md).
         using var oneDnn = OneDnn.Scope(enabled: options.SequenceLength > 1);
@@ -253,8 +275,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                 // Segments trained before a mid-epoch checkpoint are not trained again: only run forward for validation.
                 bool replay = resumedEpoch && index < position.Segment;
                 using var segmentScope = NewDisposeScope();
-                var inputs = Tensors.Wrap(segment.Inputs, segment.Steps, segment.Streams, network.FeatureSize);
-                var targets = Tensors.Wrap(segment.Targets!, segment.Steps, segment.Streams, network.FeatureSize);
+                var inputs = Tensors.Wrap(segment.Inputs, segment.Steps, segment.Streams, network.FeatureSize).to(device);
+                var targets = Tensors.Wrap(segment.Targets!, segment.Steps, segment.Streams, network.FeatureSize).to(device);
                 int held = heldOutFiles.Contains(index) ? segment.Steps
                     : heldOutFiles.Count == 0 && options.ValidationFraction > 0 && segment.Steps >= 2 ? Math.Max(1, (int)Math.Ceiling(segment.Steps * options.ValidationFraction))
                     : 0;
@@ -375,8 +397,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
     {
         if (vocabulary == 0 || options.TokenNoise == 0) return inputs;
         using Scalar share = options.TokenNoise;
-        var replace = rand(inputs.shape).lt(share);
-        return where(replace, randint(vocabulary, inputs.shape).to_type(ScalarType.Float32), inputs);
+        var replace = rand(inputs.shape, device: inputs.device).lt(share);
+        return where(replace, randint(vocabulary, inputs.shape, device: inputs.device).to_type(ScalarType.Float32), inputs);
     }
 
     /// <summary>The state after running <paramref name="inputs"/> from zeros, without dropout, gradients or random draws.</summary>

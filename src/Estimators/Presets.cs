@@ -85,6 +85,8 @@ public sealed class PipelineSettings
     public int EarlyStoppingPatience { get; set; }
     /// <summary>Also checkpoint at the end of a file this long after the last checkpoint (zero: at epoch ends only). Default 10 minutes.</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(10);
+    /// <summary>Where to train: "cpu" (default) or "cuda" (see <see cref="LstmForecastingEstimator.Options.Device"/>).</summary>
+    public string Device { get; set; } = "cpu";
     /// <summary>Continue from <see cref="CheckpointPath"/> when it exists.</summary>
     public bool Resume { get; set; }
     /// <summary>Training progress callback.</summary>
@@ -177,6 +179,7 @@ public static class Presets
         ValidationFraction = s.ValidationFraction,
         CheckpointPath = s.CheckpointPath,
         CheckpointInterval = s.CheckpointInterval,
+        Device = s.Device,
         Resume = s.Resume,
         EarlyStoppingPatience = s.EarlyStoppingPatience,
         LearningRateDecay = s.LearningRateDecay,

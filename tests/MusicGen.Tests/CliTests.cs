@@ -61,6 +61,7 @@ public class CliTests
             (Run("train", temp.File("missing"), "--model", temp.File("m.zip")), "no such file or folder"),
             (Run("train", temp.Path, "--strict", "--model", temp.File("m.zip")), "bad.wav: file is empty"),
             (Run("train", temp.Path, "--resume", "--model", temp.File("m.zip")), "m.ckpt: no checkpoint to resume from"),
+            (Run("train", TestAudio.MelodyFolder(temp), "--device", "cuda", "--model", temp.File("m.zip")), "CUDA was asked for but is not available"),
             (Run("generate", "--model", temp.File("none.zip"), "--seed", bad, "--out", temp.File("o.wav")), "none.zip: no such model file"),
             (Run("generate", "--model", notModel, "--seed", bad, "--out", temp.File("o.wav")), "model.zip: not a model file"),
         };

@@ -120,6 +120,7 @@ internal sealed class TrainingOptions
     private readonly Option<double> validation = Cli.Option("--validation", "Share of each file held out from its end for validation (0: none)", 0.1);
     private readonly Option<float> decay = Cli.Option("--lr-decay", "Multiply the learning rate by this after every epoch", 1f);
     private readonly Option<double> checkpointMinutes = Cli.Option("--checkpoint-minutes", "Also checkpoint at the end of a file this many minutes after the last checkpoint (0: at epoch ends only)", 10.0);
+    private readonly Option<string> device = Cli.Option("--device", "cpu, or cuda (needs a CUDA build of TorchSharp)", "cpu");
     private readonly Option<int?> patience = Maybe<int>("--patience", "Stop after this many epochs without a better validation loss, 0: never (default 6; seed2017: 0)");
 
     private static Option<T?> Maybe<T>(string name, string description) where T : struct => new(name) { Description = description };
@@ -127,8 +128,9 @@ internal sealed class TrainingOptions
     public void AddTo(Command command)
     {
         preset.AcceptOnlyFromAmong("default", "seed2017");
+        device.AcceptOnlyFromAmong("cpu", "cuda");
         foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, dropout, learningRate, clip, tokens, embedding,
-                     tokenNoise, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes })
+                     tokenNoise, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device })
             command.Options.Add(o);
     }
 
@@ -161,6 +163,7 @@ internal sealed class TrainingOptions
         if (r.GetValue(channels) is { } ch) s.Channels = ch;
         if (r.GetValue(patience) is { } p) s.EarlyStoppingPatience = p;
         s.Seed = r.GetValue(seed);
+        s.Device = r.GetValue(device)!;
         s.ValidationFraction = r.GetValue(validation);
         s.LearningRateDecay = r.GetValue(decay);
         s.CheckpointInterval = TimeSpan.FromMinutes(Math.Max(0, r.GetValue(checkpointMinutes)));

@@ -146,9 +146,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
                 for (long k = 0; k <= t; k++) weights[t * steps + k] = (float)Math.Pow(d, t - k);
                 carried[t] = (float)Math.Pow(d, t + 1);
             }
-            var counts = matmul(tensor(weights, [steps, steps]), flat).reshape(onehot.shape);
+            var counts = matmul(tensor(weights, [steps, steps], device: tokens.device), flat).reshape(onehot.shape);
             if (previous is not null)
-                counts = counts + tensor(carried, [steps, 1, 1]) * previous[j].unsqueeze(0);
+                counts = counts + tensor(carried, [steps, 1, 1], device: tokens.device) * previous[j].unsqueeze(0);
             result[j] = counts;
         }
         return result;
