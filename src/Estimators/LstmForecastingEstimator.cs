@@ -299,7 +299,9 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                         optimizer.Step();
                         double value = loss.item<float>();
                         if (!double.IsFinite(value))
-                            throw new InvalidOperationException($"Training stopped: the loss became {value} in epoch {epoch} ({segment.File}). Try a lower learning rate or gradient clipping.");
+                            throw new InvalidOperationException($"Training stopped: the loss became {value} in epoch {epoch} ({segment.File}). " +
+                                (options.CheckpointPath is { } kept && File.Exists(kept) ? $"The last good checkpoint is kept in {kept}. " : "") +
+                                "Check that file's audio, or try a lower learning rate or gradient clipping.");
                         long stepFrames = (long)length * segment.Streams;
                         lossSum += value * stepFrames;
                         frames += stepFrames;

@@ -62,6 +62,47 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void A_loss_that_turns_NaN_stops_training_and_keeps_the_last_good_checkpoint()
+    {
+        using var temp = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        // Two files of 40 frames; the second holds a NaN, so its first step's loss is NaN.
+        var rows = new[] { "a", "b" }.SelectMany(f => Enumerable.Range(0, 40).Select(i => new StatefulBatchingTests.Frame
+        {
+            File = f,
+            FrameIndex = i,
+            Features = [f == "b" && i == 3 ? float.NaN : MathF.Sin(i), 0.5f],
+        }));
+        var data = ml.Data.LoadFromEnumerable(rows.ToList());
+        var batched = ml.Transforms.BatchStatefully(BatchOrdering.ContiguousStreams, 2).Fit(data).Transform(data);
+        string checkpoint = temp.File("m.ckpt");
+        var e = Assert.Throws<InvalidOperationException>(() => ml.Transforms.PredictNextFrame(new LstmForecastingEstimator.Options
+        {
+            Epochs = 2,
+            HiddenSizes = [4],
+            Dropouts = [0f],
+            SequenceLength = 4,
+            CheckpointPath = checkpoint,
+            CheckpointInterval = TimeSpan.FromTicks(1),   // a checkpoint after every file
+        }).Fit(batched));
+        Assert.Contains("the loss became NaN in epoch 1 (b)", e.Message);
+        // The checkpoint written after file a is intact and resumable up to the bad file.
+        var good = File.ReadAllBytes(checkpoint);
+        var again = Assert.Throws<InvalidOperationException>(() => ml.Transforms.PredictNextFrame(new LstmForecastingEstimator.Options
+        {
+            Epochs = 2,
+            HiddenSizes = [4],
+            Dropouts = [0f],
+            SequenceLength = 4,
+            CheckpointPath = checkpoint,
+            CheckpointInterval = TimeSpan.FromTicks(1),
+            Resume = true,
+        }).Fit(batched));
+        Assert.Contains("NaN", again.Message);
+        Assert.Equal(good, File.ReadAllBytes(checkpoint));
+    }
+
+    [Fact]
     public void Early_stopping_ends_a_run_that_stopped_improving_and_the_best_epoch_is_kept()
     {
         using var temp = new TempFolder();
