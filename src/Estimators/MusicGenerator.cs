@@ -24,6 +24,11 @@ public sealed class GenerationOptions
     public double Temperature { get; set; } = 1;
     /// <summary>Token models: sample among the K most likely tokens only; 0 (default) samples among all.</summary>
     public int TopK { get; set; }
+    /// <summary>
+    /// Token models: a token held longer than the training music held any token (leaving out its longest 1% of holds)
+    /// is not sampled again until another one comes, so that generation cannot freeze into a drone. Default true.
+    /// </summary>
+    public bool LoopGuard { get; set; } = true;
     /// <summary>Takes generated together (one batch); each has its own random seed. Default 1.</summary>
     public int Takes { get; set; } = 1;
 
@@ -123,9 +128,10 @@ public sealed class MusicGenerator
     /// <summary>The seed's frames from the offset, as long as the priming asks (normalised when the model normalises).</summary>
     private float[] PrimeFrames(string seedPath, GenerationOptions options)
     {
-        var seed = loader.Load(seedPath);
+        // Only the excerpt that primes is decoded.
+        var seed = loader.Load(seedPath, options.SeedOffsetSeconds, options.PrimeSeconds == 0 ? null : options.PrimeSeconds);
         int frameSize = vectorizer.Settings.FrameSize;
-        int start = (int)Math.Min(Math.Round(options.SeedOffsetSeconds * SampleRate), seed.Length);
+        int start = 0;
         int available = seed.Length - start;
         int primeSamples = options.PrimeSeconds == 0 ? available : (int)Math.Min(Math.Round(options.PrimeSeconds * SampleRate), available);
         if (primeSamples < frameSize)
@@ -200,9 +206,18 @@ public sealed class MusicGenerator
         {
             var last = logits.AsSpan(logits.Length - takes * vocabulary);
             var step = new float[takes];
+            var held = new int[takes];
+            int longest = options.LoopGuard ? Math.Max(1, codebook.LongestHold) : int.MaxValue;
+            for (int k = 0; k < takes; k++)
+                for (int t = primeTokens.Length - 1; t >= 0 && primeTokens[t] == primeTokens[^1]; t--) held[k]++;
             for (int i = 0; i < count; i++)
             {
-                for (int k = 0; k < takes; k++) step[k] = tokens[k][i] = sampler.Sample(last.Slice(k * vocabulary, vocabulary), random[k]);
+                for (int k = 0; k < takes; k++)
+                {
+                    int previous = i == 0 ? primeTokens[^1] : tokens[k][i - 1];
+                    step[k] = tokens[k][i] = sampler.Sample(last.Slice(k * vocabulary, vocabulary), random[k], held[k] >= longest ? previous : -1);
+                    held[k] = tokens[k][i] == previous ? held[k] + 1 : 1;
+                }
                 if (i == count - 1) break;
                 var (next, nextState) = network.Run(step, takes, state);
                 state.Dispose();

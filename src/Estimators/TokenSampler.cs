@@ -22,10 +22,16 @@ public sealed class TokenSampler
         weights = new double[vocabulary];
     }
 
-    /// <summary>Draws one token.</summary>
-    public int Sample(ReadOnlySpan<float> logits, Random random)
+    /// <summary>Draws one token, never <paramref name="excluded"/> (-1: none) when there is another choice.</summary>
+    public int Sample(ReadOnlySpan<float> logits, Random random, int excluded = -1)
     {
         if (logits.Length != weights.Length) throw new ArgumentException($"Expected {weights.Length} logits, got {logits.Length}.", nameof(logits));
+        if (excluded >= 0 && logits.Length > 1)
+        {
+            var copy = logits.ToArray();
+            copy[excluded] = float.NegativeInfinity;
+            return Sample(copy, random);
+        }
         int best = 0;
         for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
         if (temperature == 0) return best;

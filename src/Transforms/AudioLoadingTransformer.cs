@@ -51,9 +51,12 @@ public sealed class AudioLoadingTransformer : MusicGenTransformerBase
 
     /// <summary>Decodes one file and brings it to this transformer's channel count and sample rate.</summary>
     /// <exception cref="InvalidDataException">The file cannot be decoded.</exception>
-    public AudioClip Load(string path)
+    public AudioClip Load(string path) => Load(path, 0, null);
+
+    /// <summary>Decodes part of a file (see <see cref="AudioFile.Read(string, double, double?)"/>) at the model's rate and channels.</summary>
+    public AudioClip Load(string path, double start, double? length)
     {
-        var clip = AudioFile.Read(path).WithChannels(Channels);
+        var clip = AudioFile.Read(path, start, length).WithChannels(Channels);
         if (clip.SampleRate == SampleRate) return clip;
         var resampler = resamplers.GetOrAdd(clip.SampleRate, rate => new Resampler(rate, SampleRate));
         return resampler.Process(clip);

@@ -47,6 +47,24 @@ public class AudioFileTests
     }
 
     [Fact]
+    public void An_excerpt_is_decoded_from_its_start_only()
+    {
+        using var temp = new TempFolder();
+        string wav = temp.File("src.wav");
+        var clip = TestAudio.Melody(44100, 3, 1);
+        WavWriter.Write(wav, clip, WavSampleFormat.Float32);
+        Ffmpeg("-i", wav, "-c:a", "flac", temp.File("a.flac"));
+        foreach (var path in new[] { wav, temp.File("a.flac") })
+        {
+            var part = AudioFile.Read(path, 1.5, 1.0);
+            Assert.Equal(44100, part.Length);
+            // FLAC is lossless and the seek sample-exact: the excerpt is the original's samples 1.5 s on (16-bit rounding).
+            for (int i = 0; i < part.Length; i += 97) Assert.InRange(part.Channels[0][i] - clip.Channels[0][66150 + i], -1e-4, 1e-4);
+            Assert.Equal(clip.Length - 66150, AudioFile.Read(path, 1.5, null).Length);
+        }
+    }
+
+    [Fact]
     public void Inspection_names_the_codec_inside_the_container()
     {
         using var temp = new TempFolder();

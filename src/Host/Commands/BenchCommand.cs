@@ -18,7 +18,38 @@ internal static class BenchCommand
         var featureRepeat = Cli.Option("--repeat", "Timed passes per representation (the median is reported)", 15);
         var features = new Command("features", "Feature throughput per representation, beside numpy doing the 2017 framing") { files, featureRepeat };
         features.SetAction(r => cli.Guard(_ => Features(cli, r.GetValue(files) ?? [], r.GetValue(featureRepeat))));
-        return new Command("bench", "Benchmarks that print figures") { decode, features };
+        var model = new Option<string>("--model", "-m") { Description = "Trained model (.zip)", Required = true };
+        var seed = new Option<string>("--seed", "-s") { Description = "Seed audio file", Required = true };
+        var seconds = Cli.Option("--seconds", "Seconds per take", 20.0);
+        var takes = Cli.Option("--takes", "Takes per batch", 1);
+        var generateRepeat = Cli.Option("--repeat", "Timed runs (the median is reported)", 3);
+        var generate = new Command("generate", "Generation speed, split into seed loading, sampling and phase reconstruction")
+        {
+            model, seed, seconds, takes, generateRepeat,
+        };
+        generate.SetAction(r => cli.Guard(_ => Generate(cli, r.GetValue(model)!, r.GetValue(seed)!, r.GetValue(seconds), r.GetValue(takes), r.GetValue(generateRepeat))));
+        return new Command("bench", "Benchmarks that print figures") { decode, features, generate };
+    }
+
+    private static int Generate(Cli cli, string modelPath, string seedPath, double seconds, int takes, int repeat)
+    {
+        var generator = new MusicGenerator(ModelFile.Load(new Microsoft.ML.MLContext(), modelPath));
+        var options = new GenerationOptions { Seconds = seconds, Takes = takes };
+        generator.GenerateTakes(seedPath, options); // warm-up
+        double audio = seconds * takes;
+        double load = Median(repeat, () => AudioFile.Read(seedPath));
+        double total = Median(repeat, () => generator.GenerateTakes(seedPath, options));
+        cli.Out.WriteLine($"{takes} take(s) of {seconds} s, median of {repeat} runs, {Environment.ProcessorCount} cores");
+        cli.Out.WriteLine($"{"what",-48} {"seconds",8} {"x real time",12}");
+        cli.Out.WriteLine($"{"reading the seed file",-48} {load,8:F2}");
+        if (generator.Tokenizer is not null)
+        {
+            double sampling = Median(repeat, () => generator.SampleTokens(seedPath, options));
+            cli.Out.WriteLine($"{"priming and sampling tokens (seed read included)",-48} {sampling,8:F2}");
+            cli.Out.WriteLine($"{"decoding tokens and Griffin-Lim phase",-48} {total - sampling,8:F2}");
+        }
+        cli.Out.WriteLine($"{"all of generation",-48} {total,8:F2} {audio / total,12:F1}");
+        return 0;
     }
 
     private static int Features(Cli cli, IReadOnlyList<string> paths, int repeat)

@@ -11,13 +11,27 @@ namespace MusicGen.Transforms.Audio;
 internal static class ExternalDecoder
 {
     /// <summary>ffmpeg: the first audio stream, as 32-bit float WAV, original rate and channels.</summary>
-    public static AudioClip Ffmpeg(string path) =>
-        Run("ffmpeg", ["-nostdin", "-hide_banner", "-v", "error", "-i", path, "-map", "0:a:0", "-vn", "-f", "wav", "-c:a", "pcm_f32le", "-"],
+    /// <param name="path">The file.</param>
+    /// <param name="start">Seconds to skip (ffmpeg seeks, then decodes from there).</param>
+    /// <param name="length">Seconds to decode at most; null: to the end.</param>
+    public static AudioClip Ffmpeg(string path, double start = 0, double? length = null) =>
+        Run("ffmpeg", ["-nostdin", "-hide_banner", "-v", "error", .. Range("-ss", start, "-t", length), "-i", path, "-map", "0:a:0", "-vn", "-f", "wav", "-c:a", "pcm_f32le", "-"],
             path, "apt-get install ffmpeg");
 
+    private static IEnumerable<string> Range(string startFlag, double start, string lengthFlag, double? length)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (start > 0) yield return startFlag;
+        if (start > 0) yield return start.ToString("R", inv);
+        if (length is { } l) yield return lengthFlag;
+        if (length is { } m) yield return m.ToString("R", inv);
+    }
+
     /// <summary>sox (libvorbis-based): some Ogg Vorbis files that Debian 12's ffmpeg rejects decode with it.</summary>
-    public static AudioClip Sox(string path) =>
-        Run("sox", ["-V1", path, "-t", "wav", "-e", "floating-point", "-b", "32", "-"], path, "apt-get install sox libsox-fmt-all");
+    public static AudioClip Sox(string path, double start = 0, double? length = null) =>
+        Run("sox", ["-V1", path, "-t", "wav", "-e", "floating-point", "-b", "32", "-",
+            .. start > 0 || length is not null ? ["trim", start.ToString("R", System.Globalization.CultureInfo.InvariantCulture), .. length is { } l ? [l.ToString("R", System.Globalization.CultureInfo.InvariantCulture)] : Array.Empty<string>()] : Array.Empty<string>()],
+            path, "apt-get install sox libsox-fmt-all");
 
     /// <summary>The first audio stream's codec name as ffprobe reports it (for example "aac", "alac", "opus"), or null.</summary>
     public static string? Codec(string path)

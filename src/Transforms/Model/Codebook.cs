@@ -23,7 +23,7 @@ public sealed class Codebook
     private readonly float[] decodeFrames; // [K, bins]
 
     private Codebook(int bins, int bands, float[] pooling, float[] bandMean, float[] bandStd, float[] centroids, float[] decodeFrames,
-        long[] counts, double repeatRate)
+        long[] counts, double repeatRate, int longestHold = 0)
     {
         Bins = bins;
         Bands = bands;
@@ -38,6 +38,7 @@ public sealed class Codebook
         this.decodeFrames = decodeFrames;
         Counts = counts;
         RepeatRate = repeatRate;
+        LongestHold = longestHold;
         bandRanges = new (int, int)[bands];
         for (int b = 0; b < bands; b++)
         {
@@ -66,6 +67,9 @@ public sealed class Codebook
 
     /// <summary>Share of consecutive training frames (within a file) with the same token.</summary>
     public double RepeatRate { get; }
+
+    /// <summary>How many frames the training music holds one token at most, leaving out the longest 1% of holds.</summary>
+    public int LongestHold { get; }
 
     /// <summary>
     /// Learns a codebook of <paramref name="size"/> tokens from log-magnitude frames, one array per file
@@ -124,18 +128,28 @@ public sealed class Codebook
 
         var counts = new long[size];
         long repeats = 0, pairs = 0;
+        var holds = new List<int>();
         foreach (var file in files)
         {
             var tokens = untallied.Encode(file);
+            int run = 0;
             for (int t = 0; t < tokens.Length; t++)
             {
                 counts[tokens[t]]++;
+                run++;
+                if (t + 1 == tokens.Length || tokens[t + 1] != tokens[t])
+                {
+                    holds.Add(run);
+                    run = 0;
+                }
                 if (t == 0) continue;
                 pairs++;
                 if (tokens[t] == tokens[t - 1]) repeats++;
             }
         }
-        return new Codebook(bins, bands, pool, mean, std, centres, decode, counts, pairs == 0 ? 0 : (double)repeats / pairs);
+        holds.Sort();
+        int longest = holds.Count == 0 ? 1 : holds[Math.Min(holds.Count - 1, (int)(0.99 * holds.Count))];
+        return new Codebook(bins, bands, pool, mean, std, centres, decode, counts, pairs == 0 ? 0 : (double)repeats / pairs, longest);
     }
 
     /// <summary>k-means++ seeding and Lloyd iterations; returns the centroids and, per centroid, its nearest point.</summary>
@@ -248,6 +262,7 @@ public sealed class Codebook
             foreach (var v in table) w.Write(v);
         foreach (var c in Counts) w.Write(c);
         w.Write(RepeatRate);
+        w.Write(LongestHold);
     }
 
     /// <summary>Reads a codebook written by <see cref="Save"/>.</summary>
@@ -269,6 +284,6 @@ public sealed class Codebook
         var centres = Read((long)size * bands);
         var decode = Read((long)size * bins);
         var counts = Enumerable.Range(0, size).Select(_ => r.ReadInt64()).ToArray();
-        return new Codebook(bins, bands, pooling, mean, std, centres, decode, counts, r.ReadDouble());
+        return new Codebook(bins, bands, pooling, mean, std, centres, decode, counts, r.ReadDouble(), r.ReadInt32());
     }
 }
