@@ -110,6 +110,13 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         /// fitting starts; null (default) learns a free embedding per token.
         /// </summary>
         public Func<float[]>? TokenDescriptors { get; set; }
+        /// <summary>
+        /// A token model's training token counts and repeat rate (e.g. the codebook's), asked for after training: with
+        /// validation on, the network's distribution is then interpolated with "repeat the previous token, else the
+        /// training frequencies", weighted as fits the held-out steps best (see <see cref="FrameLstm.SetBackoff"/>).
+        /// Null (default): no backoff.
+        /// </summary>
+        public Func<(IReadOnlyList<long> Counts, double RepeatRate)>? TokenStatistics { get; set; }
         /// <summary>Embedding size of a token model. Default 128.</summary>
         public int EmbeddingSize { get; set; } = 128;
         /// <summary>
@@ -277,9 +284,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                 using var segmentScope = NewDisposeScope();
                 var inputs = Tensors.Wrap(segment.Inputs, segment.Steps, segment.Streams, network.FeatureSize).to(device);
                 var targets = Tensors.Wrap(segment.Targets!, segment.Steps, segment.Streams, network.FeatureSize).to(device);
-                int held = heldOutFiles.Contains(index) ? segment.Steps
-                    : heldOutFiles.Count == 0 && options.ValidationFraction > 0 && segment.Steps >= 2 ? Math.Max(1, (int)Math.Ceiling(segment.Steps * options.ValidationFraction))
-                    : 0;
+                int held = HeldSteps(heldOutFiles, index, segment.Steps);
                 int trainSteps = segment.Steps - held;
                 LstmState? state = null;
                 try
@@ -359,6 +364,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             using var scratch = new AdamOptimizer(network.parameters(), options.LearningRate);
             Checkpoint.Load(BestCheckpointPath(path), network, scratch, Fingerprint(network));
         }
+        if (network.Vocabulary > 0 && options.TokenStatistics is { } statistics)
+            FitBackoff(network, segments, heldOutFiles, statistics());
         network.eval();
     }
 
@@ -387,6 +394,50 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         if (files is not { } n || n < 3 || fraction <= 0) return [];
         int held = Math.Clamp((int)Math.Round(n * fraction), 1, n - 1);
         return Enumerable.Range(0, held).Select(j => (int)Math.Floor((j + 0.5) * n / held)).ToHashSet();
+    }
+
+    /// <summary>Held-out steps at the end of segment <paramref name="index"/>: all of a held-out file, else the validation share of it.</summary>
+    private int HeldSteps(HashSet<int> heldOutFiles, int index, int steps) =>
+        heldOutFiles.Contains(index) ? steps
+        : heldOutFiles.Count == 0 && options.ValidationFraction > 0 && steps >= 2 ? Math.Max(1, (int)Math.Ceiling(steps * options.ValidationFraction))
+        : 0;
+
+    /// <summary>
+    /// Fits a token model's backoff weight on the held-out steps: the weight in 0, 0.01, ..., 0.99 with the lowest
+    /// cross-entropy of the interpolated distribution (0 when the network alone is best).
+    /// </summary>
+    private void FitBackoff(FrameLstm network, CachedSegments segments, HashSet<int> heldOutFiles, (IReadOnlyList<long> Counts, double RepeatRate) statistics)
+    {
+        network.SetBackoff(statistics.Counts, statistics.RepeatRate, 0);
+        double total = statistics.Counts.Sum() + (double)network.Vocabulary;
+        var model = new List<double>();
+        var backoff = new List<double>();
+        using var noGrad = no_grad();
+        network.eval();
+        int index = -1;
+        foreach (var segment in segments.Read())
+        {
+            index++;
+            int held = HeldSteps(heldOutFiles, index, segment.Steps), trainSteps = segment.Steps - held;
+            if (held == 0) continue;
+            using var scope = NewDisposeScope();
+            var inputs = Tensors.Wrap(segment.Inputs, segment.Steps, segment.Streams, 1);
+            LstmState? state = trainSteps > 0 ? network.call(inputs.narrow(0, 0, trainSteps), null).State : null;
+            var logProbs = nn.functional.log_softmax(network.call(inputs.narrow(0, trainSteps, held), state).Output, -1);
+            var next = Tensors.Wrap(segment.Targets!, segment.Steps, segment.Streams, 1).narrow(0, trainSteps, held).to_type(ScalarType.Int64);
+            var picked = Tensors.ToArray(logProbs.gather(-1, next));
+            for (int i = 0; i < picked.Length; i++)
+            {
+                int previous = (int)segment.Inputs[trainSteps * segment.Streams + i], token = (int)segment.Targets![trainSteps * segment.Streams + i];
+                model.Add(Math.Exp(picked[i]));
+                double u = (statistics.Counts[token] + 1) / total;
+                backoff.Add((previous == token ? statistics.RepeatRate : 0) + (1 - statistics.RepeatRate) * u);
+            }
+        }
+        if (model.Count == 0) return;
+        double CrossEntropy(double w) => -Enumerable.Range(0, model.Count).Average(i => Math.Log((1 - w) * model[i] + w * backoff[i]));
+        double best = Enumerable.Range(0, 100).Select(i => i / 100.0).MinBy(CrossEntropy);
+        network.SetBackoff(statistics.Counts, statistics.RepeatRate, best);
     }
 
     /// <summary>MSE for a frame model; cross-entropy of the next token for a token model.</summary>

@@ -39,6 +39,12 @@ public sealed class PipelineSettings
     public int EmbeddingSize { get; set; } = 128;
     /// <summary>Share of input tokens replaced at random while training <see cref="Presets.Default"/>. Default 0.1.</summary>
     public float TokenNoise { get; set; } = 0.1f;
+    /// <summary>
+    /// <see cref="Presets.Default"/>: embed and score tokens through their codebook centroids instead of free vectors
+    /// (<see cref="LstmForecastingEstimator.Options.TokenDescriptors"/>). Default false: measured on held-out music it
+    /// predicted better but generated drones (docs/evaluation.md).
+    /// </summary>
+    public bool DescribeTokens { get; set; }
     /// <summary>Dropout after every LSTM layer; null (default): 0.5, 0.3, 0.2 as in 2017 (0.2 beyond three layers).</summary>
     public float? Dropout { get; set; }
     /// <summary>Adam's learning rate. Default 0.001.</summary>
@@ -146,7 +152,8 @@ public static class Presets
         });
         var training = Training(s);
         training.Vocabulary = s.Tokens;
-        training.TokenDescriptors = () => tokenizer.Fitted!.Descriptors();
+        if (s.DescribeTokens) training.TokenDescriptors = () => tokenizer.Fitted!.Descriptors();
+        training.TokenStatistics = () => (tokenizer.Fitted!.Counts, tokenizer.Fitted!.RepeatRate);
         training.EmbeddingSize = s.EmbeddingSize;
         training.TokenNoise = s.TokenNoise;
         training.FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn;

@@ -155,6 +155,23 @@ public class TokenModelTests
     }
 
     [Fact]
+    public void The_backoff_interpolates_the_network_with_repeat_or_unigram()
+    {
+        TorchSharp.torch.manual_seed(1);
+        using var network = new FrameLstm(1, [4], [0f], vocabulary: 3, embeddingSize: 2);
+        network.eval();
+        network.SetBackoff([3, 1, 0], repeatRate: 0.5, weight: 0.999);   // unigram (add-one): 4/7, 2/7, 1/7
+        using var input = TorchSharp.torch.tensor(new float[] { 2 }, [1, 1, 1]);
+        var (output, state) = network.call(input, null);
+        state.Dispose();
+        var p = Tensors.ToArray(output).Select(v => Math.Exp(v)).ToArray();
+        double[] expected = [0.5 * 4 / 7, 0.5 * 2 / 7, 0.5 + 0.5 / 7];   // previous token 2
+        for (int k = 0; k < 3; k++) Assert.Equal(expected[k], p[k], 2);
+        Assert.Equal(1, p.Sum(), 5);
+        output.Dispose();
+    }
+
+    [Fact]
     public void Copy_rate_finds_a_file_in_itself_and_not_in_noise()
     {
         var training = TestAudio.Melody(22050, 6, 1, variant: 0);

@@ -28,7 +28,7 @@ internal static class BenchCommand
             model, seed, seconds, takes, generateRepeat,
         };
         generate.SetAction(r => cli.Guard(_ => Generate(cli, r.GetValue(model)!, r.GetValue(seed)!, r.GetValue(seconds), r.GetValue(takes), r.GetValue(generateRepeat))));
-        return new Command("bench", "Benchmarks that print figures") { decode, features, generate };
+        return new Command("bench", "Benchmarks that print figures") { decode, features, generate, TrainingBenchmark.Create(cli) };
     }
 
     private static int Generate(Cli cli, string modelPath, string seedPath, double seconds, int takes, int repeat)
@@ -127,28 +127,35 @@ internal static class BenchCommand
         try
         {
             File.WriteAllBytes(file, System.Runtime.InteropServices.MemoryMarshal.AsBytes(samples.AsSpan()).ToArray());
-            foreach (var python in new[] { "/usr/bin/python3", "python3" })
-            {
-                var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
-                foreach (var a in new[] { "-c", Script, file, repeat.ToString(System.Globalization.CultureInfo.InvariantCulture), rate.ToString(System.Globalization.CultureInfo.InvariantCulture) })
-                    start.ArgumentList.Add(a);
-                Process? p;
-                try { p = Process.Start(start); } catch (System.ComponentModel.Win32Exception) { continue; }
-                if (p is null) continue;
-                using (p)
-                {
-                    string output = p.StandardOutput.ReadToEnd();
-                    p.StandardError.ReadToEnd();
-                    p.WaitForExit();
-                    if (p.ExitCode == 0) return output.TrimEnd().Split('\n');
-                }
-            }
-            return ["numpy: not available (apt-get install python3-numpy)"];
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            return Python(Script, file, repeat.ToString(inv), rate.ToString(inv))?.Output ?? ["numpy: not available (apt-get install python3-numpy)"];
         }
         finally
         {
             File.Delete(file);
         }
+    }
+
+    /// <summary>Runs a Python script with Debian's python3; null when there is no python3, else its output lines and error text.</summary>
+    internal static (string[] Output, string Error, int ExitCode)? Python(string script, params string[] arguments)
+    {
+        foreach (var python in new[] { "/usr/bin/python3", "python3" })
+        {
+            var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "-c", script }.Concat(arguments)) start.ArgumentList.Add(a);
+            Process? p;
+            try { p = Process.Start(start); } catch (System.ComponentModel.Win32Exception) { continue; }
+            if (p is null) continue;
+            using (p)
+            {
+                var error = p.StandardError.ReadToEndAsync();
+                string output = p.StandardOutput.ReadToEnd();
+                p.WaitForExit();
+                if (p.ExitCode == 0 || output.Length > 0) return (output.TrimEnd().Split('\n'), error.Result, p.ExitCode);
+                return ([], error.Result, p.ExitCode);
+            }
+        }
+        return null;
     }
 
     private static int Decode(Cli cli, IReadOnlyList<string> paths, int repeat)

@@ -107,6 +107,7 @@ internal sealed class TrainingOptions
     private readonly Option<float?> clip = Maybe<float>("--clip", "Clip the gradient norm to this, 0: off (default 1; seed2017: 0)");
     private readonly Option<int?> tokens = Maybe<int>("--tokens", "Codebook size of the default preset (default 512)");
     private readonly Option<int?> embedding = Maybe<int>("--embedding", "Token embedding size of the default preset (default 128)");
+    private readonly Option<bool> describeTokens = new("--describe-tokens") { Description = "Default preset: embed and score tokens through their codebook centroids" };
     private readonly Option<float?> tokenNoise = Maybe<float>("--token-noise", "Share of input tokens replaced at random while training the default preset (default 0.1)");
     private readonly Option<int?> frameSize = Maybe<int>("--frame-size", "Samples per FFT frame (default 2048; seed2017: 256)");
     private readonly Option<Representation?> representation = Maybe<Representation>("--representation", "seed2017 preset's features: Seed2017, ComplexSpectrum, LogMagnitude or LogMel (the default preset is LogMagnitude)");
@@ -130,7 +131,7 @@ internal sealed class TrainingOptions
         preset.AcceptOnlyFromAmong("default", "seed2017");
         device.AcceptOnlyFromAmong("cpu", "cuda");
         foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, dropout, learningRate, clip, tokens, embedding,
-                     tokenNoise, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device })
+                     tokenNoise, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device, describeTokens })
             command.Options.Add(o);
     }
 
@@ -163,6 +164,7 @@ internal sealed class TrainingOptions
         if (r.GetValue(channels) is { } ch) s.Channels = ch;
         if (r.GetValue(patience) is { } p) s.EarlyStoppingPatience = p;
         s.Seed = r.GetValue(seed);
+        s.DescribeTokens = r.GetValue(describeTokens);
         s.Device = r.GetValue(device)!;
         s.ValidationFraction = r.GetValue(validation);
         s.LearningRateDecay = r.GetValue(decay);

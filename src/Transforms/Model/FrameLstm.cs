@@ -15,7 +15,11 @@ namespace MusicGen.Transforms.Model;
 /// predictions are least sure. Given descriptors of the tokens (a token model's codebook centroids: what each token
 /// sounds like), tokens are embedded and scored through one shared projection of their descriptors instead of a
 /// free vector per token: similar-sounding tokens get similar embeddings and similar probabilities, which carries
-/// over to songs whose tokens the network saw rarely.
+/// over to songs whose tokens the network saw rarely. Finally a token model's distribution can be interpolated with a
+/// backoff: "repeat the previous token with the training repeat rate, else draw from the training frequencies", with a
+/// weight fitted on held-out music after training (<see cref="SetBackoff"/>; 0 while training), as n-gram language
+/// models are smoothed: where the network is sure of a wrong token on unfamiliar music, the backoff still gives the
+/// right one a fair probability.
 /// </summary>
 public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, LstmState State)>
 {
@@ -64,6 +68,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
                 tokenBias = nn.Parameter(zeros(vocabulary));
             }
             cacheGains = nn.Parameter(zeros(CacheDecays.Count));
+            register_buffer("backoff_unigram", full(vocabulary, 1.0 / vocabulary));
+            register_buffer("backoff_repeat", zeros(1));
+            register_buffer("backoff_weight", zeros(1));
             inputs = embeddingSize;
         }
         for (int i = 0; i < HiddenSizes.Length; i++)
@@ -117,7 +124,40 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var caches = Caches(tokens, state?.Caches);
         using Scalar one = 1;
         for (int j = 0; j < CacheDecays.Count; j++) result = result + caches[j].add(one).log() * cacheGains![j];
+        if (BackoffWeight > 0) result = WithBackoff(result, caches[0]);
         return (result, new LstmState(next) { Caches = stack(caches.Select(c => c[-1]).ToArray()) });
+    }
+
+    /// <summary>A token model's backoff weight (0: none).</summary>
+    public double BackoffWeight => Vocabulary == 0 ? 0 : get_buffer("backoff_weight")!.item<float>();
+
+    /// <summary>
+    /// Sets a token model's backoff: the training tokens' frequencies (add-one smoothed), the training repeat rate, and
+    /// the weight of the backoff in the interpolation (0 turns it off).
+    /// </summary>
+    public void SetBackoff(IReadOnlyList<long> counts, double repeatRate, double weight)
+    {
+        if (Vocabulary == 0) throw new InvalidOperationException("Only a token model has a backoff.");
+        if (counts.Count != Vocabulary) throw new ArgumentException($"Give {Vocabulary} counts, not {counts.Count}.", nameof(counts));
+        if (!(weight >= 0 && weight < 1) || !(repeatRate >= 0 && repeatRate <= 1)) throw new ArgumentOutOfRangeException(nameof(weight), "The weight must be in [0, 1) and the repeat rate in [0, 1].");
+        double total = counts.Sum() + (double)Vocabulary;
+        using var noGrad = no_grad();
+        using var unigram = tensor(counts.Select(c => (float)((c + 1) / total)).ToArray());
+        using var repeat = tensor(new[] { (float)repeatRate });
+        using var w = tensor(new[] { (float)weight });
+        get_buffer("backoff_unigram")!.copy_(unigram);
+        get_buffer("backoff_repeat")!.copy_(repeat);
+        get_buffer("backoff_weight")!.copy_(w);
+    }
+
+    /// <summary>log((1 - w) softmax(logits) + w (r [same token] + (1 - r) unigram)); <paramref name="previous"/> is one-hot [T, B, V].</summary>
+    internal Tensor WithBackoff(Tensor logits, Tensor previous)
+    {
+        var w = get_buffer("backoff_weight")!;
+        var r = get_buffer("backoff_repeat")!;
+        using Scalar one = 1;
+        var backoff = previous * r + get_buffer("backoff_unigram")! * (r.neg().add(one));
+        return (nn.functional.softmax(logits, -1) * w.neg().add(one) + backoff * w).log();
     }
 
     /// <summary>
