@@ -85,9 +85,12 @@ public sealed class AudioLoadingEstimator : IEstimator<AudioLoadingTransformer>
             if (rate == 0) rate = first.SampleRate;
             if (channels == 0) channels = Math.Min(first.ChannelCount, 2);
         }
-        return new AudioLoadingTransformer(options.InputColumnName, options.SamplesColumnName, options.SampleRateColumnName,
+        return Fitted = new AudioLoadingTransformer(options.InputColumnName, options.SamplesColumnName, options.SampleRateColumnName,
             options.ChannelsColumnName, rate, channels);
     }
+
+    /// <summary>The transformer of the last <see cref="Fit"/>, for the stages after it (previews while training).</summary>
+    public AudioLoadingTransformer? Fitted { get; private set; }
 
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)

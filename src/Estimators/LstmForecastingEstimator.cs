@@ -172,6 +172,11 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         public string OutputColumnName { get; set; } = Defaults.OutputColumn;
         /// <summary>Called with progress during training (not saved with the model).</summary>
         public Action<TrainingProgress>? Progress { get; set; }
+        /// <summary>
+        /// Called after every epoch (and its checkpoint) with the network as it stands, wrapped in a transformer, and
+        /// the epoch: for previews. The network is in evaluation mode during the call; do not dispose the transformer.
+        /// </summary>
+        public Action<LstmForecastingTransformer, int>? EpochEnd { get; set; }
         /// <summary>Stops training between steps (not saved with the model).</summary>
         public CancellationToken CancellationToken { get; set; }
 
@@ -355,6 +360,20 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             {
                 Validation = report,
             });
+            if (options.EpochEnd is { } epochEnd)
+            {
+                var rng = get_rng_state(); // a preview must not change the training's random draws
+                try
+                {
+                    epochEnd(new LstmForecastingTransformer(options.Names(), network), epoch);
+                }
+                finally
+                {
+                    set_rng_state(rng);
+                    rng.Dispose();
+                    network.train();
+                }
+            }
             optimizer.LearningRate *= options.LearningRateDecay;
         }
         // With validation, the network returned is the best epoch's, not the last one's.

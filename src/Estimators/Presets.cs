@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MusicGen.Estimators;
 using MusicGen.Transforms;
 using MusicGen.Transforms.Spectral;
@@ -95,6 +96,11 @@ public sealed class PipelineSettings
     public string Device { get; set; } = "cpu";
     /// <summary>Continue from <see cref="CheckpointPath"/> when it exists.</summary>
     public bool Resume { get; set; }
+    /// <summary>
+    /// Called after every epoch with the pipeline fitted so far (usable with <see cref="MusicGenerator"/>, not to be
+    /// disposed) and the epoch number: for previews.
+    /// </summary>
+    public Action<ITransformer, int>? EpochEnd { get; set; }
     /// <summary>Training progress callback.</summary>
     public Action<TrainingProgress>? Progress { get; set; }
     /// <summary>Cancels training.</summary>
@@ -113,19 +119,25 @@ public static class Presets
     {
         ArgumentNullException.ThrowIfNull(catalog);
         var s = settings ?? new PipelineSettings();
-        IEstimator<ITransformer> features = catalog.LoadAudio(sampleRate: s.SampleRate, channels: s.Channels)
-            .Append(catalog.VectorizeFft(new FftVectorizingEstimator.Options
-            {
-                FrameSize = s.FrameSize,
-                Representation = s.Representation,
-                Hop = s.Hop,
-                Window = s.Window,
-                MelBands = s.MelBands,
-            }));
-        if (s.Normalize ?? s.Representation != Representation.Seed2017) features = features.Append(catalog.NormalizeFeatures());
+        var loader = catalog.LoadAudio(sampleRate: s.SampleRate, channels: s.Channels);
+        var vectorizer = catalog.VectorizeFft(new FftVectorizingEstimator.Options
+        {
+            FrameSize = s.FrameSize,
+            Representation = s.Representation,
+            Hop = s.Hop,
+            Window = s.Window,
+            MelBands = s.MelBands,
+        });
+        IEstimator<ITransformer> features = loader.Append(vectorizer);
+        var normalizer = s.Normalize ?? s.Representation != Representation.Seed2017 ? catalog.NormalizeFeatures() : null;
+        if (normalizer is not null) features = features.Append(normalizer);
+        var training = Training(s);
+        if (s.EpochEnd is { } epochEnd)
+            training.EpochEnd = (network, epoch) => epochEnd(
+                new TransformerChain<ITransformer>([loader.Fitted!, vectorizer.Fitted!, .. normalizer?.Fitted is { } n ? [n] : Array.Empty<ITransformer>(), network]), epoch);
         return features
             .Append(catalog.BatchStatefully(s.Ordering, s.BatchSize))
-            .Append(catalog.PredictNextFrame(Training(s)));
+            .Append(catalog.PredictNextFrame(training));
     }
 
     /// <summary>
@@ -150,21 +162,25 @@ public static class Presets
             Seed = s.Seed,
             ValidationFraction = s.ValidationFraction,
         });
+        var loader = catalog.LoadAudio(sampleRate: s.SampleRate, channels: 1);
+        var vectorizer = catalog.VectorizeFft(new FftVectorizingEstimator.Options
+        {
+            FrameSize = s.FrameSize,
+            Representation = Representation.LogMagnitude,
+            Hop = s.Hop,
+            Window = s.Window ?? WindowKind.Hann,
+        });
         var training = Training(s);
+        if (s.EpochEnd is { } epochEnd)
+            training.EpochEnd = (network, epoch) => epochEnd(
+                new TransformerChain<ITransformer>(loader.Fitted!, vectorizer.Fitted!, tokenizer.Fitted!, network), epoch);
         training.Vocabulary = s.Tokens;
-        if (s.DescribeTokens) training.TokenDescriptors = () => tokenizer.Fitted!.Descriptors();
-        training.TokenStatistics = () => (tokenizer.Fitted!.Counts, tokenizer.Fitted!.RepeatRate);
+        if (s.DescribeTokens) training.TokenDescriptors = () => tokenizer.Fitted!.Codebook.Descriptors();
+        training.TokenStatistics = () => (tokenizer.Fitted!.Codebook.Counts, tokenizer.Fitted!.Codebook.RepeatRate);
         training.EmbeddingSize = s.EmbeddingSize;
         training.TokenNoise = s.TokenNoise;
         training.FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn;
-        return catalog.LoadAudio(sampleRate: s.SampleRate, channels: 1)
-            .Append(catalog.VectorizeFft(new FftVectorizingEstimator.Options
-            {
-                FrameSize = s.FrameSize,
-                Representation = Representation.LogMagnitude,
-                Hop = s.Hop,
-                Window = s.Window ?? WindowKind.Hann,
-            }))
+        return loader.Append(vectorizer)
             .Append(tokenizer)
             .Append(catalog.BatchStatefully(new StatefulBatchingEstimator.Options
             {

@@ -69,8 +69,8 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         }
     }
 
-    /// <summary>The codebook of the last <see cref="Fit"/>, for the stages after it (token descriptors).</summary>
-    public Codebook? Fitted { get; private set; }
+    /// <summary>The transformer of the last <see cref="Fit"/>, for the stages after it (token descriptors, previews).</summary>
+    public TokenizingTransformer? Fitted { get; private set; }
 
     /// <summary>Clusters every file's frames and returns the tokenizer.</summary>
     /// <exception cref="InvalidOperationException">There are fewer frames than tokens.</exception>
@@ -83,8 +83,7 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         var heldOut = LstmForecastingEstimator.HeldOutFiles(files.Count, options.ValidationFraction);
         files = files.Where((_, i) => !heldOut.Contains(i)).ToList();
         var codebook = Codebook.Fit(files, bins, options.SampleRate, options.Tokens, options.MelBands, options.Seed, options.Iterations);
-        Fitted = codebook;
-        return new TokenizingTransformer(options.InputColumnName, options.OutputColumnName, codebook);
+        return Fitted = new TokenizingTransformer(options.InputColumnName, options.OutputColumnName, codebook);
     }
 
     /// <inheritdoc/>

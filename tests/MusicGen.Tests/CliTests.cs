@@ -25,8 +25,10 @@ public class CliTests
         System.IO.File.WriteAllText(Path.Combine(songs, "broken.wav"), "not audio");
         string model = temp.File("m.zip");
 
-        var train = Run(["train", songs, "--model", model, .. TinyModel]);
+        var train = Run(["train", songs, "--model", model, "--preview", Path.Combine(songs, "song0.wav"), .. TinyModel]);
         Assert.True(train.Code == 0, train.Err);
+        Assert.Contains("epoch 2: wrote", train.Out);
+        Assert.Equal(8000 * 5, WavReader.Read(temp.File("m.preview.wav")).Length);
         Assert.Contains("epoch 2/2", train.Out);
         Assert.Contains("frames/s", train.Out);
         Assert.Contains("skipping broken.wav: not a recognised audio file", train.Err);

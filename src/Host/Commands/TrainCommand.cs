@@ -16,9 +16,10 @@ internal static class TrainCommand
         var paths = new Argument<string[]>("paths") { Description = "Audio files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
         var model = new Option<string>("--model", "-m") { Description = "Where to write the trained model (.zip)", Required = true };
         var strict = new Option<bool>("--strict") { Description = "Stop on the first unreadable file instead of skipping it" };
+        var preview = new Option<string?>("--preview") { Description = "After every epoch, write MODEL.preview.wav: 5 s generated from this seed file" };
         var resume = new Option<bool>("--resume") { Description = "Continue from MODEL.ckpt, the checkpoint written after every epoch, every --checkpoint-minutes and on Ctrl+C" };
         var options = new TrainingOptions();
-        var command = new Command("train", "Train a model on audio files and folders") { paths, model, strict, resume };
+        var command = new Command("train", "Train a model on audio files and folders") { paths, model, strict, resume, preview };
         options.AddTo(command);
         command.SetAction(r =>
         {
@@ -29,6 +30,20 @@ internal static class TrainCommand
             {
                 cli.Error.WriteLine($"musicgen: error: {Path.ChangeExtension(modelPath, ".ckpt")}: no checkpoint to resume from");
                 return 1;
+            }
+            if (r.GetValue(preview) is { } seed)
+            {
+                if (!File.Exists(seed))
+                {
+                    cli.Error.WriteLine($"musicgen: error: {seed}: no such preview seed file");
+                    return 1;
+                }
+                string previewPath = Path.ChangeExtension(modelPath, ".preview.wav");
+                settings.EpochEnd = (fitted, epoch) =>
+                {
+                    new MusicGenerator(fitted).GenerateToFile(seed, previewPath, new GenerationOptions { Seconds = 5, PrimeSeconds = 5 });
+                    cli.Out.WriteLine($"epoch {epoch}: wrote {previewPath}");
+                };
             }
             int code = cli.Guard(ct => Run(cli, r.GetValue(paths)!, modelPath, preset, settings, ct, r.GetValue(strict)));
             if (code == 130 && File.Exists(Path.ChangeExtension(modelPath, ".ckpt")))
