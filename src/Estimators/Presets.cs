@@ -119,15 +119,7 @@ public static class Presets
     {
         ArgumentNullException.ThrowIfNull(catalog);
         var s = settings ?? new PipelineSettings();
-        var loader = catalog.LoadAudio(sampleRate: s.SampleRate, channels: s.Channels);
-        var vectorizer = catalog.VectorizeFft(new FftVectorizingEstimator.Options
-        {
-            FrameSize = s.FrameSize,
-            Representation = s.Representation,
-            Hop = s.Hop,
-            Window = s.Window,
-            MelBands = s.MelBands,
-        });
+        var (loader, vectorizer) = Features(catalog, s, s.Channels, s.Representation, s.Window);
         IEstimator<ITransformer> features = loader.Append(vectorizer);
         var normalizer = s.Normalize ?? s.Representation != Representation.Seed2017 ? catalog.NormalizeFeatures() : null;
         if (normalizer is not null) features = features.Append(normalizer);
@@ -144,9 +136,10 @@ public static class Presets
     /// The default: a token model that predicts a distribution and samples from it. Mono 22050 Hz, log-magnitude STFT
     /// (2048-sample Hann window, hop 512), a 512-token codebook learned by k-means over 64 standardised log-mel bands
     /// (each token decodes to a real training frame), 16 contiguous streams with truncated backpropagation through
-    /// time over 64 steps, an embedding of 128 and 2 LSTM layers of 512 units (dropout 0.3), softmax and cross-entropy,
-    /// 10% of input tokens replaced at random while training, and Griffin-Lim phase at generation. Settings start from
-    /// <see cref="PipelineSettings.TokenDefaults"/>.
+    /// time over 64 steps, an embedding of 128 and 2 LSTM layers of 512 units (dropout 0.3) with recent-token caches,
+    /// softmax and cross-entropy, 10% of input tokens replaced at random while training, early stopping on whole
+    /// held-out files (left out of the codebook too), a backoff to "repeat or unigram" weighted on those files, and
+    /// Griffin-Lim phase at generation. Settings start from <see cref="PipelineSettings.TokenDefaults"/>.
     /// </summary>
     public static IEstimator<ITransformer> Default(this TransformsCatalog catalog, PipelineSettings? settings = null)
     {
@@ -162,14 +155,7 @@ public static class Presets
             Seed = s.Seed,
             ValidationFraction = s.ValidationFraction,
         });
-        var loader = catalog.LoadAudio(sampleRate: s.SampleRate, channels: 1);
-        var vectorizer = catalog.VectorizeFft(new FftVectorizingEstimator.Options
-        {
-            FrameSize = s.FrameSize,
-            Representation = Representation.LogMagnitude,
-            Hop = s.Hop,
-            Window = s.Window ?? WindowKind.Hann,
-        });
+        var (loader, vectorizer) = Features(catalog, s, 1, Representation.LogMagnitude, s.Window ?? WindowKind.Hann);
         var training = Training(s);
         if (s.EpochEnd is { } epochEnd)
             training.EpochEnd = (network, epoch) => epochEnd(
@@ -190,6 +176,17 @@ public static class Presets
             }))
             .Append(catalog.PredictNextFrame(training));
     }
+
+    private static (AudioLoadingEstimator, FftVectorizingEstimator) Features(TransformsCatalog catalog, PipelineSettings s, int channels,
+        Representation representation, WindowKind? window) =>
+        (catalog.LoadAudio(sampleRate: s.SampleRate, channels: channels), catalog.VectorizeFft(new FftVectorizingEstimator.Options
+        {
+            FrameSize = s.FrameSize,
+            Representation = representation,
+            Hop = s.Hop,
+            Window = window,
+            MelBands = s.MelBands,
+        }));
 
     private static LstmForecastingEstimator.Options Training(PipelineSettings s) => new()
     {

@@ -178,6 +178,12 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
                 result[j] = onehot;
                 continue;
             }
+            if (steps == 1 && previous is not null) // one generation step: no weight matrix to build
+            {
+                using Scalar decay = d;
+                result[j] = previous[j].mul(decay).unsqueeze(0) + onehot;
+                continue;
+            }
             // Lower-triangular weights d^(t-s) for s <= t, and d^(t+1) for the carried counts.
             var weights = new float[steps * steps];
             var carried = new float[steps];
