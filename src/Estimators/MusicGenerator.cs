@@ -22,8 +22,11 @@ public sealed class GenerationOptions
     /// takes the most likely token (deterministic). Default 1.
     /// </summary>
     public double Temperature { get; set; } = 1;
-    /// <summary>Token models: sample among the K most likely tokens only; 0 (default) samples among all.</summary>
-    public int TopK { get; set; }
+    /// <summary>
+    /// Token models: sample among the K most likely tokens only (0: among all). Default 150: on held-out music it kept
+    /// the seed's character without replaying training passages (docs/evaluation.md).
+    /// </summary>
+    public int TopK { get; set; } = 150;
     /// <summary>
     /// Token models: a token held longer than the training music held any token (leaving out its longest 1% of holds)
     /// is not sampled again until another one comes, so that generation cannot freeze into a drone. Default true.

@@ -49,7 +49,7 @@ public static class Evaluator
                 RandomSeed = 1,
                 Takes = takes,
                 Temperature = generation?.Temperature ?? 1,
-                TopK = generation?.TopK ?? 0,
+                TopK = generation?.TopK ?? new GenerationOptions().TopK,
                 PrimeSeconds = generation?.PrimeSeconds ?? 10,
                 SeedOffsetSeconds = generation?.SeedOffsetSeconds ?? 0,
             };

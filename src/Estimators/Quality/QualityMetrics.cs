@@ -193,19 +193,23 @@ public static class QualityMetrics
         if (queries.Count == 0) return result;
         int dim = training[0].Length;
         using var scope = NewDisposeScope();
-        var t = Tensors.Wrap(training.SelectMany(w => w).ToArray(), training.Count, dim).to(ScalarType.Float64);
+        // Candidates by float32 distances (|q|^2 + |t|^2 - 2 q.t), then the exact distance to the best few in float64:
+        // the expansion loses the small distances of near-copies to rounding.
+        var t = Tensors.Wrap(training.SelectMany(w => w).ToArray(), training.Count, dim);
         var tNorms = t.square().sum(1L);
-        using TorchSharp.Scalar minusTwo = -2, zero = 0;
+        using TorchSharp.Scalar minusTwo = -2;
         const int chunk = 256;
+        int candidates = Math.Min(8, training.Count);
         for (int start = 0; start < queries.Count; start += chunk)
         {
             using var step = NewDisposeScope();
             int n = Math.Min(chunk, queries.Count - start);
-            var q = Tensors.Wrap(queries.Skip(start).Take(n).SelectMany(w => w).ToArray(), n, dim).to(ScalarType.Float64);
-            var squared = matmul(q, t.t()).mul(minusTwo).add(tNorms.unsqueeze(0)).add(q.square().sum(1L).unsqueeze(1));
-            var nearest = squared.min(1L).values.clamp_min(zero).sqrt();
-            var values = nearest.data<double>().ToArray();
-            values.CopyTo(result, start);
+            var q = Tensors.Wrap(queries.Skip(start).Take(n).SelectMany(w => w).ToArray(), n, dim);
+            var approximate = matmul(q, t.t()).mul(minusTwo).add(tNorms.unsqueeze(0)).add(q.square().sum(1L).unsqueeze(1));
+            var best = approximate.topk(candidates, 1, largest: false).indexes;                     // [n, c]
+            var exact = (t.index_select(0, best.reshape(-1)).reshape(n, candidates, dim).to(ScalarType.Float64)
+                         - q.to(ScalarType.Float64).unsqueeze(1)).square().sum(2L).min(1L).values.sqrt();
+            exact.data<double>().ToArray().CopyTo(result, start);
         }
         return result;
     }
