@@ -457,6 +457,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         double CrossEntropy(double w) => -Enumerable.Range(0, model.Count).Average(i => Math.Log((1 - w) * model[i] + w * backoff[i]));
         double best = Enumerable.Range(0, 100).Select(i => i / 100.0).MinBy(CrossEntropy);
         network.SetBackoff(statistics.Counts, statistics.RepeatRate, best);
+        network.BackoffFit = (CrossEntropy(0), CrossEntropy(best), -backoff.Average(Math.Log));
     }
 
     /// <summary>MSE for a frame model; cross-entropy of the next token for a token model.</summary>

@@ -32,6 +32,8 @@ public sealed class GenerationOptions
     /// is not sampled again until another one comes, so that generation cannot freeze into a drone. Default true.
     /// </summary>
     public bool LoopGuard { get; set; } = true;
+    /// <summary>Griffin-Lim iterations when rebuilding phase; 0 (default) uses the model's own setting (32).</summary>
+    public int PhaseIterations { get; set; }
     /// <summary>Takes generated together (one batch); each has its own random seed. Default 1.</summary>
     public int Takes { get; set; } = 1;
 
@@ -42,6 +44,7 @@ public sealed class GenerationOptions
         if (!(SeedOffsetSeconds >= 0) || !double.IsFinite(SeedOffsetSeconds)) problems.Add($"SeedOffsetSeconds must be 0 or more, not {SeedOffsetSeconds}.");
         if (!(PrimeSeconds >= 0) || !double.IsFinite(PrimeSeconds)) problems.Add($"PrimeSeconds must be 0 (all) or more, not {PrimeSeconds}.");
         if (!(Temperature >= 0) || !double.IsFinite(Temperature)) problems.Add($"Temperature must be 0 or more, not {Temperature}.");
+        if (PhaseIterations < 0) problems.Add($"PhaseIterations must be 0 (the model's) or more, not {PhaseIterations}.");
         if (TopK < 0) problems.Add($"TopK must be 0 (all tokens) or more, not {TopK}.");
         if (Takes is < 1 or > 256) problems.Add($"Takes must be between 1 and 256, not {Takes}.");
         if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems));
@@ -122,7 +125,7 @@ public sealed class MusicGenerator
         var clips = new AudioClip[takes];
         for (int k = 0; k < takes; k++)
         {
-            var samples = vectorizer.Invert(frames[k], options.RandomSeed + k);
+            var samples = vectorizer.Invert(frames[k], options.RandomSeed + k, options.PhaseIterations);
             clips[k] = new AudioClip(SampleRate, samples.Select(c => c.AsSpan(0, Math.Min(length, c.Length)).ToArray()).ToArray());
         }
         return clips;
@@ -194,6 +197,21 @@ public sealed class MusicGenerator
     }
 
     private int[][] SampleTokens(float[] primeFrames, GenerationOptions options, int count)
+    {
+        // One step of a small batch is dozens of tiny operations: one thread runs them faster than a pool of them.
+        int threads = get_num_threads();
+        set_num_threads(1);
+        try
+        {
+            return SampleTokensOnOneThread(primeFrames, options, count);
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
+    }
+
+    private int[][] SampleTokensOnOneThread(float[] primeFrames, GenerationOptions options, int count)
     {
         var codebook = tokenizer!.Codebook;
         int takes = options.Takes, vocabulary = network.OutputSize;

@@ -58,7 +58,7 @@ public sealed class FftVectorizingTransformer : MusicGenTransformerBase, IDispos
     /// Samples from frame-major features: exact for the complex representations, a Griffin-Lim phase estimate seeded
     /// with <paramref name="seed"/> for the log ones.
     /// </summary>
-    public float[][] Invert(ReadOnlySpan<float> features, int seed = 0) => Spectral.Inverse(features, Channels, seed);
+    public float[][] Invert(ReadOnlySpan<float> features, int seed = 0, int iterations = 0) => Spectral.Inverse(features, Channels, seed, iterations);
 
     /// <summary>Frees the precomputed tensors.</summary>
     public void Dispose() => Spectral.Dispose();

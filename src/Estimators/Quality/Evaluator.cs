@@ -51,6 +51,7 @@ public static class Evaluator
                 Temperature = generation?.Temperature ?? 1,
                 TopK = generation?.TopK ?? new GenerationOptions().TopK,
                 PrimeSeconds = generation?.PrimeSeconds ?? 10,
+                PhaseIterations = generation?.PhaseIterations ?? 0,
                 SeedOffsetSeconds = generation?.SeedOffsetSeconds ?? 0,
             };
             perSeed.Add(generator.GenerateTakes(seed, options).Select(c => (c, QualityMetrics.LogMel(c))).ToList());

@@ -23,18 +23,21 @@ internal static class BenchCommand
         var seconds = Cli.Option("--seconds", "Seconds per take", 20.0);
         var takes = Cli.Option("--takes", "Takes per batch", 1);
         var generateRepeat = Cli.Option("--repeat", "Timed runs (the median is reported)", 3);
+        var phase = Cli.Option("--phase-iterations", "Griffin-Lim iterations (0: the model's own setting)", 0);
         var generate = new Command("generate", "Generation speed, split into seed loading, sampling and phase reconstruction")
         {
-            model, seed, seconds, takes, generateRepeat,
+            model, seed, seconds, takes, generateRepeat, phase,
         };
-        generate.SetAction(r => cli.Guard(_ => Generate(cli, r.GetValue(model)!, r.GetValue(seed)!, r.GetValue(seconds), r.GetValue(takes), r.GetValue(generateRepeat))));
+        generate.SetAction(r => cli.Guard(_ => Generate(cli, r.GetValue(model)!, r.GetValue(seed)!,
+            new GenerationOptions { Seconds = r.GetValue(seconds), Takes = r.GetValue(takes), PhaseIterations = r.GetValue(phase) }, r.GetValue(generateRepeat))));
         return new Command("bench", "Benchmarks that print figures") { decode, features, generate, TrainingBenchmark.Create(cli) };
     }
 
-    private static int Generate(Cli cli, string modelPath, string seedPath, double seconds, int takes, int repeat)
+    private static int Generate(Cli cli, string modelPath, string seedPath, GenerationOptions options, int repeat)
     {
         var generator = new MusicGenerator(ModelFile.Load(new Microsoft.ML.MLContext(), modelPath));
-        var options = new GenerationOptions { Seconds = seconds, Takes = takes };
+        double seconds = options.Seconds;
+        int takes = options.Takes;
         generator.GenerateTakes(seedPath, options); // warm-up
         double audio = seconds * takes;
         double load = Median(repeat, () => AudioFile.Read(seedPath));

@@ -20,12 +20,13 @@ internal static class GenerateCommand
         var defaults = new GenerationOptions();
         var temperature = Cli.Option("--temperature", "Token models: sampling temperature (0: always the most likely token)", defaults.Temperature);
         var topK = Cli.Option("--top-k", "Token models: sample among the K most likely tokens (0: all)", defaults.TopK);
+        var phase = Cli.Option("--phase-iterations", "Griffin-Lim iterations (0: the model's own setting)", 0);
         var takes = Cli.Option("--takes", "Takes generated in one batch, written as OUT-1.wav, OUT-2.wav, ...", 1);
         var format = Cli.Option("--format", "Output sample format: wav16, wav24 or float", "wav16");
         format.AcceptOnlyFromAmong("wav16", "wav24", "float");
         var command = new Command("generate", "Generate audio that continues a seed song")
         {
-            model, seed, output, seconds, seedOffset, prime, randomSeed, temperature, topK, takes, format,
+            model, seed, output, seconds, seedOffset, prime, randomSeed, temperature, topK, takes, phase, format,
         };
         command.SetAction(r => cli.Guard(_ =>
         {
@@ -38,6 +39,7 @@ internal static class GenerateCommand
                 Temperature = r.GetValue(temperature),
                 TopK = r.GetValue(topK),
                 Takes = r.GetValue(takes),
+                PhaseIterations = r.GetValue(phase),
             };
             return Run(cli, r.GetValue(model)!, r.GetValue(seed)!, r.GetValue(output)!, options, ParseFormat(r.GetValue(format)!));
         }));

@@ -75,7 +75,8 @@ internal static class TrainCommand
         string log = Path.ChangeExtension(modelPath, ".log.csv"), plot = Path.ChangeExtension(modelPath, ".loss.png");
         cli.Out.WriteLine($"Saved {modelPath} ({new FileInfo(modelPath).Length / 1024} KiB) after {clock.Elapsed.TotalSeconds:F1} s.");
         if (ModelFile.Stages(fitted).OfType<LstmForecastingTransformer>().FirstOrDefault() is { PredictsTokens: true } network)
-            cli.Out.WriteLine($"Backoff weight fitted on the held-out files: {network.Network.BackoffWeight:F2}.");
+            cli.Out.WriteLine($"Backoff weight fitted on the held-out files: {network.Network.BackoffWeight:F2}" + (network.Network.BackoffFit is { } fit
+                ? $" (held-out cross-entropy {fit.Interpolated:F3} nats; network alone {fit.Network:F3}, repeat-or-unigram alone {fit.Backoff:F3})." : "."));
         TrainingLog.Save(epochs, log, plot);
         cli.Out.WriteLine($"Wrote {log} and {plot}.");
         return 0;

@@ -128,6 +128,12 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         return (result, new LstmState(next) { Caches = stack(caches.Select(c => c[-1]).ToArray()) });
     }
 
+    /// <summary>
+    /// When the backoff weight was fitted: the held-out cross-entropy (nats per token) of the network alone, of the
+    /// interpolation, and of the backoff alone. Not saved with the model.
+    /// </summary>
+    public (double Network, double Interpolated, double Backoff)? BackoffFit { get; set; }
+
     /// <summary>A token model's backoff weight (0: none).</summary>
     public double BackoffWeight => Vocabulary == 0 ? 0 : get_buffer("backoff_weight")!.item<float>();
 

@@ -77,7 +77,7 @@ public sealed class SpectralTransform : IDisposable
     /// with <see cref="SpectralSettings.GriffinLimIterations"/> iterations of Griffin-Lim, from a random phase drawn with
     /// <paramref name="seed"/>.
     /// </summary>
-    public float[][] Inverse(ReadOnlySpan<float> features, int channels, int seed = 0)
+    public float[][] Inverse(ReadOnlySpan<float> features, int channels, int seed = 0, int iterations = 0)
     {
         if (seed2017 is not null) return seed2017.Inverse(features, channels);
         int dim = FeatureSize(channels);
@@ -97,7 +97,7 @@ public sealed class SpectralTransform : IDisposable
         }
         else
         {
-            signal = GriffinLim(Magnitude(x), frames, seed);
+            signal = GriffinLim(Magnitude(x), frames, seed, iterations > 0 ? iterations : Settings.GriffinLimIterations);
         }
         var samples = Tensors.ToArray(signal);
         int length = samples.Length / channels;
@@ -141,7 +141,7 @@ public sealed class SpectralTransform : IDisposable
         istft(spectrum, Settings.FrameSize, Settings.Hop, window: window, center: true, onesided: true, length: (long)(frames - 1) * Settings.Hop);
 
     /// <summary>Fast Griffin-Lim (Perraudin et al. 2013, momentum 0.99): a signal whose STFT magnitude approaches <paramref name="magnitude"/>.</summary>
-    private Tensor GriffinLim(Tensor magnitude, int frames, int seed)
+    private Tensor GriffinLim(Tensor magnitude, int frames, int seed, int iterations)
     {
         using var generator = new Generator((ulong)seed);
         using Scalar twoPi = 2 * Math.PI, momentum = 0.99 / (1 + 0.99), tiny = 1e-16;
@@ -150,7 +150,7 @@ public sealed class SpectralTransform : IDisposable
         var previous = zeros_like(angles).DetachFromDisposeScope();
         try
         {
-            for (int i = 0; i < Settings.GriffinLimIterations; i++)
+            for (int i = 0; i < iterations; i++)
             {
                 using var iteration = NewDisposeScope(); // frees each iteration's spectrograms
                 var rebuilt = Stft(Istft(magnitude.mul(angles), frames));
