@@ -139,7 +139,7 @@ public static class Presets
     /// time over 64 steps, an embedding of 128 and 2 LSTM layers of 512 units (dropout 0.3) with recent-token caches,
     /// softmax and cross-entropy, 10% of input tokens replaced at random while training, early stopping on whole
     /// held-out files (left out of the codebook too), a backoff to "repeat or unigram" weighted on those files, and
-    /// Griffin-Lim phase at generation. Settings start from <see cref="PipelineSettings.TokenDefaults"/>.
+    /// Griffin-Lim phase (16 iterations) at generation. Settings start from <see cref="PipelineSettings.TokenDefaults"/>.
     /// </summary>
     public static IEstimator<ITransformer> Default(this TransformsCatalog catalog, PipelineSettings? settings = null)
     {
@@ -155,7 +155,8 @@ public static class Presets
             Seed = s.Seed,
             ValidationFraction = s.ValidationFraction,
         });
-        var (loader, vectorizer) = Features(catalog, s, 1, Representation.LogMagnitude, s.Window ?? WindowKind.Hann);
+        // 16 Griffin-Lim iterations: on held-out music every measure came out as with 32, at twice the speed.
+        var (loader, vectorizer) = Features(catalog, s, 1, Representation.LogMagnitude, s.Window ?? WindowKind.Hann, phaseIterations: 16);
         var training = Training(s);
         if (s.EpochEnd is { } epochEnd)
             training.EpochEnd = (network, epoch) => epochEnd(
@@ -178,7 +179,7 @@ public static class Presets
     }
 
     private static (AudioLoadingEstimator, FftVectorizingEstimator) Features(TransformsCatalog catalog, PipelineSettings s, int channels,
-        Representation representation, WindowKind? window) =>
+        Representation representation, WindowKind? window, int phaseIterations = FftVectorizingEstimator.Defaults.GriffinLimIterations) =>
         (catalog.LoadAudio(sampleRate: s.SampleRate, channels: channels), catalog.VectorizeFft(new FftVectorizingEstimator.Options
         {
             FrameSize = s.FrameSize,
@@ -186,6 +187,7 @@ public static class Presets
             Hop = s.Hop,
             Window = window,
             MelBands = s.MelBands,
+            GriffinLimIterations = phaseIterations,
         }));
 
     private static LstmForecastingEstimator.Options Training(PipelineSettings s) => new()
