@@ -119,7 +119,7 @@ internal sealed class TrainingOptions
     private readonly Option<int?> batchSize = Maybe<int>("--batch-size", "State streams per batch (default 16; seed2017: 32)");
     private readonly Option<int?> sequenceLength = Maybe<int>("--sequence-length", "Batches per optimizer step, truncated backpropagation through time (default 64; seed2017: 1)");
     private readonly Option<int?> layers = Maybe<int>("--layers", "LSTM layers (default 2; seed2017: 3)");
-    private readonly Option<int?> hidden = Maybe<int>("--hidden", "Units per LSTM layer (default 512; seed2017: 256)");
+    private readonly Option<int?> hidden = Maybe<int>("--hidden", "Units per LSTM layer (default 384; seed2017: 256)");
     private readonly Option<float?> dropout = Maybe<float>("--dropout", "Dropout after every LSTM layer (default 0.3; seed2017: 0.5, 0.3, 0.2)");
     private readonly Option<float?> learningRate = Maybe<float>("--learning-rate", "Adam's learning rate (default 0.001)");
     private readonly Option<float?> clip = Maybe<float>("--clip", "Clip the gradient norm to this, 0: off (default 1; seed2017: 0)");
