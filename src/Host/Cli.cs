@@ -16,8 +16,12 @@ internal sealed class Cli(TextWriter output, TextWriter error)
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
+            // The first Ctrl+C asks the work to stop at its next safe point (training: after a checkpoint at the end
+            // of the current file); a second one ends the process at once.
+            if (cancel.IsCancellationRequested) return;
             e.Cancel = true;
             cancel.Cancel();
+            Error.WriteLine("musicgen: stopping at the next safe point (Ctrl+C again to quit at once)");
         };
         Console.CancelKeyPress += onCancel;
         try
