@@ -62,6 +62,8 @@ public class AudioFileTests
             for (int i = 0; i < part.Length; i += 97) Assert.InRange(part.Channels[0][i] - clip.Channels[0][66150 + i], -1e-4, 1e-4);
             Assert.Equal(clip.Length - 66150, AudioFile.Read(path, 1.5, null).Length);
         }
+        var e = Assert.Throws<InvalidDataException>(() => AudioFile.Read(temp.File("a.flac"), 99, 1));
+        Assert.Equal("a.flac: no audio after 99 s (the file is shorter)", e.Message);
     }
 
     [Fact]

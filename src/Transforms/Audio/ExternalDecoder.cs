@@ -16,7 +16,7 @@ internal static class ExternalDecoder
     /// <param name="length">Seconds to decode at most; null: to the end.</param>
     public static AudioClip Ffmpeg(string path, double start = 0, double? length = null) =>
         Run("ffmpeg", ["-nostdin", "-hide_banner", "-v", "error", .. Range("-ss", start, "-t", length), "-i", path, "-map", "0:a:0", "-vn", "-f", "wav", "-c:a", "pcm_f32le", "-"],
-            path, "apt-get install ffmpeg");
+            path, "apt-get install ffmpeg", start);
 
     private static IEnumerable<string> Range(string startFlag, double start, string lengthFlag, double? length)
     {
@@ -31,7 +31,7 @@ internal static class ExternalDecoder
     public static AudioClip Sox(string path, double start = 0, double? length = null) =>
         Run("sox", ["-V1", path, "-t", "wav", "-e", "floating-point", "-b", "32", "-",
             .. start > 0 || length is not null ? ["trim", start.ToString("R", System.Globalization.CultureInfo.InvariantCulture), .. length is { } l ? [l.ToString("R", System.Globalization.CultureInfo.InvariantCulture)] : Array.Empty<string>()] : Array.Empty<string>()],
-            path, "apt-get install sox libsox-fmt-all");
+            path, "apt-get install sox libsox-fmt-all", start);
 
     /// <summary>The first audio stream's codec name as ffprobe reports it (for example "aac", "alac", "opus"), or null.</summary>
     public static string? Codec(string path)
@@ -53,7 +53,7 @@ internal static class ExternalDecoder
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Any(dir => File.Exists(Path.Combine(dir, tool)));
 
-    private static AudioClip Run(string tool, string[] arguments, string path, string install)
+    private static AudioClip Run(string tool, string[] arguments, string path, string install, double offset = 0)
     {
         string name = Path.GetFileName(path);
         var start = new ProcessStartInfo(tool)
@@ -96,7 +96,8 @@ internal static class ExternalDecoder
                 throw new InvalidDataException($"{name}: {tool} cannot decode it ({(lastError.Length > 0 ? lastError : $"exit code {process.ExitCode}")})");
             if (parseError is not null || clip is null)
                 throw new InvalidDataException($"{name}: {tool} gave no audio ({lastError})".Replace(" ()", ""), parseError);
-            if (clip.Length == 0) throw new InvalidDataException($"{name}: no audio in the file");
+            if (clip.Length == 0)
+                throw new InvalidDataException(offset > 0 ? $"{name}: no audio after {offset} s (the file is shorter)" : $"{name}: no audio in the file");
             string? warning = lastError.Length > 0 ? $"{name}: {tool} reported: {lastError}" : null;
             return new AudioClip(clip.SampleRate, clip.Channels, warning) { Encoding = $"decoded by {tool}" };
         }
