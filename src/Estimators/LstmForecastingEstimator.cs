@@ -428,7 +428,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
     private void FitBackoff(FrameLstm network, CachedSegments segments, HashSet<int> heldOutFiles, (IReadOnlyList<long> Counts, double RepeatRate) statistics)
     {
         network.SetBackoff(statistics.Counts, statistics.RepeatRate, 0);
-        double total = statistics.Counts.Sum() + (double)network.Vocabulary;
+        var baseline = new RepeatOrUnigram(statistics.Counts, statistics.RepeatRate);
         var model = new List<double>();
         var backoff = new List<double>();
         using var noGrad = no_grad();
@@ -449,8 +449,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             {
                 int previous = (int)segment.Inputs[trainSteps * segment.Streams + i], token = (int)segment.Targets![trainSteps * segment.Streams + i];
                 model.Add(Math.Exp(picked[i]));
-                double u = (statistics.Counts[token] + 1) / total;
-                backoff.Add((previous == token ? statistics.RepeatRate : 0) + (1 - statistics.RepeatRate) * u);
+                backoff.Add(baseline.Probability(previous, token));
             }
         }
         if (model.Count == 0) return;
@@ -596,16 +595,13 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
 
         public ValidationReport? Report()
         {
-            long total = counts.Sum();
-            if (held.Count == 0 || total == 0) return null;
-            double r = pairs == 0 ? 0 : (double)repeats / pairs;
-            double Unigram(int token) => (counts[token] + 1.0) / (total + vocabulary);
+            if (held.Count == 0 || counts.Sum() == 0) return null;
+            var baseline = new RepeatOrUnigram(counts, pairs == 0 ? 0 : (double)repeats / pairs);
             double repeat = 0, unigram = 0;
             foreach (var (previous, next) in held)
             {
-                double u = Unigram(next);
-                repeat -= Math.Log((previous == next ? r : 0) + (1 - r) * u);
-                unigram -= Math.Log(u);
+                repeat -= Math.Log(baseline.Probability(previous, next));
+                unigram -= Math.Log(baseline.Unigram(next));
             }
             return new ValidationReport(held.Count, loss / held.Count, repeat / held.Count, unigram / held.Count) { CrossEntropy = true };
         }

@@ -10,6 +10,7 @@ public sealed class TokenSampler
     private readonly double temperature;
     private readonly int topK;
     private readonly double[] weights;
+    private readonly float[] scratch;
 
     /// <summary>A sampler for a vocabulary of <paramref name="vocabulary"/> tokens.</summary>
     public TokenSampler(int vocabulary, double temperature, int topK)
@@ -20,6 +21,7 @@ public sealed class TokenSampler
         this.temperature = temperature;
         this.topK = topK == 0 ? vocabulary : Math.Min(topK, vocabulary);
         weights = new double[vocabulary];
+        scratch = new float[vocabulary];
     }
 
     /// <summary>Draws one token, never <paramref name="excluded"/> (-1: none) when there is another choice.</summary>
@@ -28,7 +30,8 @@ public sealed class TokenSampler
         if (logits.Length != weights.Length) throw new ArgumentException($"Expected {weights.Length} logits, got {logits.Length}.", nameof(logits));
         if (excluded >= 0 && logits.Length > 1)
         {
-            var copy = logits.ToArray();
+            var copy = new float[logits.Length];
+            logits.CopyTo(copy);
             copy[excluded] = float.NegativeInfinity;
             return Sample(copy, random);
         }
@@ -38,9 +41,9 @@ public sealed class TokenSampler
         double threshold = double.NegativeInfinity;
         if (topK < logits.Length)
         {
-            var values = logits.ToArray();
-            Array.Sort(values);
-            threshold = values[^topK];
+            logits.CopyTo(scratch);
+            Array.Sort(scratch);
+            threshold = scratch[^topK];
         }
         double max = logits[best], sum = 0;
         for (int i = 0; i < logits.Length; i++)

@@ -39,21 +39,23 @@ public static class Evaluator
         var referenceFrames = referenceClips.SelectMany(QualityMetrics.LogMel).ToArray();
         var seedFrames = seeds.Select(s => QualityMetrics.LogMel(AudioFile.Read(s))).ToList();
 
+        var given = generation ?? new GenerationOptions();
+        var options = new GenerationOptions // the caller's sampling, with the evaluation's length, takes and random seeds
+        {
+            Seconds = seconds,
+            RandomSeed = 1,
+            Takes = takes,
+            Temperature = given.Temperature,
+            TopK = given.TopK,
+            LoopGuard = given.LoopGuard,
+            PrimeSeconds = given.PrimeSeconds,
+            PhaseIterations = given.PhaseIterations,
+            SeedOffsetSeconds = given.SeedOffsetSeconds,
+        };
         var perSeed = new List<List<(AudioClip Clip, float[][] Frames)>>();
         foreach (var seed in seeds)
         {
             log?.Invoke($"generating {takes} take(s) of {seconds} s from {Path.GetFileName(seed)}");
-            var options = new GenerationOptions
-            {
-                Seconds = seconds,
-                RandomSeed = 1,
-                Takes = takes,
-                Temperature = generation?.Temperature ?? 1,
-                TopK = generation?.TopK ?? new GenerationOptions().TopK,
-                PrimeSeconds = generation?.PrimeSeconds ?? 10,
-                PhaseIterations = generation?.PhaseIterations ?? 0,
-                SeedOffsetSeconds = generation?.SeedOffsetSeconds ?? 0,
-            };
             perSeed.Add(generator.GenerateTakes(seed, options).Select(c => (c, QualityMetrics.LogMel(c))).ToList());
         }
         var all = perSeed.SelectMany(s => s).ToList();
@@ -144,10 +146,8 @@ public static class Evaluator
     private static (double VsRepeat, double VsUnigram) NextTokenErrorRatios(Transforms.Model.Codebook codebook, LstmForecastingTransformer network,
         IEnumerable<float[]> files)
     {
-        long total = codebook.Counts.Sum();
         int vocabulary = codebook.Size;
-        double r = codebook.RepeatRate;
-        double Unigram(int token) => (codebook.Counts[token] + 1.0) / (total + vocabulary);
+        var baseline = new Transforms.Model.RepeatOrUnigram(codebook.Counts, codebook.RepeatRate);
         double model = 0, repeat = 0, unigram = 0;
         foreach (var frames in files)
         {
@@ -163,9 +163,8 @@ public static class Evaluator
                 foreach (var v in row) sum += Math.Exp(v - max);
                 int next = tokens[t + 1];
                 model -= row[next] - max - Math.Log(sum);
-                double u = Unigram(next);
-                repeat -= Math.Log((tokens[t] == next ? r : 0) + (1 - r) * u);
-                unigram -= Math.Log(u);
+                repeat -= Math.Log(baseline.Probability(tokens[t], next));
+                unigram -= Math.Log(baseline.Unigram(next));
             }
         }
         return repeat == 0 ? (double.NaN, double.NaN) : (model / repeat, model / unigram);

@@ -23,13 +23,14 @@ internal static class BenchCommand
         var seconds = Cli.Option("--seconds", "Seconds per take", 20.0);
         var takes = Cli.Option("--takes", "Takes per batch", 1);
         var generateRepeat = Cli.Option("--repeat", "Timed runs (the median is reported)", 3);
-        var phase = Cli.Option("--phase-iterations", "Griffin-Lim iterations (0: the model's own setting)", 0);
+        var sampling = new SamplingOptions();
         var generate = new Command("generate", "Generation speed, split into seed loading, sampling and phase reconstruction")
         {
-            model, seed, seconds, takes, generateRepeat, phase,
+            model, seed, seconds, takes, generateRepeat,
         };
+        sampling.AddTo(generate);
         generate.SetAction(r => cli.Guard(_ => Generate(cli, r.GetValue(model)!, r.GetValue(seed)!,
-            new GenerationOptions { Seconds = r.GetValue(seconds), Takes = r.GetValue(takes), PhaseIterations = r.GetValue(phase) }, r.GetValue(generateRepeat))));
+            sampling.Apply(r, new GenerationOptions { Seconds = r.GetValue(seconds), Takes = r.GetValue(takes) }), r.GetValue(generateRepeat))));
         return new Command("bench", "Benchmarks that print figures") { decode, features, generate, TrainingBenchmark.Create(cli) };
     }
 

@@ -18,21 +18,19 @@ internal static class EvaluateCommand
         var seconds = Cli.Option("--seconds", "Seconds per take", 20.0);
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to this file" };
         var training = new Option<string[]>("--training") { Description = "The audio the model trained on (files or folders), for the copy rate", AllowMultipleArgumentsPerToken = true };
-        var defaults = new GenerationOptions();
-        var temperature = Cli.Option("--temperature", "Token models: sampling temperature", defaults.Temperature);
-        var phase = Cli.Option("--phase-iterations", "Griffin-Lim iterations (0: the model's own setting)", 0);
-        var topK = Cli.Option("--top-k", "Token models: sample among the K most likely tokens (0: all)", defaults.TopK);
+        var sampling = new SamplingOptions();
         var command = new Command("evaluate", "Generate takes from held-out seeds and print quality.md's measures with their targets")
         {
-            model, reference, seeds, training, takes, seconds, temperature, topK, phase, json,
+            model, reference, seeds, training, takes, seconds, json,
         };
+        sampling.AddTo(command);
         command.SetAction(r => cli.Guard(_ =>
         {
             var loaded = ModelFile.Load(new MLContext(), r.GetValue(model)!);
             var figures = Evaluator.Evaluate(loaded, AudioFile.Expand(r.GetValue(reference)!), AudioFile.Expand(r.GetValue(seeds)!),
                 r.GetValue(takes), r.GetValue(seconds), line => cli.Error.WriteLine(line),
                 r.GetValue(training) is { Length: > 0 } t ? AudioFile.Expand(t) : null,
-                new GenerationOptions { Temperature = r.GetValue(temperature), TopK = r.GetValue(topK), PhaseIterations = r.GetValue(phase) });
+                sampling.Apply(r, new GenerationOptions()));
             cli.Out.WriteLine($"{"measure",-44} {"value",10}  {"target",-12} met");
             foreach (var f in figures)
             {

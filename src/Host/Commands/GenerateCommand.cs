@@ -17,30 +17,25 @@ internal static class GenerateCommand
         var seedOffset = Cli.Option("--seed-offset", "Start of the priming excerpt in the seed, in seconds", 0.0);
         var prime = Cli.Option("--prime-seconds", "Seconds of the seed used to prime the model (0: all)", 10.0);
         var randomSeed = Cli.Option("--random-seed", "Random seed (take k uses this + k - 1)", 1);
-        var defaults = new GenerationOptions();
-        var temperature = Cli.Option("--temperature", "Token models: sampling temperature (0: always the most likely token)", defaults.Temperature);
-        var topK = Cli.Option("--top-k", "Token models: sample among the K most likely tokens (0: all)", defaults.TopK);
-        var phase = Cli.Option("--phase-iterations", "Griffin-Lim iterations (0: the model's own setting)", 0);
+        var sampling = new SamplingOptions();
         var takes = Cli.Option("--takes", "Takes generated in one batch, written as OUT-1.wav, OUT-2.wav, ...", 1);
         var format = Cli.Option("--format", "Output sample format: wav16, wav24 or float", "wav16");
         format.AcceptOnlyFromAmong("wav16", "wav24", "float");
         var command = new Command("generate", "Generate audio that continues a seed song")
         {
-            model, seed, output, seconds, seedOffset, prime, randomSeed, temperature, topK, takes, phase, format,
+            model, seed, output, seconds, seedOffset, prime, randomSeed, takes, format,
         };
+        sampling.AddTo(command);
         command.SetAction(r => cli.Guard(_ =>
         {
-            var options = new GenerationOptions
+            var options = sampling.Apply(r, new GenerationOptions
             {
                 Seconds = r.GetValue(seconds),
                 SeedOffsetSeconds = r.GetValue(seedOffset),
                 PrimeSeconds = r.GetValue(prime),
                 RandomSeed = r.GetValue(randomSeed),
-                Temperature = r.GetValue(temperature),
-                TopK = r.GetValue(topK),
                 Takes = r.GetValue(takes),
-                PhaseIterations = r.GetValue(phase),
-            };
+            });
             return Run(cli, r.GetValue(model)!, r.GetValue(seed)!, r.GetValue(output)!, options, ParseFormat(r.GetValue(format)!));
         }));
         return command;

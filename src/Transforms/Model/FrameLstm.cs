@@ -146,9 +146,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         if (Vocabulary == 0) throw new InvalidOperationException("Only a token model has a backoff.");
         if (counts.Count != Vocabulary) throw new ArgumentException($"Give {Vocabulary} counts, not {counts.Count}.", nameof(counts));
         if (!(weight >= 0 && weight < 1) || !(repeatRate >= 0 && repeatRate <= 1)) throw new ArgumentOutOfRangeException(nameof(weight), "The weight must be in [0, 1) and the repeat rate in [0, 1].");
-        double total = counts.Sum() + (double)Vocabulary;
+        var baseline = new RepeatOrUnigram(counts, repeatRate);
         using var noGrad = no_grad();
-        using var unigram = tensor(counts.Select(c => (float)((c + 1) / total)).ToArray());
+        using var unigram = tensor(Enumerable.Range(0, Vocabulary).Select(t => (float)baseline.Unigram(t)).ToArray());
         using var repeat = tensor(new[] { (float)repeatRate });
         using var w = tensor(new[] { (float)weight });
         get_buffer("backoff_unigram")!.copy_(unigram);

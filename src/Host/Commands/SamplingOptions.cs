@@ -1,0 +1,26 @@
+using System.CommandLine;
+
+namespace MusicGen.Host.Commands;
+
+/// <summary>The sampling and phase options that <c>generate</c>, <c>evaluate</c> and <c>bench generate</c> share.</summary>
+internal sealed class SamplingOptions
+{
+    private static readonly GenerationOptions Defaults = new();
+    private readonly Option<double> temperature = Cli.Option("--temperature", "Token models: sampling temperature (0: always the most likely token)", Defaults.Temperature);
+    private readonly Option<int> topK = Cli.Option("--top-k", "Token models: sample among the K most likely tokens (0: all)", Defaults.TopK);
+    private readonly Option<int> phase = Cli.Option("--phase-iterations", "Griffin-Lim iterations (0: the model's own setting)", Defaults.PhaseIterations);
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in new Option[] { temperature, topK, phase }) command.Options.Add(o);
+    }
+
+    /// <summary>Sets the sampling and phase options given on the command line, and returns <paramref name="options"/>.</summary>
+    public GenerationOptions Apply(ParseResult r, GenerationOptions options)
+    {
+        options.Temperature = r.GetValue(temperature);
+        options.TopK = r.GetValue(topK);
+        options.PhaseIterations = r.GetValue(phase);
+        return options;
+    }
+}
