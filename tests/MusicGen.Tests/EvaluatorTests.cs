@@ -1,8 +1,8 @@
 using Microsoft.ML;
-using MusicGen.Quality;
 using MusicGen.Transforms;
 using MusicGen.Transforms.Audio;
 using MusicGen.Transforms.Spectral;
+using MusicGen.Evaluation;
 
 namespace MusicGen.Tests;
 

@@ -1,4 +1,5 @@
 using MusicGen.Transforms.Spectral;
+using MusicGen.Transforms.Torch;
 
 namespace MusicGen.Tests;
 
@@ -109,9 +110,9 @@ public class OneDnnTests
     [Fact]
     public void The_switch_is_found_and_toggles_and_restores()
     {
-        Assert.True(Transforms.Model.OneDnn.Available);
-        bool before = Transforms.Model.OneDnn.Enabled;
-        using (Transforms.Model.OneDnn.Scope(!before)) Assert.Equal(!before, Transforms.Model.OneDnn.Enabled);
-        Assert.Equal(before, Transforms.Model.OneDnn.Enabled);
+        Assert.True(OneDnn.Available);
+        bool before = OneDnn.Enabled;
+        using (OneDnn.Scope(!before)) Assert.Equal(!before, OneDnn.Enabled);
+        Assert.Equal(before, OneDnn.Enabled);
     }
 }

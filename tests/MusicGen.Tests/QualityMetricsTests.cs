@@ -1,6 +1,6 @@
-using MusicGen.Quality;
 using MusicGen.Transforms.Audio;
 using Xunit.Abstractions;
+using MusicGen.Evaluation;
 
 namespace MusicGen.Tests;
 

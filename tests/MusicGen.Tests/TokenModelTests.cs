@@ -1,10 +1,12 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MusicGen.Estimators;
-using MusicGen.Quality;
 using MusicGen.Transforms;
 using MusicGen.Transforms.Audio;
-using MusicGen.Transforms.Model;
+using MusicGen.Evaluation;
+using MusicGen.Transforms.Network;
+using MusicGen.Transforms.Tokens;
+using MusicGen.Transforms.Torch;
 
 namespace MusicGen.Tests;
 

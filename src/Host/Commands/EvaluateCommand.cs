@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using Microsoft.ML;
-using MusicGen.Quality;
 using MusicGen.Transforms.Audio;
+using MusicGen.Evaluation;
 
 namespace MusicGen.Host.Commands;
 

@@ -5,6 +5,7 @@ using MusicGen.Estimators;
 using MusicGen.Transforms;
 using MusicGen.Transforms.Audio;
 using MusicGen.Transforms.Spectral;
+using MusicGen.Transforms.Tokens;
 
 namespace MusicGen.Host.Commands;
 

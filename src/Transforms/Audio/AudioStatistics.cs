@@ -1,6 +1,6 @@
-using MusicGen.Transforms.Model;
 using TorchSharp;
 using static TorchSharp.torch;
+using MusicGen.Transforms.Torch;
 
 namespace MusicGen.Transforms.Audio;
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using MusicGen.Transforms.IO;
 
 namespace MusicGen.Transforms.Audio;
 

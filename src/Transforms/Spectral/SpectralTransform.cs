@@ -1,6 +1,6 @@
 using TorchSharp;
-using MusicGen.Transforms.Model;
 using static TorchSharp.torch;
+using MusicGen.Transforms.Torch;
 
 namespace MusicGen.Transforms.Spectral;
 

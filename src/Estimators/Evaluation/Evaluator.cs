@@ -1,0 +1,173 @@
+using Microsoft.ML;
+using MusicGen.Transforms;
+using MusicGen.Transforms.Audio;
+using MusicGen.Transforms.Tokens;
+
+namespace MusicGen.Evaluation;
+
+/// <summary>One measure of an evaluation, with its target.</summary>
+/// <param name="Name">The measure, as quality.md names it.</param>
+/// <param name="Value">Mean over takes (NaN where it could not be computed).</param>
+/// <param name="Low">Lowest value that meets the target (NaN: no lower bound).</param>
+/// <param name="High">Highest value that meets the target (NaN: no upper bound).</param>
+public sealed record QualityFigure(string Name, double Value, double Low, double High)
+{
+    /// <summary>Whether the value meets the target.</summary>
+    public bool Met => !double.IsNaN(Value) && (double.IsNaN(Low) || Value >= Low) && (double.IsNaN(High) || Value <= High);
+}
+
+/// <summary>
+/// Generates takes from seeds with a fitted pipeline and scores them against held-out reference audio with
+/// <see cref="QualityMetrics"/>; with the training audio, also the copy rate (calibrated on the reference passed
+/// through <see cref="MusicGenerator.Reconstruct"/>).
+/// </summary>
+public static class Evaluator
+{
+    /// <summary>
+    /// Evaluates <paramref name="model"/>; <paramref name="seeds"/> needs two files for seed sensitivity and
+    /// <paramref name="training"/> (the files the model trained on) is needed for the copy rate (NaN without it).
+    /// Takes are generated in one batch per seed with random seeds 1..takes, at the generator's default temperature
+    /// and top-k unless <paramref name="generation"/> says otherwise.
+    /// </summary>
+    public static IReadOnlyList<QualityFigure> Evaluate(ITransformer model, IReadOnlyList<string> reference, IReadOnlyList<string> seeds,
+        int takes = 3, double seconds = 20, Action<string>? log = null, IReadOnlyList<string>? training = null, GenerationOptions? generation = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(takes, 1);
+        if (reference.Count == 0) throw new ArgumentException("Give at least one reference file.", nameof(reference));
+        if (seeds.Count == 0) throw new ArgumentException("Give at least one seed file.", nameof(seeds));
+        var generator = new MusicGenerator(model);
+        var referenceClips = reference.Select(AudioFile.Read).ToList();
+        var referenceFrames = referenceClips.SelectMany(QualityMetrics.LogMel).ToArray();
+        var seedFrames = seeds.Select(s => QualityMetrics.LogMel(AudioFile.Read(s))).ToList();
+
+        var given = generation ?? new GenerationOptions();
+        var options = new GenerationOptions // the caller's sampling, with the evaluation's length, takes and random seeds
+        {
+            Seconds = seconds,
+            RandomSeed = 1,
+            Takes = takes,
+            Temperature = given.Temperature,
+            TopK = given.TopK,
+            LoopGuard = given.LoopGuard,
+            PrimeSeconds = given.PrimeSeconds,
+            PhaseIterations = given.PhaseIterations,
+            SeedOffsetSeconds = given.SeedOffsetSeconds,
+        };
+        var perSeed = new List<List<(AudioClip Clip, float[][] Frames)>>();
+        foreach (var seed in seeds)
+        {
+            log?.Invoke($"generating {takes} take(s) of {seconds} s from {Path.GetFileName(seed)}");
+            perSeed.Add(generator.GenerateTakes(seed, options).Select(c => (c, QualityMetrics.LogMel(c))).ToList());
+        }
+        var all = perSeed.SelectMany(s => s).ToList();
+        double referenceFlux = referenceClips.Average(c => QualityMetrics.Flux(QualityMetrics.LogMel(c)));
+
+        double flux = all.Average(t => QualityMetrics.Flux(t.Frames)) / referenceFlux;
+        double frechet = all.Average(t => QualityMetrics.FrechetRatio(t.Frames, referenceFrames));
+        double loudness = QualityMetrics.LoudnessMovementRatio(all.Select(t => t.Clip).ToList(), referenceClips);
+        double sensitivity = seeds.Count < 2 ? double.NaN
+            : Enumerable.Range(0, takes).Average(k => QualityMetrics.SeedSensitivity(perSeed[0][k].Frames, perSeed[1][k].Frames, seedFrames[0], seedFrames[1]));
+        double tonality = QualityMetrics.TonalityRatio(all.Select(t => t.Clip).ToList(), referenceClips);
+        var (vsRepeat, vsMean) = NextFrameErrorRatios(model, reference);
+        double copyRate = double.NaN;
+        if (training is { Count: > 0 })
+        {
+            log?.Invoke($"searching {training.Count} training file(s) for copied windows");
+            var trainingWindows = training.SelectMany(f => QualityMetrics.Windows(QualityMetrics.LogMel(AudioFile.Read(f)), QualityMetrics.TrainingWindowHop)).ToList();
+            var heldOut = reference.SelectMany(r => QualityMetrics.Windows(QualityMetrics.LogMel(generator.Reconstruct(r)))).ToList();
+            double threshold = QualityMetrics.CopyThreshold(heldOut, trainingWindows);
+            copyRate = QualityMetrics.CopyRate(all.SelectMany(t => QualityMetrics.Windows(t.Frames)).ToList(), trainingWindows, threshold);
+        }
+        return
+        [
+            new("spectral flux ratio", flux, 0.5, 2),
+            new("Frechet distance ratio", frechet, double.NaN, 3),
+            new("loudness movement ratio", loudness, 0.5, 2),
+            new("seed sensitivity", sensitivity, 0.3, double.NaN),
+            new("next-frame error / repeat previous frame", vsRepeat, double.NaN, 1),
+            new("next-frame error / mean frame", vsMean, double.NaN, 1),
+            new("tonality ratio", tonality, 0.05, 20),
+            new("copy rate", copyRate, double.NaN, 0.15),
+        ];
+    }
+
+    /// <summary>
+    /// Teacher-forced next-frame mean squared error on held-out audio, in the model's own feature space (after its
+    /// normaliser), divided by that of repeating the previous frame and of predicting the mean frame (the normaliser's
+    /// mean when there is one, else the reference frames' own mean). For a token model: cross-entropy of the next token,
+    /// divided by that of "repeat the previous token" (probability r for the same token, else the unigram
+    /// frequencies, r being the training repeat rate) and by that of the unigram frequencies (add-one smoothed).
+    /// </summary>
+    public static (double VsRepeat, double VsMean) NextFrameErrorRatios(ITransformer model, IReadOnlyList<string> reference)
+    {
+        var stages = ModelFile.Stages(model).ToList();
+        var loader = stages.OfType<AudioLoadingTransformer>().First();
+        var vectorizer = stages.OfType<FftVectorizingTransformer>().First();
+        var normalizer = stages.OfType<FeatureNormalizingTransformer>().FirstOrDefault();
+        var network = stages.OfType<LstmForecastingTransformer>().First();
+        if (network.PredictsTokens)
+            return NextTokenErrorRatios(stages.OfType<TokenizingTransformer>().First().Codebook, network,
+                reference.Select(r => vectorizer.Vectorize(loader.Load(r).Channels)));
+        int dim = vectorizer.FeatureSize;
+        var sequences = reference.Select(r =>
+        {
+            var frames = vectorizer.Vectorize(loader.Load(r).Channels);
+            normalizer?.Normalize(frames);
+            return frames;
+        }).Where(f => f.Length >= 2 * dim).ToList();
+        if (sequences.Count == 0) return (double.NaN, double.NaN);
+        var mean = new double[dim]; // in a normaliser's space the training mean frame is all zeros
+        if (normalizer is null)
+        {
+            foreach (var s in sequences)
+                for (int i = 0; i < s.Length; i++) mean[i % dim] += s[i];
+            long count = sequences.Sum(s => (long)s.Length / dim);
+            for (int d = 0; d < dim; d++) mean[d] /= count;
+        }
+        double modelError = 0, repeat = 0, meanError = 0;
+        foreach (var frames in sequences)
+        {
+            var (predictions, state) = network.Run(frames, 1, null);
+            state.Dispose();
+            int steps = frames.Length / dim;
+            for (int t = 0; t + 1 < steps; t++)
+            {
+                for (int d = 0; d < dim; d++)
+                {
+                    double next = frames[(t + 1) * dim + d];
+                    modelError += Math.Pow(predictions[t * dim + d] - next, 2);
+                    repeat += Math.Pow(frames[t * dim + d] - next, 2);
+                    meanError += Math.Pow(mean[d] - next, 2);
+                }
+            }
+        }
+        return (modelError / repeat, modelError / meanError);
+    }
+
+    private static (double VsRepeat, double VsUnigram) NextTokenErrorRatios(Codebook codebook, LstmForecastingTransformer network,
+        IEnumerable<float[]> files)
+    {
+        int vocabulary = codebook.Size;
+        var baseline = new RepeatOrUnigram(codebook.Counts, codebook.RepeatRate);
+        double model = 0, repeat = 0, unigram = 0;
+        foreach (var frames in files)
+        {
+            var tokens = codebook.Encode(frames);
+            if (tokens.Length < 2) continue;
+            var (logits, state) = network.Run(tokens.Select(t => (float)t).ToArray(), 1, null);
+            state.Dispose();
+            for (int t = 0; t + 1 < tokens.Length; t++)
+            {
+                var row = logits.AsSpan(t * vocabulary, vocabulary);
+                double max = double.NegativeInfinity, sum = 0;
+                foreach (var v in row) max = Math.Max(max, v);
+                foreach (var v in row) sum += Math.Exp(v - max);
+                int next = tokens[t + 1];
+                model -= row[next] - max - Math.Log(sum);
+                repeat -= Math.Log(baseline.Probability(tokens[t], next));
+                unigram -= Math.Log(baseline.Unigram(next));
+            }
+        }
+        return repeat == 0 ? (double.NaN, double.NaN) : (model / repeat, model / unigram);
+    }
+}

@@ -1,0 +1,302 @@
+using Microsoft.ML;
+using MusicGen.Transforms;
+using MusicGen.Transforms.Audio;
+using static TorchSharp.torch;
+using MusicGen.Transforms.Tokens;
+using MusicGen.Transforms.Torch;
+
+namespace MusicGen;
+
+/// <summary>Options of <see cref="MusicGenerator.Generate(string, GenerationOptions?)"/>.</summary>
+public sealed class GenerationOptions
+{
+    /// <summary>Seconds of new audio to generate. Default 20.</summary>
+    public double Seconds { get; set; } = 20;
+    /// <summary>Where in the seed file priming starts, in seconds. Default 0.</summary>
+    public double SeedOffsetSeconds { get; set; }
+    /// <summary>Seconds of the seed used to prime the network's state; 0 uses all of it from the offset. Default 10.</summary>
+    public double PrimeSeconds { get; set; } = 10;
+    /// <summary>Seed of the sampling (take k of a batch uses RandomSeed + k - 1) and of phase reconstruction. Default 1.</summary>
+    public int RandomSeed { get; set; } = 1;
+    /// <summary>
+    /// Token models: divides the logits before sampling; below 1 is safer and more repetitive, above 1 wilder; 0 always
+    /// takes the most likely token (deterministic). Default 1.
+    /// </summary>
+    public double Temperature { get; set; } = 1;
+    /// <summary>
+    /// Token models: sample among the K most likely tokens only (0: among all). Default 150: on held-out music it kept
+    /// the seed's character without replaying training passages (docs/evaluation.md).
+    /// </summary>
+    public int TopK { get; set; } = 150;
+    /// <summary>
+    /// Token models: a token held longer than the training music held any token (leaving out its longest 1% of holds)
+    /// is not sampled again until another one comes, so that generation cannot freeze into a drone. Default true.
+    /// </summary>
+    public bool LoopGuard { get; set; } = true;
+    /// <summary>Griffin-Lim iterations when rebuilding phase; 0 (default) uses the model's own setting (32).</summary>
+    public int PhaseIterations { get; set; }
+    /// <summary>Takes generated together (one batch); each has its own random seed. Default 1.</summary>
+    public int Takes { get; set; } = 1;
+
+    internal void Validate()
+    {
+        var problems = new List<string>();
+        if (!(Seconds > 0) || !double.IsFinite(Seconds)) problems.Add($"Seconds must be positive, not {Seconds}.");
+        if (!(SeedOffsetSeconds >= 0) || !double.IsFinite(SeedOffsetSeconds)) problems.Add($"SeedOffsetSeconds must be 0 or more, not {SeedOffsetSeconds}.");
+        if (!(PrimeSeconds >= 0) || !double.IsFinite(PrimeSeconds)) problems.Add($"PrimeSeconds must be 0 (all) or more, not {PrimeSeconds}.");
+        if (!(Temperature >= 0) || !double.IsFinite(Temperature)) problems.Add($"Temperature must be 0 or more, not {Temperature}.");
+        if (PhaseIterations < 0) problems.Add($"PhaseIterations must be 0 (the model's) or more, not {PhaseIterations}.");
+        if (TopK < 0) problems.Add($"TopK must be 0 (all tokens) or more, not {TopK}.");
+        if (Takes is < 1 or > 256) problems.Add($"Takes must be between 1 and 256, not {Takes}.");
+        if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems));
+    }
+}
+
+/// <summary>
+/// Continues a seed song with a fitted pipeline: primes the LSTM's state with the seed's frames (or tokens), feeds each
+/// prediction back as the next input, and turns the predicted frames back into audio at the model's sample rate and
+/// channels. A frame model feeds back its regressed frame; a token model samples the next token from its predicted
+/// distribution (temperature, top-k) and decodes tokens to frames through its codebook. Deterministic: the same model,
+/// seed file and options give the same samples.
+/// </summary>
+public sealed class MusicGenerator
+{
+    private readonly AudioLoadingTransformer loader;
+    private readonly FftVectorizingTransformer vectorizer;
+    private readonly LstmForecastingTransformer network;
+    private readonly FeatureNormalizingTransformer? normalizer;
+    private readonly TokenizingTransformer? tokenizer;
+
+    /// <summary>Finds the loading, vectorizing and LSTM stages in a fitted (or loaded) pipeline.</summary>
+    /// <exception cref="ArgumentException">The pipeline lacks one of those stages.</exception>
+    public MusicGenerator(ITransformer model)
+    {
+        var stages = ModelFile.Stages(model).ToList();
+        loader = stages.OfType<AudioLoadingTransformer>().FirstOrDefault()
+            ?? throw new ArgumentException("The pipeline has no audio-loading stage (LoadAudio).", nameof(model));
+        vectorizer = stages.OfType<FftVectorizingTransformer>().FirstOrDefault()
+            ?? throw new ArgumentException("The pipeline has no vectorizing stage (VectorizeFft).", nameof(model));
+        normalizer = stages.OfType<FeatureNormalizingTransformer>().FirstOrDefault();
+        network = stages.OfType<LstmForecastingTransformer>().FirstOrDefault()
+            ?? throw new ArgumentException("The pipeline has no LSTM stage (PredictNextFrame).", nameof(model));
+        tokenizer = stages.OfType<TokenizingTransformer>().FirstOrDefault();
+        if (network.PredictsTokens)
+        {
+            if (tokenizer is null) throw new ArgumentException("The pipeline's LSTM predicts tokens but it has no tokenizing stage (Tokenize).", nameof(model));
+            if (tokenizer.Codebook.Size != network.OutputSize || tokenizer.Codebook.Bins != vectorizer.FeatureSize)
+                throw new ArgumentException($"The LSTM predicts {network.OutputSize} tokens and the codebook has {tokenizer.Codebook.Size} of {tokenizer.Codebook.Bins} values; the vectorizer gives {vectorizer.FeatureSize}.", nameof(model));
+        }
+        else if (network.FeatureSize != vectorizer.FeatureSize)
+            throw new ArgumentException($"The LSTM expects {network.FeatureSize} values per frame but the vectorizer gives {vectorizer.FeatureSize}.", nameof(model));
+    }
+
+    /// <summary>The model's sample rate.</summary>
+    public int SampleRate => loader.SampleRate;
+
+    /// <summary>The model's channel count.</summary>
+    public int Channels => loader.Channels;
+
+    /// <summary>Frames per second of audio.</summary>
+    public double FramesPerSecond => vectorizer.FramesPerSecond;
+
+    /// <summary>The tokenizer of a token model; null for a frame model.</summary>
+    public TokenizingTransformer? Tokenizer => tokenizer;
+
+    /// <summary>Generates new audio that continues <paramref name="seedPath"/> (the first take when several are asked for).</summary>
+    /// <exception cref="InvalidDataException">The seed cannot be read, or is too short to prime from.</exception>
+    public AudioClip Generate(string seedPath, GenerationOptions? options = null) => GenerateTakes(seedPath, options)[0];
+
+    /// <summary>
+    /// Generates <see cref="GenerationOptions.Takes"/> continuations of <paramref name="seedPath"/> in one batch; take k
+    /// is the same as a single take made with random seed RandomSeed + k - 1.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The seed cannot be read, or is too short to prime from.</exception>
+    public IReadOnlyList<AudioClip> GenerateTakes(string seedPath, GenerationOptions? options = null)
+    {
+        options ??= new GenerationOptions();
+        options.Validate();
+        var primeFrames = PrimeFrames(seedPath, options);
+        int takes = options.Takes;
+        int count = (int)Math.Ceiling(options.Seconds * FramesPerSecond) + 1; // + 1: centred STFT frames span one hop less
+        using var oneDnnOff = OneDnn.Scope(enabled: false); // batch-1 steps run several times faster without it
+        float[][] frames = network.PredictsTokens
+            ? TokenFrames(primeFrames, options, count)
+            : RegressedFrames(primeFrames, options, count);
+        int length = (int)Math.Round(options.Seconds * SampleRate);
+        var clips = new AudioClip[takes];
+        for (int k = 0; k < takes; k++)
+        {
+            var samples = vectorizer.Invert(frames[k], options.RandomSeed + k, options.PhaseIterations);
+            clips[k] = new AudioClip(SampleRate, samples.Select(c => c.AsSpan(0, Math.Min(length, c.Length)).ToArray()).ToArray());
+        }
+        return clips;
+    }
+
+    /// <summary>The seed's frames from the offset, as long as the priming asks (normalised when the model normalises).</summary>
+    private float[] PrimeFrames(string seedPath, GenerationOptions options)
+    {
+        // Only the excerpt that primes is decoded.
+        var seed = loader.Load(seedPath, options.SeedOffsetSeconds, options.PrimeSeconds == 0 ? null : options.PrimeSeconds);
+        int frameSize = vectorizer.Settings.FrameSize;
+        int start = 0;
+        int available = seed.Length - start;
+        int primeSamples = options.PrimeSeconds == 0 ? available : (int)Math.Min(Math.Round(options.PrimeSeconds * SampleRate), available);
+        if (primeSamples < frameSize)
+            throw new InvalidDataException($"{Path.GetFileName(seedPath)}: too short to prime from after {options.SeedOffsetSeconds} s (need at least {frameSize} samples, one frame)");
+        var prime = seed.Channels.Select(c => c.AsSpan(start, primeSamples).ToArray()).ToArray();
+        var primeFrames = vectorizer.Vectorize(prime);
+        if (primeFrames.Length == 0)
+            throw new InvalidDataException($"{Path.GetFileName(seedPath)}: too short to prime from (no whole frame after {options.SeedOffsetSeconds} s)");
+        normalizer?.Normalize(primeFrames);
+        return primeFrames;
+    }
+
+    /// <summary>Frame model: feeds each regressed frame back; every take is the same (the model is deterministic).</summary>
+    private float[][] RegressedFrames(float[] primeFrames, GenerationOptions options, int count)
+    {
+        manual_seed(options.RandomSeed);
+        int dim = vectorizer.FeatureSize;
+        var generated = new float[(long)count * dim];
+        var (predictions, state) = network.Run(primeFrames, 1, null);
+        try
+        {
+            var frame = predictions.AsSpan(predictions.Length - dim, dim).ToArray();
+            for (int i = 0; i < count; i++)
+            {
+                frame.CopyTo(generated, (long)i * dim);
+                if (i == count - 1) break;
+                var (next, nextState) = network.Run(frame, 1, state);
+                state.Dispose();
+                state = nextState;
+                frame = next;
+            }
+        }
+        finally
+        {
+            state.Dispose();
+        }
+        normalizer?.Denormalize(generated);
+        return Enumerable.Repeat(generated, options.Takes).ToArray();
+    }
+
+    /// <summary>Token model: samples each take's next token from the predicted distribution and decodes the tokens.</summary>
+    private float[][] TokenFrames(float[] primeFrames, GenerationOptions options, int count) =>
+        SampleTokens(primeFrames, options, count).Select(tokenizer!.Codebook.Decode).ToArray();
+
+    /// <summary>
+    /// Token models: the token sequences of <see cref="GenerationOptions.Takes"/> continuations of
+    /// <paramref name="seedPath"/> (what <see cref="GenerateTakes"/> decodes and turns into audio).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model predicts frames, not tokens.</exception>
+    public IReadOnlyList<int[]> SampleTokens(string seedPath, GenerationOptions? options = null)
+    {
+        if (!network.PredictsTokens) throw new InvalidOperationException("This model predicts frames, not tokens.");
+        options ??= new GenerationOptions();
+        options.Validate();
+        using var oneDnnOff = OneDnn.Scope(enabled: false);
+        return SampleTokens(PrimeFrames(seedPath, options), options, (int)Math.Ceiling(options.Seconds * FramesPerSecond) + 1);
+    }
+
+    private int[][] SampleTokens(float[] primeFrames, GenerationOptions options, int count)
+    {
+        // One step of a small batch is dozens of tiny operations: one thread runs them faster than a pool of them.
+        int threads = get_num_threads();
+        set_num_threads(1);
+        try
+        {
+            return SampleTokensOnOneThread(primeFrames, options, count);
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
+    }
+
+    private int[][] SampleTokensOnOneThread(float[] primeFrames, GenerationOptions options, int count)
+    {
+        var codebook = tokenizer!.Codebook;
+        int takes = options.Takes, vocabulary = network.OutputSize;
+        var primeTokens = codebook.Encode(primeFrames);
+        var input = new float[primeTokens.Length * takes];
+        for (int t = 0; t < primeTokens.Length; t++)
+            for (int k = 0; k < takes; k++) input[t * takes + k] = primeTokens[t];
+        var (logits, state) = network.Run(input, takes, null);
+        var random = Enumerable.Range(0, takes).Select(k => new Random(options.RandomSeed + k)).ToArray();
+        var sampler = new TokenSampler(vocabulary, options.Temperature, options.TopK);
+        var tokens = Enumerable.Range(0, takes).Select(_ => new int[count]).ToArray();
+        try
+        {
+            var last = logits.AsSpan(logits.Length - takes * vocabulary);
+            var step = new float[takes];
+            var held = new int[takes];
+            int longest = options.LoopGuard ? Math.Max(1, codebook.LongestHold) : int.MaxValue;
+            for (int k = 0; k < takes; k++)
+                for (int t = primeTokens.Length - 1; t >= 0 && primeTokens[t] == primeTokens[^1]; t--) held[k]++;
+            for (int i = 0; i < count; i++)
+            {
+                for (int k = 0; k < takes; k++)
+                {
+                    int previous = i == 0 ? primeTokens[^1] : tokens[k][i - 1];
+                    step[k] = tokens[k][i] = sampler.Sample(last.Slice(k * vocabulary, vocabulary), random[k], held[k] >= longest ? previous : -1);
+                    held[k] = tokens[k][i] == previous ? held[k] + 1 : 1;
+                }
+                if (i == count - 1) break;
+                var (next, nextState) = network.Run(step, takes, state);
+                state.Dispose();
+                state = nextState;
+                last = next;
+            }
+        }
+        finally
+        {
+            state.Dispose();
+        }
+        return tokens;
+    }
+
+    /// <summary>
+    /// A file passed through the model's own analysis and resynthesis without the LSTM (loading, features, normalisation
+    /// or tokens, and back): what the representation can hold.
+    /// </summary>
+    public AudioClip Reconstruct(string path, int randomSeed = 1)
+    {
+        var clip = loader.Load(path);
+        var frames = vectorizer.Vectorize(clip.Channels);
+        if (tokenizer is not null) frames = tokenizer.Codebook.Decode(tokenizer.Codebook.Encode(frames));
+        if (normalizer is not null)
+        {
+            normalizer.Normalize(frames);
+            normalizer.Denormalize(frames);
+        }
+        var samples = vectorizer.Invert(frames, randomSeed);
+        int length = Math.Min(clip.Length, samples[0].Length);
+        return new AudioClip(SampleRate, samples.Select(c => c.AsSpan(0, length).ToArray()).ToArray());
+    }
+
+    /// <summary>
+    /// Generates <see cref="GenerationOptions.Takes"/> takes and writes them: to <paramref name="outputPath"/> for one
+    /// take, else numbered beside it (song.wav: song-1.wav, song-2.wav, ...). Each is written to a temporary file, then renamed.
+    /// </summary>
+    public IReadOnlyList<(string Path, AudioClip Clip)> GenerateToFiles(string seedPath, string outputPath, GenerationOptions? options = null,
+        WavSampleFormat format = WavSampleFormat.Pcm16)
+    {
+        options ??= new GenerationOptions();
+        var paths = Enumerable.Range(1, options.Takes).Select(k => options.Takes == 1 ? outputPath
+            : Path.Combine(Path.GetDirectoryName(outputPath) ?? "", $"{Path.GetFileNameWithoutExtension(outputPath)}-{k}{Path.GetExtension(outputPath)}")).ToList();
+        if (paths.Any(p => Path.GetFullPath(p) == Path.GetFullPath(seedPath)))
+            throw new ArgumentException($"{outputPath}: the output would overwrite the seed file.", nameof(outputPath));
+        var clips = GenerateTakes(seedPath, options);
+        for (int k = 0; k < clips.Count; k++) WavWriter.Write(paths[k], clips[k], format);
+        return paths.Zip(clips).ToList();
+    }
+
+    /// <summary>Generates and writes a WAV file (written to a temporary file, then renamed).</summary>
+    public AudioClip GenerateToFile(string seedPath, string outputPath, GenerationOptions? options = null, WavSampleFormat format = WavSampleFormat.Pcm16)
+    {
+        if (Path.GetFullPath(outputPath) == Path.GetFullPath(seedPath))
+            throw new ArgumentException($"{outputPath}: the output would overwrite the seed file.", nameof(outputPath));
+        var clip = Generate(seedPath, options);
+        WavWriter.Write(outputPath, clip, format);
+        return clip;
+    }
+}

@@ -1,0 +1,97 @@
+using Microsoft.ML;
+using MusicGen.Transforms;
+using MusicGen.Transforms.Data;
+using MusicGen.Transforms.Batching;
+using MusicGen.Transforms.Tokens;
+
+namespace MusicGen.Estimators;
+
+/// <summary>
+/// Learns a codebook of log-magnitude frames (k-means over standardised log-mel energies, see <see cref="Codebook"/>)
+/// and tokenizes every frame with it. Input: File and mono LogMagnitude features. Output: the input's columns plus
+/// the token (default "Token", a one-value vector of Single). Trains (clustering).
+/// Created by <see cref="MusicGenCatalog.Tokenize(TransformsCatalog, TokenizingEstimator.Options)"/>.
+/// </summary>
+public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
+{
+    private readonly Options options;
+
+    internal TokenizingEstimator(Options options)
+    {
+        options.Validate();
+        this.options = options;
+    }
+
+    /// <summary>Default values of <see cref="Options"/>.</summary>
+    public static class Defaults
+    {
+        /// <summary>Codebook size.</summary>
+        public const int Tokens = 512;
+        /// <summary>Mel bands describing a frame for clustering.</summary>
+        public const int MelBands = 64;
+        /// <summary>Output column.</summary>
+        public const string TokenColumn = "Token";
+    }
+
+    /// <summary>Options of <see cref="TokenizingEstimator"/>.</summary>
+    public sealed class Options
+    {
+        /// <summary>Codebook size (K). Default 512.</summary>
+        public int Tokens { get; set; } = Defaults.Tokens;
+        /// <summary>Mel bands describing a frame for clustering. Default 64.</summary>
+        public int MelBands { get; set; } = Defaults.MelBands;
+        /// <summary>Sample rate of the audio the frames come from (places the mel bands). Default 22050.</summary>
+        public int SampleRate { get; set; } = 22050;
+        /// <summary>k-means iterations at most. Default 25.</summary>
+        public int Iterations { get; set; } = 25;
+        /// <summary>Random seed of the k-means++ seeding. Default 1.</summary>
+        public int Seed { get; set; } = 1;
+        /// <summary>
+        /// The training's validation share: the whole files it would hold out (see
+        /// <see cref="LstmForecastingEstimator.Options.ValidationFraction"/>) are left out of the codebook too, so that
+        /// they are music it never learned from. Default 0 (learn from every file).
+        /// </summary>
+        public double ValidationFraction { get; set; }
+        /// <summary>Input file column. Default "File".</summary>
+        public string FileColumnName { get; set; } = FftVectorizingEstimator.Defaults.FileColumn;
+        /// <summary>Input log-magnitude column. Default "Features".</summary>
+        public string InputColumnName { get; set; } = FftVectorizingEstimator.Defaults.FeaturesColumn;
+        /// <summary>Output token column. Default "Token".</summary>
+        public string OutputColumnName { get; set; } = Defaults.TokenColumn;
+
+        internal void Validate()
+        {
+            var problems = new List<string>();
+            if (Tokens < 2) problems.Add($"Tokens must be at least 2, not {Tokens}.");
+            if (MelBands < 1) problems.Add($"MelBands must be at least 1, not {MelBands}.");
+            if (SampleRate < 1) problems.Add($"SampleRate must be positive, not {SampleRate}.");
+            if (Iterations < 1) problems.Add($"Iterations must be at least 1, not {Iterations}.");
+            if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems));
+        }
+    }
+
+    /// <summary>The transformer of the last <see cref="Fit"/>, for the stages after it (token descriptors, previews).</summary>
+    public TokenizingTransformer? Fitted { get; private set; }
+
+    /// <summary>Clusters every file's frames and returns the tokenizer.</summary>
+    /// <exception cref="InvalidOperationException">There are fewer frames than tokens.</exception>
+    public TokenizingTransformer Fit(IDataView input)
+    {
+        GetOutputSchema(SchemaShape.Create(input.Schema));
+        int bins = SchemaCheck.VectorSize(SchemaCheck.RequireFloatVector(input.Schema, options.InputColumnName, knownSize: true));
+        var files = FileFrames.Read(input, options.FileColumnName, options.InputColumnName)
+            .Select(f => f.Frames.SelectMany(x => x).ToArray()).ToList();
+        var heldOut = LstmForecastingEstimator.HeldOutFiles(files.Count, options.ValidationFraction);
+        files = files.Where((_, i) => !heldOut.Contains(i)).ToList();
+        var codebook = Codebook.Fit(files, bins, options.SampleRate, options.Tokens, options.MelBands, options.Seed, options.Iterations);
+        return Fitted = new TokenizingTransformer(options.InputColumnName, options.OutputColumnName, codebook);
+    }
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        SchemaShapes.RequireText(inputSchema, options.FileColumnName);
+        SchemaShapes.RequireFloatVector(inputSchema, options.InputColumnName);
+        return SchemaShapes.Append(inputSchema, SchemaShapes.Vector(options.OutputColumnName, knownSize: true));
+    }
+}

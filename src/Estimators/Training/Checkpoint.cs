@@ -1,0 +1,82 @@
+using MusicGen.Transforms.Audio;
+using static TorchSharp.torch;
+using MusicGen.Estimators.Training;
+using MusicGen.Transforms.IO;
+using MusicGen.Transforms.Network;
+
+namespace MusicGen.Estimators;
+
+/// <summary>Where training stands: after an epoch, or within one at the end of a file.</summary>
+/// <param name="Epoch">Epochs finished.</param>
+/// <param name="BestLoss">Best validation loss so far (infinity without validation).</param>
+/// <param name="SinceBest">Epochs since that best one.</param>
+/// <param name="Segment">Files (segments) of the next epoch already trained on; 0 at an epoch's end.</param>
+/// <param name="LossSum">That partial epoch's summed training loss (weighted by frames).</param>
+/// <param name="Frames">That partial epoch's frames trained on.</param>
+internal sealed record TrainingPosition(int Epoch, double BestLoss, int SinceBest, int Segment, double LossSum, long Frames);
+
+/// <summary>
+/// A training checkpoint: the epochs done and the best validation loss so far, the network's weights, the optimizer's state and torch's random state, in
+/// one file written atomically, with a fingerprint of the options it belongs to. Damaged files are refused by name.
+/// </summary>
+internal static class Checkpoint
+{
+    private const string Magic = "MusicGen checkpoint 2";
+
+    public static void Save(string path, FrameLstm network, AdamOptimizer optimizer, TrainingPosition position, string fingerprint) =>
+        AtomicFile.Write(path, tmp =>
+        {
+            using var writer = new BinaryWriter(File.Create(tmp));
+            writer.Write(Magic);
+            writer.Write(fingerprint);
+            writer.Write(position.Epoch);
+            writer.Write(position.BestLoss);
+            writer.Write(position.SinceBest);
+            writer.Write(position.Segment);
+            writer.Write(position.LossSum);
+            writer.Write(position.Frames);
+            var weights = new MemoryStream();
+            network.save(weights); // closes the stream; ToArray still works
+            var weightBytes = weights.ToArray();
+            writer.Write((long)weightBytes.Length);
+            writer.Write(weightBytes);
+            optimizer.Save(writer);
+            using var state = get_rng_state();
+            var bytes = state.data<byte>().ToArray();
+            writer.Write(bytes.Length);
+            writer.Write(bytes);
+            writer.Write(Magic); // a truncated file lacks this
+        });
+
+    /// <summary>Restores a checkpoint into the network and optimizer; returns where training stood.</summary>
+    /// <exception cref="InvalidDataException">The file is damaged or belongs to other options.</exception>
+    public static TrainingPosition Load(string path, FrameLstm network, AdamOptimizer optimizer, string fingerprint)
+    {
+        string name = Path.GetFileName(path);
+        try
+        {
+            using var reader = new BinaryReader(File.OpenRead(path));
+            if (reader.ReadString() != Magic) throw new InvalidDataException($"{name}: not a MusicGen checkpoint");
+            string written = reader.ReadString();
+            if (written != fingerprint)
+                throw new InvalidDataException($"{name}: written for other training options ({written}), not these ({fingerprint})");
+            var position = new TrainingPosition(reader.ReadInt32(), reader.ReadDouble(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadDouble(), reader.ReadInt64());
+            long size = reader.ReadInt64();
+            if (size <= 0 || size > reader.BaseStream.Length) throw new InvalidDataException($"{name}: damaged (weights of {size} bytes)");
+            using (var weights = new MemoryStream(reader.ReadBytes((int)size)))
+                network.load(weights);
+            optimizer.Load(reader);
+            int stateSize = reader.ReadInt32();
+            if (stateSize <= 0 || stateSize > 1 << 20) throw new InvalidDataException($"{name}: damaged (random state of {stateSize} bytes)");
+            var bytes = reader.ReadBytes(stateSize);
+            if (reader.ReadString() != Magic) throw new InvalidDataException($"{name}: damaged (no end marker)");
+            using var state = tensor(bytes, ScalarType.Byte);
+            set_rng_state(state);
+            return position;
+        }
+        catch (Exception e) when (e is EndOfStreamException or ArgumentException or IOException or System.Runtime.InteropServices.ExternalException)
+        {
+            throw new InvalidDataException($"{name}: damaged or truncated checkpoint ({e.Message})", e);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MusicGen.Transforms.Data;
+
+namespace MusicGen.Transforms.Batching;
+
+/// <summary>Reads a frame view file by file: consecutive rows with the same file value form one file.</summary>
+internal static class FileFrames
+{
+    public static IEnumerable<(string File, List<float[]> Frames)> Read(IDataView input, string fileColumn, string featuresColumn)
+    {
+        var fileCol = input.Schema[fileColumn];
+        var featCol = input.Schema[featuresColumn];
+        using var cursor = input.GetRowCursor([fileCol, featCol]);
+        var getFile = cursor.GetGetter<ReadOnlyMemory<char>>(fileCol);
+        var getFeatures = cursor.GetGetter<VBuffer<float>>(featCol);
+        ReadOnlyMemory<char> file = default;
+        VBuffer<float> features = default;
+        string? current = null;
+        var frames = new List<float[]>();
+        while (cursor.MoveNext())
+        {
+            getFile(ref file);
+            getFeatures(ref features);
+            if (current is null || !file.Span.SequenceEqual(current))
+            {
+                if (current is not null) yield return (current, frames);
+                current = file.ToString();
+                frames = new List<float[]>();
+            }
+            frames.Add(Vectors.Dense(features));
+        }
+        if (current is not null) yield return (current, frames);
+    }
+}

@@ -1,0 +1,180 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MusicGen.Transforms.Data;
+using static TorchSharp.torch;
+using MusicGen.Transforms.Batching;
+using MusicGen.Transforms.Network;
+using MusicGen.Transforms.Torch;
+
+namespace MusicGen.Transforms;
+
+/// <summary>
+/// Holds a trained <see cref="FrameLstm"/> and predicts, for every row, the next frame. Rows are run in order with
+/// the recurrent state carried: per file when the input is plain frames, per stream when it is the output of stateful
+/// batching (state reset where ResetState is set). Adds one column, the prediction: the next frame (feature size), or
+/// for a token model the next token's logits (vocabulary size).
+/// Produced by fitting <c>mlContext.Transforms.PredictNextFrame</c>; disposing it frees the network.
+/// </summary>
+public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDisposable
+{
+    internal const string LoaderSignature = "MusicGenLstmForecasting";
+    private const string WeightsEntry = "Weights.bin";
+
+    internal LstmForecastingTransformer(ColumnNames names, FrameLstm network)
+    {
+        Names = names;
+        Network = network;
+        Network.eval();
+    }
+
+    /// <summary>Column names.</summary>
+    public ColumnNames Names { get; }
+
+    /// <summary>The trained network (in evaluation mode).</summary>
+    public FrameLstm Network { get; }
+
+    /// <summary>Values per input frame (1 for a token model).</summary>
+    public int FeatureSize => Network.FeatureSize;
+
+    /// <summary>Values per prediction: the feature size, or a token model's vocabulary.</summary>
+    public int OutputSize => Network.OutputSize;
+
+    /// <summary>Whether the network predicts tokens (logits over a vocabulary) rather than frames.</summary>
+    public bool PredictsTokens => Network.Vocabulary > 0;
+
+    /// <inheritdoc/>
+    public override DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        CheckInput(inputSchema);
+        return ColumnDef<float[]>.Schema([Output()], inputSchema);
+    }
+
+    /// <inheritdoc/>
+    public override IDataView Transform(IDataView input)
+    {
+        CheckInput(input.Schema);
+        return new AppendColumnsDataView<float[]>(input, [Output()], () => Predictions(input));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="frames"/> ([T, B, D] flattened, time-major) from <paramref name="state"/> (null: zeros) and
+    /// returns the predictions ([T, B, <see cref="OutputSize"/>]) and the state after the last step (the caller disposes it).
+    /// </summary>
+    public (float[] Predictions, LstmState State) Run(float[] frames, int streams, LstmState? state)
+    {
+        int steps = frames.Length / (streams * FeatureSize);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var (output, next) = Network.call(Tensors.Wrap(frames, steps, streams, FeatureSize), state);
+        return (Tensors.ToArray(output), next.DetachToOuterScope());
+    }
+
+    private ColumnDef<float[]> Output() => ColumnDef<float[]>.Vector(Names.Output, OutputSize, p => p);
+
+    private bool Batched(DataViewSchema schema) =>
+        schema.GetColumnOrNull(Names.Stream) is not null && schema.GetColumnOrNull(Names.ResetState) is not null;
+
+    private void CheckInput(DataViewSchema schema)
+    {
+        SchemaCheck.RequireText(schema, Names.File);
+        var features = SchemaCheck.RequireFloatVector(schema, Names.Features, knownSize: true);
+        if (SchemaCheck.VectorSize(features) != FeatureSize)
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Column '{Names.Features}' has {SchemaCheck.VectorSize(features)} values; the network expects {FeatureSize}.");
+    }
+
+    private IEnumerable<float[]> Predictions(IDataView input)
+    {
+        bool batched = Batched(input.Schema);
+        foreach (var segment in SequenceSegments.Read(input, Names.File, Names.Features, null,
+                     batched ? Names.Stream : null, batched ? Names.ResetState : null))
+        {
+            var (predictions, state) = Run(segment.Inputs, segment.Streams, null);
+            state.Dispose();
+            int rows = segment.Steps * segment.Streams;
+            for (int i = 0; i < rows; i++) yield return predictions.AsSpan(i * OutputSize, OutputSize).ToArray();
+        }
+    }
+
+    /// <summary>Frees the network's tensors.</summary>
+    public void Dispose() => Network.Dispose();
+
+    private protected override VersionInfo VersionInfo => GetVersionInfo();
+
+    private static VersionInfo GetVersionInfo() => MakeVersion("MGLSTMFC", LoaderSignature, typeof(LstmForecastingTransformer));
+
+    private protected override void SaveModel(BinaryWriter writer, ModelSaveContext ctx)
+    {
+        Names.Write(writer);
+        writer.Write(Network.FeatureSize);
+        writer.Write(Network.HiddenSizes.Length);
+        for (int i = 0; i < Network.HiddenSizes.Length; i++)
+        {
+            writer.Write(Network.HiddenSizes[i]);
+            writer.Write(Network.Dropouts[i]);
+        }
+        writer.Write(Network.Vocabulary);
+        writer.Write(Network.EmbeddingSize);
+        writer.Write(Network.DescriptorSize);
+        ctx.SaveBinaryStream(WeightsEntry, w => Network.save(w));
+    }
+
+    private static LstmForecastingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ctx.CheckAtModel(GetVersionInfo());
+        var r = ctx.Reader;
+        var names = ColumnNames.Read(r);
+        int featureSize = r.ReadInt32();
+        int layers = r.ReadInt32();
+        if (featureSize <= 0 || layers <= 0 || layers > 64)
+            throw new InvalidDataException($"The model's network description is damaged ({featureSize} features, {layers} layers).");
+        var hidden = new int[layers];
+        var dropouts = new float[layers];
+        for (int i = 0; i < layers; i++)
+        {
+            hidden[i] = r.ReadInt32();
+            dropouts[i] = r.ReadSingle();
+        }
+        int vocabulary = r.ReadInt32(), embeddingSize = r.ReadInt32();
+        if (vocabulary < 0 || vocabulary > 1 << 20 || embeddingSize < 0 || embeddingSize > 1 << 16)
+            throw new InvalidDataException($"The model's network description is damaged ({vocabulary} tokens, embedding {embeddingSize}).");
+        int descriptorSize = r.ReadInt32();
+        if (descriptorSize < 0 || descriptorSize > 1 << 12)
+            throw new InvalidDataException($"The model's network description is damaged ({descriptorSize} descriptor values).");
+        var network = new FrameLstm(featureSize, hidden, dropouts, vocabulary, embeddingSize,
+            descriptorSize > 0 ? new float[vocabulary * descriptorSize] : null); // the weights fill the descriptors in
+        bool found;
+        try
+        {
+            found = ctx.TryLoadBinaryStream(WeightsEntry, w => network.load(w));
+        }
+        catch (Exception e) when (e is EndOfStreamException or ArgumentException or IOException or System.Runtime.InteropServices.ExternalException)
+        {
+            network.Dispose();
+            throw new InvalidDataException($"the network weights in the model are damaged or do not fit its description ({e.Message})", e);
+        }
+        if (!found)
+        {
+            network.Dispose();
+            throw new InvalidDataException($"The model has no '{WeightsEntry}' entry with the network's weights.");
+        }
+        return new LstmForecastingTransformer(names, network);
+    }
+
+    /// <summary>Column names of <see cref="LstmForecastingTransformer"/>.</summary>
+    /// <param name="File">Input: file path; with plain frames a change of value resets the state.</param>
+    /// <param name="Features">Input: the frame's features.</param>
+    /// <param name="Stream">Input, optional: stream within a batch (stateful batching output).</param>
+    /// <param name="ResetState">Input, optional: true where the streams start afresh.</param>
+    /// <param name="Output">Output: the predicted next frame.</param>
+    public sealed record ColumnNames(string File, string Features, string Stream, string ResetState, string Output)
+    {
+        internal void Write(BinaryWriter w)
+        {
+            foreach (var s in new[] { File, Features, Stream, ResetState, Output }) w.Write(s);
+        }
+
+        internal static ColumnNames Read(BinaryReader r) =>
+            new(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString());
+    }
+}

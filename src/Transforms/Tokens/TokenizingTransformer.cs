@@ -1,0 +1,78 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MusicGen.Transforms.Data;
+using MusicGen.Transforms.Tokens;
+
+namespace MusicGen.Transforms;
+
+/// <summary>
+/// Turns each log-magnitude frame into a token of a learned <see cref="Tokens.Codebook"/> (the nearest of K k-means
+/// centroids over standardised log-mel energies), so that a network can predict a distribution over the next token
+/// and generation can sample from it instead of regressing to the mean frame. Adds one column holding the token
+/// number as a one-value vector of Single (exact below 2^24). Produced by fitting <c>mlContext.Transforms.Tokenize</c>.
+/// </summary>
+public sealed class TokenizingTransformer : MusicGenTransformerBase
+{
+    internal const string LoaderSignature = "MusicGenTokenizing";
+
+    internal TokenizingTransformer(string inputColumnName, string outputColumnName, Codebook codebook)
+    {
+        InputColumnName = inputColumnName;
+        OutputColumnName = outputColumnName;
+        Codebook = codebook;
+    }
+
+    /// <summary>The log-magnitude features column read.</summary>
+    public string InputColumnName { get; }
+
+    /// <summary>The token column written.</summary>
+    public string OutputColumnName { get; }
+
+    /// <summary>The learned vocabulary.</summary>
+    public Codebook Codebook { get; }
+
+    /// <inheritdoc/>
+    public override DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        Check(inputSchema);
+        return Map(new EmptyView(inputSchema)).Schema;
+    }
+
+    /// <inheritdoc/>
+    public override IDataView Transform(IDataView input)
+    {
+        Check(input.Schema);
+        return Map(input);
+    }
+
+    private MappedColumnDataView Map(IDataView input) =>
+        new(input, InputColumnName, OutputColumnName, (source, target) => target[0] = Codebook.EncodeFrame(source), outputSize: 1);
+
+    private void Check(DataViewSchema schema)
+    {
+        var column = SchemaCheck.RequireFloatVector(schema, InputColumnName, knownSize: true);
+        if (SchemaCheck.VectorSize(column) != Codebook.Bins)
+            throw new ArgumentOutOfRangeException(nameof(schema),
+                $"Column '{InputColumnName}' has {SchemaCheck.VectorSize(column)} values; the codebook was learned on log-magnitude frames of {Codebook.Bins} (mono LogMagnitude features of the same frame size).");
+    }
+
+    private protected override VersionInfo VersionInfo => GetVersionInfo();
+
+    private static VersionInfo GetVersionInfo() => MakeVersion("MGTOKENS", LoaderSignature, typeof(TokenizingTransformer));
+
+    private protected override void SaveModel(BinaryWriter writer, ModelSaveContext ctx)
+    {
+        writer.Write(InputColumnName);
+        writer.Write(OutputColumnName);
+        Codebook.Save(writer);
+    }
+
+    private static TokenizingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ctx.CheckAtModel(GetVersionInfo());
+        var r = ctx.Reader;
+        string input = r.ReadString(), output = r.ReadString();
+        return new TokenizingTransformer(input, output, Codebook.Load(r));
+    }
+}
