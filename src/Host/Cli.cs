@@ -65,9 +65,7 @@ internal sealed class Cli(TextWriter output, TextWriter error)
         }
         string line = $"epoch {p.Epoch}/{p.Epochs}  {p.Frames,8} frames  {p.FramesPerSecond,7:F0} frames/s  loss {p.Loss:G5}";
         if (p.Validation is { } v)
-            line += v.CrossEntropy
-                ? $"  validation {v.Loss:G5} nats (repeat previous token {v.RepeatPrevious:G5}, unigram {v.MeanFrame:G5})"
-                : $"  validation {v.Loss:G5} (repeat previous {v.RepeatPrevious:G5}, mean frame {v.MeanFrame:G5})";
+            line += $"  validation {v.Loss:G5}{(v.Kind == LossKind.CrossEntropy ? " nats" : "")} ({v.RepeatPreviousName} {v.RepeatPrevious:G5}, {v.AverageName} {v.Average:G5})";
         if (p.Validation is { } w && w.Loss >= w.RepeatPrevious) line += "  not beating repeat-previous";
         // Remaining time: the epochs left at the speed so far, and within an epoch the frames left at this epoch's speed.
         double left = epochsSeen == 0 ? double.NaN

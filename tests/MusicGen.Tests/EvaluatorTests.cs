@@ -9,7 +9,7 @@ namespace MusicGen.Tests;
 public class EvaluatorTests
 {
     private static ITransformer Tiny(MLContext ml, string songs, Representation representation) =>
-        ml.Transforms.Seed2017(new PipelineSettings
+        ml.Transforms.Seed2017Model(PipelineSettings.Seed2017Model() with
         {
             Representation = representation,
             FrameSize = 256,

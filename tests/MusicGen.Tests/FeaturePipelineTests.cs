@@ -108,7 +108,7 @@ public class FeaturePipelineTests
         var ml = new MLContext(seed: 1);
         string songs = TestAudio.MelodyFolder(temp);
         var files = ml.Data.LoadAudioFiles([songs]);
-        var pipeline = ml.Transforms.Seed2017(new PipelineSettings
+        var pipeline = ml.Transforms.Seed2017Model(PipelineSettings.Seed2017Model() with
         {
             Representation = representation,
             FrameSize = 256,

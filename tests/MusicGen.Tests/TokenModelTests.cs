@@ -12,7 +12,7 @@ namespace MusicGen.Tests;
 
 public class TokenModelTests
 {
-    internal static PipelineSettings TinyTokens() => new()
+    internal static PipelineSettings TinyTokens() => PipelineSettings.Seed2017Model() with
     {
         Epochs = 2,
         Ordering = BatchOrdering.ContiguousStreams,
@@ -51,7 +51,7 @@ public class TokenModelTests
         var tokens = codebook.Encode(files.SelectMany(f => f).ToArray());
         for (int i = 0; i < 300; i++) Assert.Equal(tokens[kinds[i]], tokens[i]);   // one token per kind
         Assert.Equal(3, tokens.Distinct().Count());
-        Assert.Equal([100L, 100L, 100L], codebook.Counts);
+        Assert.Equal([100L, 100L, 100L], codebook.Frequencies);
         Assert.Equal(0, codebook.RepeatRate);
         var decoded = codebook.Decode([tokens[0]]);
         Assert.Contains(frames, f => f.SequenceEqual(decoded));                      // a real frame, not an average
@@ -91,7 +91,7 @@ public class TokenModelTests
     public void Token_validation_baselines_are_computed_on_a_hand_made_sequence()
     {
         var ml = new MLContext(seed: 1);
-        // Tokens 0,0,1,1,0,0,1,1,... (41 frames, one stream, vocabulary 3); the last 10 steps are held out.
+        // Tokens 0,0,1,1,0,0,1,1,... (41 frames, one stream, tokenCount 3); the last 10 steps are held out.
         int Token(int i) => i / 2 % 2;
         var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 41).Select(i => new TokenRow { File = "a", FrameIndex = i, Token = [Token(i)] }));
         var batched = ml.Transforms.BatchStatefully(new StatefulBatchingEstimator.Options
@@ -106,7 +106,7 @@ public class TokenModelTests
             Epochs = 1,
             HiddenSizes = [4],
             Dropouts = [0f],
-            Vocabulary = 3,
+            TokenCount = 3,
             EmbeddingSize = 2,
             FeaturesColumnName = "Token",
             ValidationFraction = 0.25,
@@ -121,7 +121,7 @@ public class TokenModelTests
         double repeat = Enumerable.Range(30, 10).Average(i => -Math.Log((Token(i) == Token(i + 1) ? r : 0) + (1 - r) * Unigram(Token(i + 1))));
         double unigram = Enumerable.Range(30, 10).Average(i => -Math.Log(Unigram(Token(i + 1))));
         Assert.Equal(repeat, v.RepeatPrevious, 6);
-        Assert.Equal(unigram, v.MeanFrame, 6);
+        Assert.Equal(unigram, v.Average, 6);
         Assert.True(v.Loss > 0 && double.IsFinite(v.Loss));
     }
 
@@ -132,7 +132,7 @@ public class TokenModelTests
         var ml = new MLContext(seed: 1);
         string songs = TestAudio.MelodyFolder(temp, count: 2, seconds: 3);
         var files = ml.Data.LoadAudioFiles([songs]);
-        var fitted = ml.Transforms.Default(TinyTokens()).Fit(files);
+        var fitted = ml.Transforms.TokenModel(TinyTokens()).Fit(files);
         string path = temp.File("tokens.zip");
         ModelFile.Save(ml, fitted, files.Schema, path);
         var generator = new MusicGenerator(ModelFile.Load(new MLContext(), path));
@@ -160,7 +160,7 @@ public class TokenModelTests
     public void The_backoff_interpolates_the_network_with_repeat_or_unigram()
     {
         TorchSharp.torch.manual_seed(1);
-        using var network = new FrameLstm(1, [4], [0f], vocabulary: 3, embeddingSize: 2);
+        using var network = new FrameLstm(1, [4], [0f], tokenCount: 3, embeddingSize: 2);
         network.eval();
         network.SetBackoff([3, 1, 0], repeatRate: 0.5, weight: 0.999);   // unigram (add-one): 4/7, 2/7, 1/7
         using var input = TorchSharp.torch.tensor(new float[] { 2 }, [1, 1, 1]);

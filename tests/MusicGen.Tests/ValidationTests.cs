@@ -29,7 +29,7 @@ public class ValidationTests
         Assert.Equal(0.5, v.RepeatPrevious, 6);               // ((1)^2 + 0^2) / 2 for every step
         double mean = Enumerable.Range(0, 30).Average();      // the trained inputs' mean frame is [14.5, 0]
         double expected = Enumerable.Range(31, 10).Average(y => (mean - y) * (mean - y) / 2);
-        Assert.Equal(expected, v.MeanFrame, 4);
+        Assert.Equal(expected, v.Average, 4);
         Assert.True(v.Loss > 0 && double.IsFinite(v.Loss));
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using MusicGen.Transforms;
+using MusicGen.Estimators;
 using MusicGen.Transforms.Audio;
 using MusicGen.Transforms.Tokens;
 
@@ -19,7 +20,7 @@ public sealed record QualityFigure(string Name, double Value, double Low, double
 /// <summary>
 /// Generates takes from seeds with a fitted pipeline and scores them against held-out reference audio with
 /// <see cref="QualityMetrics"/>; with the training audio, also the copy rate (calibrated on the reference passed
-/// through <see cref="MusicGenerator.Reconstruct"/>).
+/// through <see cref="MusicGenerator.Reconstruct(string, int)"/>).
 /// </summary>
 public static class Evaluator
 {
@@ -35,7 +36,9 @@ public static class Evaluator
         ArgumentOutOfRangeException.ThrowIfLessThan(takes, 1);
         if (reference.Count == 0) throw new ArgumentException("Give at least one reference file.", nameof(reference));
         if (seeds.Count == 0) throw new ArgumentException("Give at least one seed file.", nameof(seeds));
-        var generator = new MusicGenerator(model);
+        var stages = PipelineStages.Of(model);
+        var generator = new MusicGenerator(stages);
+        // Each reference file is decoded once: its log-mel frames, the next-step ratios and the copy-rate calibration share it.
         var referenceClips = reference.Select(AudioFile.Read).ToList();
         var referenceFrames = referenceClips.SelectMany(QualityMetrics.LogMel).ToArray();
         var seedFrames = seeds.Select(s => QualityMetrics.LogMel(AudioFile.Read(s))).ToList();
@@ -68,24 +71,26 @@ public static class Evaluator
         double sensitivity = seeds.Count < 2 ? double.NaN
             : Enumerable.Range(0, takes).Average(k => QualityMetrics.SeedSensitivity(perSeed[0][k].Frames, perSeed[1][k].Frames, seedFrames[0], seedFrames[1]));
         double tonality = QualityMetrics.TonalityRatio(all.Select(t => t.Clip).ToList(), referenceClips);
-        var (vsRepeat, vsMean) = NextFrameErrorRatios(model, reference);
+        var (vsRepeat, vsMean) = NextStepErrorRatios(stages, referenceClips.Select(stages.Loader.Conform).ToList());
         double copyRate = double.NaN;
         if (training is { Count: > 0 })
         {
             log?.Invoke($"searching {training.Count} training file(s) for copied windows");
             var trainingWindows = training.SelectMany(f => QualityMetrics.Windows(QualityMetrics.LogMel(AudioFile.Read(f)), QualityMetrics.TrainingWindowHop)).ToList();
-            var heldOut = reference.SelectMany(r => QualityMetrics.Windows(QualityMetrics.LogMel(generator.Reconstruct(r)))).ToList();
+            var heldOut = referenceClips.SelectMany(r => QualityMetrics.Windows(QualityMetrics.LogMel(generator.Reconstruct(r)))).ToList();
             double threshold = QualityMetrics.CopyThreshold(heldOut, trainingWindows);
             copyRate = QualityMetrics.CopyRate(all.SelectMany(t => QualityMetrics.Windows(t.Frames)).ToList(), trainingWindows, threshold);
         }
+        var (repeatName, averageName) = ValidationReport.Names(stages.Network.PredictsTokens ? LossKind.CrossEntropy : LossKind.MeanSquaredError);
+        string error = stages.Network.PredictsTokens ? "next-token cross-entropy" : "next-frame error";
         return
         [
             new("spectral flux ratio", flux, 0.5, 2),
             new("Frechet distance ratio", frechet, double.NaN, 3),
             new("loudness movement ratio", loudness, 0.5, 2),
             new("seed sensitivity", sensitivity, 0.3, double.NaN),
-            new("next-frame error / repeat previous frame", vsRepeat, double.NaN, 1),
-            new("next-frame error / mean frame", vsMean, double.NaN, 1),
+            new($"{error} / {repeatName}", vsRepeat, double.NaN, 1),
+            new($"{error} / {averageName}", vsMean, double.NaN, 1),
             new("tonality ratio", tonality, 0.05, 20),
             new("copy rate", copyRate, double.NaN, 0.15),
         ];
@@ -100,18 +105,20 @@ public static class Evaluator
     /// </summary>
     public static (double VsRepeat, double VsMean) NextFrameErrorRatios(ITransformer model, IReadOnlyList<string> reference)
     {
-        var stages = ModelFile.Stages(model).ToList();
-        var loader = stages.OfType<AudioLoadingTransformer>().First();
-        var vectorizer = stages.OfType<FftVectorizingTransformer>().First();
-        var normalizer = stages.OfType<FeatureNormalizingTransformer>().FirstOrDefault();
-        var network = stages.OfType<LstmForecastingTransformer>().First();
+        var stages = PipelineStages.Of(model);
+        return NextStepErrorRatios(stages, reference.Select(r => stages.Loader.Load(r)).ToList());
+    }
+
+    /// <summary><see cref="NextFrameErrorRatios"/> on clips already at the model's rate and channels.</summary>
+    private static (double VsRepeat, double VsMean) NextStepErrorRatios(PipelineStages stages, IReadOnlyList<AudioClip> reference)
+    {
+        var (_, vectorizer, normalizer, tokenizer, network) = stages;
         if (network.PredictsTokens)
-            return NextTokenErrorRatios(stages.OfType<TokenizingTransformer>().First().Codebook, network,
-                reference.Select(r => vectorizer.Vectorize(loader.Load(r).Channels)));
+            return NextTokenErrorRatios(tokenizer!.Codebook, network, reference.Select(r => vectorizer.Vectorize(r.Channels)));
         int dim = vectorizer.FeatureSize;
         var sequences = reference.Select(r =>
         {
-            var frames = vectorizer.Vectorize(loader.Load(r).Channels);
+            var frames = vectorizer.Vectorize(r.Channels);
             normalizer?.Normalize(frames);
             return frames;
         }).Where(f => f.Length >= 2 * dim).ToList();
@@ -147,27 +154,16 @@ public static class Evaluator
     private static (double VsRepeat, double VsUnigram) NextTokenErrorRatios(Codebook codebook, LstmForecastingTransformer network,
         IEnumerable<float[]> files)
     {
-        int vocabulary = codebook.Size;
-        var baseline = new RepeatOrUnigram(codebook.Counts, codebook.RepeatRate);
-        double model = 0, repeat = 0, unigram = 0;
+        int tokenCount = codebook.TokenCount;
+        var scores = new TokenScores(new RepeatOrUnigram(codebook.Frequencies, codebook.RepeatRate));
         foreach (var frames in files)
         {
             var tokens = codebook.Encode(frames);
             if (tokens.Length < 2) continue;
             var (logits, state) = network.Run(tokens.Select(t => (float)t).ToArray(), 1, null);
             state.Dispose();
-            for (int t = 0; t + 1 < tokens.Length; t++)
-            {
-                var row = logits.AsSpan(t * vocabulary, vocabulary);
-                double max = double.NegativeInfinity, sum = 0;
-                foreach (var v in row) max = Math.Max(max, v);
-                foreach (var v in row) sum += Math.Exp(v - max);
-                int next = tokens[t + 1];
-                model -= row[next] - max - Math.Log(sum);
-                repeat -= Math.Log(baseline.Probability(tokens[t], next));
-                unigram -= Math.Log(baseline.Unigram(next));
-            }
+            for (int t = 0; t + 1 < tokens.Length; t++) scores.AddLogits(logits.AsSpan(t * tokenCount, tokenCount), tokens[t], tokens[t + 1]);
         }
-        return repeat == 0 ? (double.NaN, double.NaN) : (model / repeat, model / unigram);
+        return scores.RepeatPrevious == 0 ? (double.NaN, double.NaN) : (scores.Model / scores.RepeatPrevious, scores.Model / scores.Unigram);
     }
 }

@@ -30,11 +30,9 @@ public sealed class FeatureNormalizingEstimator : IEstimator<FeatureNormalizingT
         var mean = stats.Mean.Select(m => (float)m).ToArray();
         // A dimension that never varies keeps a divisor of 1 rather than dividing by (almost) zero.
         var std = stats.StandardDeviation.Select((s, d) => s > 1e-6 * Math.Max(1, Math.Abs(stats.Mean[d])) ? (float)s : 1f).ToArray();
-        return Fitted = new FeatureNormalizingTransformer(inputColumnName, outputColumnName, mean, std);
+        return new FeatureNormalizingTransformer(inputColumnName, outputColumnName, mean, std);
     }
 
-    /// <summary>The transformer of the last <see cref="Fit"/>, for the stages after it (previews while training).</summary>
-    public FeatureNormalizingTransformer? Fitted { get; private set; }
 
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)

@@ -105,11 +105,9 @@ public sealed class FftVectorizingEstimator : IEstimator<FftVectorizingTransform
     {
         GetOutputSchema(SchemaShape.Create(input.Schema));
         var first = SchemaShapes.FirstInt32(input, "no audio files were given", options.ChannelsColumnName, options.SampleRateColumnName);
-        return Fitted = new FftVectorizingTransformer(options.Names(), options.Settings(), first[1], first[0]);
+        return new FftVectorizingTransformer(options.Names(), options.Settings(), first[1], first[0]);
     }
 
-    /// <summary>The transformer of the last <see cref="Fit"/>, for the stages after it (previews while training).</summary>
-    public FftVectorizingTransformer? Fitted { get; private set; }
 
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)

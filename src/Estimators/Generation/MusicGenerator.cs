@@ -67,28 +67,23 @@ public sealed class MusicGenerator
     private readonly FeatureNormalizingTransformer? normalizer;
     private readonly TokenizingTransformer? tokenizer;
 
-    /// <summary>Finds the loading, vectorizing and LSTM stages in a fitted (or loaded) pipeline.</summary>
-    /// <exception cref="ArgumentException">The pipeline lacks one of those stages.</exception>
+    /// <summary>Finds the loading, vectorizing and LSTM stages in a fitted (or loaded) pipeline (<see cref="PipelineStages.Of"/>).</summary>
+    /// <exception cref="ArgumentException">The pipeline lacks one of those stages, or they do not fit together.</exception>
     public MusicGenerator(ITransformer model)
+        : this(PipelineStages.Of(model))
     {
-        var stages = ModelFile.Stages(model).ToList();
-        loader = stages.OfType<AudioLoadingTransformer>().FirstOrDefault()
-            ?? throw new ArgumentException("The pipeline has no audio-loading stage (LoadAudio).", nameof(model));
-        vectorizer = stages.OfType<FftVectorizingTransformer>().FirstOrDefault()
-            ?? throw new ArgumentException("The pipeline has no vectorizing stage (VectorizeFft).", nameof(model));
-        normalizer = stages.OfType<FeatureNormalizingTransformer>().FirstOrDefault();
-        network = stages.OfType<LstmForecastingTransformer>().FirstOrDefault()
-            ?? throw new ArgumentException("The pipeline has no LSTM stage (PredictNextFrame).", nameof(model));
-        tokenizer = stages.OfType<TokenizingTransformer>().FirstOrDefault();
-        if (network.PredictsTokens)
-        {
-            if (tokenizer is null) throw new ArgumentException("The pipeline's LSTM predicts tokens but it has no tokenizing stage (Tokenize).", nameof(model));
-            if (tokenizer.Codebook.Size != network.OutputSize || tokenizer.Codebook.Bins != vectorizer.FeatureSize)
-                throw new ArgumentException($"The LSTM predicts {network.OutputSize} tokens and the codebook has {tokenizer.Codebook.Size} of {tokenizer.Codebook.Bins} values; the vectorizer gives {vectorizer.FeatureSize}.", nameof(model));
-        }
-        else if (network.FeatureSize != vectorizer.FeatureSize)
-            throw new ArgumentException($"The LSTM expects {network.FeatureSize} values per frame but the vectorizer gives {vectorizer.FeatureSize}.", nameof(model));
     }
+
+    /// <summary>A generator over stages already found.</summary>
+    public MusicGenerator(PipelineStages stages)
+    {
+        ArgumentNullException.ThrowIfNull(stages);
+        Stages = stages;
+        (loader, vectorizer, normalizer, tokenizer, network) = stages;
+    }
+
+    /// <summary>The pipeline's stages.</summary>
+    public PipelineStages Stages { get; }
 
     /// <summary>The model's sample rate.</summary>
     public int SampleRate => loader.SampleRate;
@@ -215,18 +210,18 @@ public sealed class MusicGenerator
     private int[][] SampleTokensOnOneThread(float[] primeFrames, GenerationOptions options, int count)
     {
         var codebook = tokenizer!.Codebook;
-        int takes = options.Takes, vocabulary = network.OutputSize;
+        int takes = options.Takes, tokenCount = network.OutputSize;
         var primeTokens = codebook.Encode(primeFrames);
         var input = new float[primeTokens.Length * takes];
         for (int t = 0; t < primeTokens.Length; t++)
             for (int k = 0; k < takes; k++) input[t * takes + k] = primeTokens[t];
         var (logits, state) = network.Run(input, takes, null);
         var random = Enumerable.Range(0, takes).Select(k => new Random(options.RandomSeed + k)).ToArray();
-        var sampler = new TokenSampler(vocabulary, options.Temperature, options.TopK);
+        var sampler = new TokenSampler(tokenCount, options.Temperature, options.TopK);
         var tokens = Enumerable.Range(0, takes).Select(_ => new int[count]).ToArray();
         try
         {
-            var last = logits.AsSpan(logits.Length - takes * vocabulary);
+            var last = logits.AsSpan(logits.Length - takes * tokenCount);
             var step = new float[takes];
             var held = new int[takes];
             int longest = options.LoopGuard ? Math.Max(1, codebook.LongestHold) : int.MaxValue;
@@ -237,7 +232,7 @@ public sealed class MusicGenerator
                 for (int k = 0; k < takes; k++)
                 {
                     int previous = i == 0 ? primeTokens[^1] : tokens[k][i - 1];
-                    step[k] = tokens[k][i] = sampler.Sample(last.Slice(k * vocabulary, vocabulary), random[k], held[k] >= longest ? previous : -1);
+                    step[k] = tokens[k][i] = sampler.Sample(last.Slice(k * tokenCount, tokenCount), random[k], held[k] >= longest ? previous : -1);
                     held[k] = tokens[k][i] == previous ? held[k] + 1 : 1;
                 }
                 if (i == count - 1) break;
@@ -258,9 +253,12 @@ public sealed class MusicGenerator
     /// A file passed through the model's own analysis and resynthesis without the LSTM (loading, features, normalisation
     /// or tokens, and back): what the representation can hold.
     /// </summary>
-    public AudioClip Reconstruct(string path, int randomSeed = 1)
+    public AudioClip Reconstruct(string path, int randomSeed = 1) => Reconstruct(AudioFile.Read(path), randomSeed);
+
+    /// <summary>A decoded clip passed through the model's own analysis and resynthesis (see <see cref="Reconstruct(string, int)"/>).</summary>
+    public AudioClip Reconstruct(AudioClip decoded, int randomSeed = 1)
     {
-        var clip = loader.Load(path);
+        var clip = loader.Conform(decoded);
         var frames = vectorizer.Vectorize(clip.Channels);
         if (tokenizer is not null) frames = tokenizer.Codebook.Decode(tokenizer.Codebook.Encode(frames));
         if (normalizer is not null)

@@ -12,16 +12,16 @@ public sealed class TokenSampler
     private readonly double[] weights;
     private readonly float[] scratch;
 
-    /// <summary>A sampler for a vocabulary of <paramref name="vocabulary"/> tokens.</summary>
-    public TokenSampler(int vocabulary, double temperature, int topK)
+    /// <summary>A sampler over <paramref name="tokenCount"/> tokens.</summary>
+    public TokenSampler(int tokenCount, double temperature, int topK)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(vocabulary, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokenCount, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(temperature);
         ArgumentOutOfRangeException.ThrowIfNegative(topK);
         this.temperature = temperature;
-        this.topK = topK == 0 ? vocabulary : Math.Min(topK, vocabulary);
-        weights = new double[vocabulary];
-        scratch = new float[vocabulary];
+        this.topK = topK == 0 ? tokenCount : Math.Min(topK, tokenCount);
+        weights = new double[tokenCount];
+        scratch = new float[tokenCount];
     }
 
     /// <summary>Draws one token, never <paramref name="excluded"/> (-1: none) when there is another choice.</summary>

@@ -22,6 +22,9 @@ public sealed class AudioLoadingEstimator : IEstimator<AudioLoadingTransformer>
         this.options = options;
     }
 
+    /// <summary>The input column of file paths.</summary>
+    internal string PathColumnName => options.InputColumnName;
+
     /// <summary>Default values of <see cref="Options"/>.</summary>
     public static class Defaults
     {
@@ -37,6 +40,8 @@ public sealed class AudioLoadingEstimator : IEstimator<AudioLoadingTransformer>
         public const int SampleRate = 0;
         /// <summary>0: take the first file's channel count (at most 2).</summary>
         public const int Channels = 0;
+        /// <summary>MiB of decoded audio kept while fitting.</summary>
+        public const int CacheMegabytes = (int)(AudioLoadingTransformer.DefaultCacheBytes >> 20);
     }
 
     /// <summary>Options of <see cref="AudioLoadingEstimator"/>.</summary>
@@ -54,12 +59,27 @@ public sealed class AudioLoadingEstimator : IEstimator<AudioLoadingTransformer>
         public int SampleRate { get; set; } = Defaults.SampleRate;
         /// <summary>Channels (1 or 2) every file is converted to; 0 (default) takes the first file's, at most 2.</summary>
         public int Channels { get; set; } = Defaults.Channels;
+        /// <summary>
+        /// Leave out the rows of files that cannot be decoded, reporting each through <see cref="Warning"/>, instead of
+        /// stopping with the first one's error. Default false.
+        /// </summary>
+        public bool SkipUnreadable { get; set; }
+        /// <summary>
+        /// Megabytes (MiB) of decoded audio kept while fitting, so that every file is decoded once however many stages
+        /// read it; files beyond it are decoded again on each later pass. Default 512.
+        /// </summary>
+        public int CacheMegabytes { get; set; } = Defaults.CacheMegabytes;
+        /// <summary>
+        /// Called with one line for each file skipped, or decoded with a warning (a truncated WAV). Not saved with the model.
+        /// </summary>
+        public Action<string>? Warning { get; set; }
 
         internal void Validate()
         {
             var problems = new List<string>();
             if (SampleRate < 0) problems.Add($"SampleRate must be 0 (from the data) or positive, not {SampleRate}.");
             if (Channels is not (0 or 1 or 2)) problems.Add($"Channels must be 0 (from the data), 1 or 2, not {Channels}.");
+            if (CacheMegabytes < 0) problems.Add($"CacheMegabytes must be 0 (no cache) or more, not {CacheMegabytes}.");
             foreach (var (name, value) in new[] { (nameof(InputColumnName), InputColumnName), (nameof(SamplesColumnName), SamplesColumnName),
                          (nameof(SampleRateColumnName), SampleRateColumnName), (nameof(ChannelsColumnName), ChannelsColumnName) })
             {
@@ -69,28 +89,49 @@ public sealed class AudioLoadingEstimator : IEstimator<AudioLoadingTransformer>
         }
     }
 
-    /// <summary>Fixes the sample rate and channel count (reading the first file when the options leave them at 0).</summary>
+    /// <summary>
+    /// Fixes the sample rate and channel count, reading the start of the first (decodable) file when the options leave
+    /// them at 0.
+    /// </summary>
     public AudioLoadingTransformer Fit(IDataView input)
     {
-        var pathColumn = input.Schema.GetColumnOrNull(options.InputColumnName);
         GetOutputSchema(SchemaShape.Create(input.Schema));
         int rate = options.SampleRate, channels = options.Channels;
         if (rate == 0 || channels == 0)
         {
-            using var cursor = input.GetRowCursor([pathColumn!.Value]);
-            if (!cursor.MoveNext()) throw new InvalidOperationException("There is no data to fit on: no audio files were given.");
-            ReadOnlyMemory<char> path = default;
-            cursor.GetGetter<ReadOnlyMemory<char>>(pathColumn.Value)(ref path);
-            var first = AudioFile.Read(path.ToString());
+            var first = FirstClip(input);
             if (rate == 0) rate = first.SampleRate;
             if (channels == 0) channels = Math.Min(first.ChannelCount, 2);
         }
-        return Fitted = new AudioLoadingTransformer(options.InputColumnName, options.SamplesColumnName, options.SampleRateColumnName,
-            options.ChannelsColumnName, rate, channels);
+        return new AudioLoadingTransformer(options.InputColumnName, options.SamplesColumnName, options.SampleRateColumnName,
+            options.ChannelsColumnName, rate, channels, options.SkipUnreadable)
+        {
+            CacheBytes = (long)options.CacheMegabytes << 20,
+            Warning = options.Warning,
+        };
     }
 
-    /// <summary>The transformer of the last <see cref="Fit"/>, for the stages after it (previews while training).</summary>
-    public AudioLoadingTransformer? Fitted { get; private set; }
+    /// <summary>A short excerpt of the first file that decodes (with <see cref="Options.SkipUnreadable"/>; else of the first file).</summary>
+    private AudioClip FirstClip(IDataView input)
+    {
+        var pathColumn = input.Schema[options.InputColumnName];
+        using var cursor = input.GetRowCursor([pathColumn]);
+        var getPath = cursor.GetGetter<ReadOnlyMemory<char>>(pathColumn);
+        ReadOnlyMemory<char> path = default;
+        while (cursor.MoveNext())
+        {
+            getPath(ref path);
+            try
+            {
+                return AudioFile.Read(path.ToString(), 0, 0.1);
+            }
+            catch (InvalidDataException) when (options.SkipUnreadable)
+            {
+                // The loader's view reports it when it reaches that row.
+            }
+        }
+        throw new InvalidOperationException("There is no data to fit on: no decodable audio files were given.");
+    }
 
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)

@@ -8,13 +8,21 @@ using MusicGen.Transforms.Tokens;
 namespace MusicGen;
 
 /// <summary>
-/// Settings of the presets. A new instance holds <see cref="Presets.Seed2017"/>'s defaults;
-/// <see cref="TokenDefaults"/> gives those of <see cref="Presets.Default"/>.
+/// Settings of the two whole pipelines: <see cref="TokenModel"/> gives the defaults of
+/// <see cref="Presets.TokenModel"/> (the default model), <see cref="Seed2017Model"/> those of
+/// <see cref="Presets.Seed2017Model"/> (the 2017 system); change what you need before building the pipeline.
 /// </summary>
-public sealed class PipelineSettings
+public sealed record PipelineSettings
 {
-    /// <summary>The defaults of <see cref="Presets.Default"/>, the token model.</summary>
-    public static PipelineSettings TokenDefaults() => new()
+    private PipelineSettings()
+    {
+    }
+
+    /// <summary>The settings of the 2017 system (<see cref="Presets.Seed2017Model"/>).</summary>
+    public static PipelineSettings Seed2017Model() => new();
+
+    /// <summary>The defaults of <see cref="Presets.TokenModel"/>, the default model.</summary>
+    public static PipelineSettings TokenModel() => new()
     {
         Epochs = 40,
         Ordering = BatchOrdering.ContiguousStreams,
@@ -35,15 +43,15 @@ public sealed class PipelineSettings
         GradientClipNorm = 1,
     };
 
-    /// <summary>Tokens in the codebook of <see cref="Presets.Default"/>. Default 512.</summary>
+    /// <summary>Tokens in the codebook of <see cref="Presets.TokenModel"/>. Default 512.</summary>
     public int Tokens { get; set; } = TokenizingEstimator.Defaults.Tokens;
-    /// <summary>Token embedding size of <see cref="Presets.Default"/>. Default 128.</summary>
+    /// <summary>Token embedding size of <see cref="Presets.TokenModel"/>. Default 128.</summary>
     public int EmbeddingSize { get; set; } = 128;
-    /// <summary>Share of input tokens replaced at random while training <see cref="Presets.Default"/>. Default 0.1.</summary>
+    /// <summary>Share of input tokens replaced at random while training <see cref="Presets.TokenModel"/>. Default 0.1.</summary>
     public float TokenNoise { get; set; } = 0.1f;
     /// <summary>
-    /// <see cref="Presets.Default"/>: embed and score tokens through their codebook centroids instead of free vectors
-    /// (<see cref="LstmForecastingEstimator.Options.TokenDescriptors"/>). Default false: measured on held-out music it
+    /// <see cref="Presets.TokenModel"/>: embed and score tokens through their codebook centroids instead of free vectors
+    /// (<see cref="LstmForecastingEstimator.Options.DescribeTokens"/>). Default false: measured on held-out music it
     /// predicted better but generated drones (docs/evaluation.md).
     /// </summary>
     public bool DescribeTokens { get; set; }
@@ -83,7 +91,10 @@ public sealed class PipelineSettings
     public int Channels { get; set; }
     /// <summary>Random seed. Default 1.</summary>
     public int Seed { get; set; } = LstmForecastingEstimator.Defaults.Seed;
-    /// <summary>Share of each file held out from its end for validation; 0 (default) turns validation off.</summary>
+    /// <summary>
+    /// Share of the audio held out for validation (see <see cref="Estimators.Training.HoldOut"/>: whole files when there are
+    /// 3 or more, else the end of each file); 0 (the 2017 default) turns validation off.
+    /// </summary>
     public double ValidationFraction { get; set; }
     /// <summary>Checkpoint written at the end of every epoch; null (default) writes none.</summary>
     public string? CheckpointPath { get; set; }
@@ -98,12 +109,16 @@ public sealed class PipelineSettings
     /// <summary>Continue from <see cref="CheckpointPath"/> when it exists.</summary>
     public bool Resume { get; set; }
     /// <summary>
-    /// Called after every epoch with the pipeline fitted so far (usable with <see cref="MusicGenerator"/>, not to be
-    /// disposed) and the epoch number: for previews.
+    /// Called after every epoch with the whole pipeline as it stands (usable with <see cref="MusicGenerator"/>, not to
+    /// be disposed) and the epoch number: for previews.
     /// </summary>
     public Action<ITransformer, int>? EpochEnd { get; set; }
     /// <summary>Training progress callback.</summary>
     public Action<TrainingProgress>? Progress { get; set; }
+    /// <summary>Leave out files that cannot be decoded (each reported through <see cref="Warning"/>) instead of stopping. Default false.</summary>
+    public bool SkipUnreadable { get; set; }
+    /// <summary>Called with one line per file skipped, or decoded with a warning.</summary>
+    public Action<string>? Warning { get; set; }
     /// <summary>Cancels training.</summary>
     public CancellationToken CancellationToken { get; set; }
 }
@@ -113,41 +128,34 @@ public static class Presets
 {
     /// <summary>
     /// The 2017 system, faithfully: 256-sample rectangular frames, full complex FFT scaled by 1/(N/2), 32 consecutive
-    /// frames per batch, 3 x 256 LSTM with dropout 0.5/0.3/0.2, MSE, Adam, one step per batch. Settings may change
-    /// its sizes and ordering.
+    /// frames per batch, 3 x 256 LSTM with dropout 0.5/0.3/0.2, MSE, Adam, one step per batch. Settings (from
+    /// <see cref="PipelineSettings.Seed2017Model"/>) may change its sizes, features and ordering.
     /// </summary>
-    public static IEstimator<ITransformer> Seed2017(this TransformsCatalog catalog, PipelineSettings? settings = null)
+    public static MusicPipelineEstimator Seed2017Model(this TransformsCatalog catalog, PipelineSettings? settings = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        var s = settings ?? new PipelineSettings();
-        var (loader, vectorizer) = Features(catalog, s, s.Channels, s.Representation, s.Window);
-        IEstimator<ITransformer> features = loader.Append(vectorizer);
-        var normalizer = s.Normalize ?? s.Representation != Representation.Seed2017 ? catalog.NormalizeFeatures() : null;
-        if (normalizer is not null) features = features.Append(normalizer);
-        var training = Training(s);
-        if (s.EpochEnd is { } epochEnd)
-            training.EpochEnd = (network, epoch) => epochEnd(
-                new TransformerChain<ITransformer>([loader.Fitted!, vectorizer.Fitted!, .. normalizer?.Fitted is { } n ? [n] : Array.Empty<ITransformer>(), network]), epoch);
-        return features
-            .Append(catalog.BatchStatefully(s.Ordering, s.BatchSize))
-            .Append(catalog.PredictNextFrame(training));
+        var s = settings ?? PipelineSettings.Seed2017Model();
+        var normalize = s.Normalize ?? s.Representation != Representation.Seed2017;
+        return new MusicPipelineEstimator(Loader(catalog, s, s.Channels), Vectorizer(catalog, s, s.Representation, s.Window),
+            normalize ? catalog.NormalizeFeatures() : null, null, catalog.BatchStatefully(s.Ordering, s.BatchSize),
+            catalog.PredictNextFrame(Training(s)), s.ValidationFraction, s.EpochEnd);
     }
 
     /// <summary>
-    /// The default: a token model that predicts a distribution and samples from it. Mono 22050 Hz, log-magnitude STFT
-    /// (2048-sample Hann window, hop 512), a 512-token codebook learned by k-means over 64 standardised log-mel bands
+    /// The default model: a token model that predicts a distribution and samples from it. Mono 22050 Hz, log-magnitude
+    /// STFT (2048-sample Hann window, hop 512), a 512-token codebook learned by k-means over 64 standardised log-mel bands
     /// (each token decodes to a real training frame), 16 contiguous streams with truncated backpropagation through
     /// time over 64 steps, an embedding of 128 and 2 LSTM layers of 384 units (dropout 0.3) with recent-token caches,
     /// softmax and cross-entropy, 10% of input tokens replaced at random while training, early stopping on whole
     /// held-out files (left out of the codebook too), a backoff to "repeat or unigram" weighted on those files, and
-    /// Griffin-Lim phase (12 iterations) at generation. Settings start from <see cref="PipelineSettings.TokenDefaults"/>.
+    /// Griffin-Lim phase (12 iterations) at generation. Settings start from <see cref="PipelineSettings.TokenModel"/>.
     /// </summary>
-    public static IEstimator<ITransformer> Default(this TransformsCatalog catalog, PipelineSettings? settings = null)
+    public static MusicPipelineEstimator TokenModel(this TransformsCatalog catalog, PipelineSettings? settings = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        var s = settings ?? PipelineSettings.TokenDefaults();
-        if (s.SampleRate <= 0) throw new ArgumentException("The token preset needs a sample rate (its codebook's mel bands depend on it).");
-        if (s.Channels != 1) throw new ArgumentException("The token preset is mono: set Channels to 1.");
+        var s = settings ?? PipelineSettings.TokenModel();
+        if (s.SampleRate <= 0) throw new ArgumentException("The token model needs a sample rate (its codebook's mel bands depend on it).");
+        if (s.Channels != 1) throw new ArgumentException("The token model is mono: set Channels to 1.");
         var tokenizer = catalog.Tokenize(new TokenizingEstimator.Options
         {
             Tokens = s.Tokens,
@@ -156,32 +164,33 @@ public static class Presets
             Seed = s.Seed,
             ValidationFraction = s.ValidationFraction,
         });
-        // 12 Griffin-Lim iterations: on held-out music every measure came out as with 32, at under half the cost.
-        var (loader, vectorizer) = Features(catalog, s, 1, Representation.LogMagnitude, s.Window ?? WindowKind.Hann, phaseIterations: 12);
         var training = Training(s);
-        if (s.EpochEnd is { } epochEnd)
-            training.EpochEnd = (network, epoch) => epochEnd(
-                new TransformerChain<ITransformer>(loader.Fitted!, vectorizer.Fitted!, tokenizer.Fitted!, network), epoch);
-        training.Vocabulary = s.Tokens;
-        if (s.DescribeTokens) training.TokenDescriptors = () => tokenizer.Fitted!.Codebook.Descriptors();
-        training.TokenStatistics = () => (tokenizer.Fitted!.Codebook.Counts, tokenizer.Fitted!.Codebook.RepeatRate);
+        training.DescribeTokens = s.DescribeTokens;
         training.EmbeddingSize = s.EmbeddingSize;
         training.TokenNoise = s.TokenNoise;
         training.FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn;
-        return loader.Append(vectorizer)
-            .Append(tokenizer)
-            .Append(catalog.BatchStatefully(new StatefulBatchingEstimator.Options
+        // 12 Griffin-Lim iterations: on held-out music every measure came out as with 32, at under half the cost.
+        return new MusicPipelineEstimator(Loader(catalog, s, 1), Vectorizer(catalog, s, Representation.LogMagnitude, s.Window ?? WindowKind.Hann, phaseIterations: 12),
+            null, tokenizer, catalog.BatchStatefully(new StatefulBatchingEstimator.Options
             {
                 Ordering = s.Ordering,
                 BatchSize = s.BatchSize,
                 FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn,
-            }))
-            .Append(catalog.PredictNextFrame(training));
+            }), catalog.PredictNextFrame(training), s.ValidationFraction, s.EpochEnd);
     }
 
-    private static (AudioLoadingEstimator, FftVectorizingEstimator) Features(TransformsCatalog catalog, PipelineSettings s, int channels,
-        Representation representation, WindowKind? window, int phaseIterations = FftVectorizingEstimator.Defaults.GriffinLimIterations) =>
-        (catalog.LoadAudio(sampleRate: s.SampleRate, channels: channels), catalog.VectorizeFft(new FftVectorizingEstimator.Options
+    private static AudioLoadingEstimator Loader(TransformsCatalog catalog, PipelineSettings s, int channels) =>
+        catalog.LoadAudio(new AudioLoadingEstimator.Options
+        {
+            SampleRate = s.SampleRate,
+            Channels = channels,
+            SkipUnreadable = s.SkipUnreadable,
+            Warning = s.Warning,
+        });
+
+    private static FftVectorizingEstimator Vectorizer(TransformsCatalog catalog, PipelineSettings s, Representation representation, WindowKind? window,
+        int phaseIterations = FftVectorizingEstimator.Defaults.GriffinLimIterations) =>
+        catalog.VectorizeFft(new FftVectorizingEstimator.Options
         {
             FrameSize = s.FrameSize,
             Representation = representation,
@@ -189,7 +198,7 @@ public static class Presets
             Window = window,
             MelBands = s.MelBands,
             GriffinLimIterations = phaseIterations,
-        }));
+        });
 
     private static LstmForecastingEstimator.Options Training(PipelineSettings s) => new()
     {

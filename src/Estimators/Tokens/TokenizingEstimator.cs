@@ -2,6 +2,7 @@ using Microsoft.ML;
 using MusicGen.Transforms;
 using MusicGen.Transforms.Data;
 using MusicGen.Transforms.Batching;
+using MusicGen.Estimators.Training;
 using MusicGen.Transforms.Tokens;
 
 namespace MusicGen.Estimators;
@@ -70,21 +71,25 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         }
     }
 
-    /// <summary>The transformer of the last <see cref="Fit"/>, for the stages after it (token descriptors, previews).</summary>
-    public TokenizingTransformer? Fitted { get; private set; }
 
-    /// <summary>Clusters every file's frames and returns the tokenizer.</summary>
+    /// <summary>Clusters every file's frames (but those of the files validation holds out) and returns the tokenizer.</summary>
     /// <exception cref="InvalidOperationException">There are fewer frames than tokens.</exception>
-    public TokenizingTransformer Fit(IDataView input)
+    public TokenizingTransformer Fit(IDataView input) => Fit(input, null);
+
+    /// <summary>
+    /// Fits with a hold-out decided by the caller (the whole pipeline's, so that the codebook leaves out exactly the
+    /// files the trainer validates on; null chooses from the files this stage sees).
+    /// </summary>
+    internal TokenizingTransformer Fit(IDataView input, HoldOut? holdOut)
     {
         GetOutputSchema(SchemaShape.Create(input.Schema));
         int bins = SchemaCheck.VectorSize(SchemaCheck.RequireFloatVector(input.Schema, options.InputColumnName, knownSize: true));
         var files = FileFrames.Read(input, options.FileColumnName, options.InputColumnName)
-            .Select(f => f.Frames.SelectMany(x => x).ToArray()).ToList();
-        var heldOut = LstmForecastingEstimator.HeldOutFiles(files.Count, options.ValidationFraction);
-        files = files.Where((_, i) => !heldOut.Contains(i)).ToList();
-        var codebook = Codebook.Fit(files, bins, options.SampleRate, options.Tokens, options.MelBands, options.Seed, options.Iterations);
-        return Fitted = new TokenizingTransformer(options.InputColumnName, options.OutputColumnName, codebook);
+            .Select(f => (f.File, Frames: f.Frames.SelectMany(x => x).ToArray())).ToList();
+        holdOut ??= HoldOut.Choose(files.Select(f => f.File).ToList(), options.ValidationFraction);
+        var codebook = Codebook.Fit(files.Where(f => !holdOut.Contains(f.File)).Select(f => f.Frames).ToList(), bins, options.SampleRate,
+            options.Tokens, options.MelBands, options.Seed, options.Iterations);
+        return new TokenizingTransformer(options.InputColumnName, options.OutputColumnName, codebook);
     }
 
     /// <inheritdoc/>

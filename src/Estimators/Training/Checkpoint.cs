@@ -4,7 +4,7 @@ using MusicGen.Estimators.Training;
 using MusicGen.Transforms.IO;
 using MusicGen.Transforms.Network;
 
-namespace MusicGen.Estimators;
+namespace MusicGen.Estimators.Training;
 
 /// <summary>Where training stands: after an epoch, or within one at the end of a file.</summary>
 /// <param name="Epoch">Epochs finished.</param>
@@ -22,6 +22,10 @@ internal sealed record TrainingPosition(int Epoch, double BestLoss, int SinceBes
 internal static class Checkpoint
 {
     private const string Magic = "MusicGen checkpoint 2";
+
+    /// <summary>Where the best epoch's checkpoint is kept: <c>NAME.best.EXT</c> beside <paramref name="checkpoint"/>.</summary>
+    public static string BestPath(string checkpoint) =>
+        Path.Combine(Path.GetDirectoryName(checkpoint) ?? "", Path.GetFileNameWithoutExtension(checkpoint) + ".best" + Path.GetExtension(checkpoint));
 
     public static void Save(string path, FrameLstm network, AdamOptimizer optimizer, TrainingPosition position, string fingerprint) =>
         AtomicFile.Write(path, tmp =>

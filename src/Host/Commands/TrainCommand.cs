@@ -27,9 +27,10 @@ internal static class TrainCommand
             string modelPath = r.GetValue(model)!;
             var (preset, settings) = options.Read(r);
             settings.Resume = r.GetValue(resume);
-            if (settings.Resume && !File.Exists(Path.ChangeExtension(modelPath, ".ckpt")))
+            var companions = TrainingFiles.Beside(modelPath);
+            if (settings.Resume && !File.Exists(companions.Checkpoint))
             {
-                cli.Error.WriteLine($"musicgen: error: {Path.ChangeExtension(modelPath, ".ckpt")}: no checkpoint to resume from");
+                cli.Error.WriteLine($"musicgen: error: {companions.Checkpoint}: no checkpoint to resume from");
                 return 1;
             }
             if (r.GetValue(preview) is { } seed)
@@ -39,7 +40,7 @@ internal static class TrainCommand
                     cli.Error.WriteLine($"musicgen: error: {seed}: no such preview seed file");
                     return 1;
                 }
-                string previewPath = Path.ChangeExtension(modelPath, ".preview.wav");
+                string previewPath = companions.Preview;
                 settings.EpochEnd = (fitted, epoch) =>
                 {
                     new MusicGenerator(fitted).GenerateToFile(seed, previewPath, new GenerationOptions { Seconds = 5, PrimeSeconds = 5 });
@@ -47,8 +48,8 @@ internal static class TrainCommand
                 };
             }
             int code = cli.Guard(ct => Run(cli, r.GetValue(paths)!, modelPath, preset, settings, ct, r.GetValue(strict)));
-            if (code == 130 && File.Exists(Path.ChangeExtension(modelPath, ".ckpt")))
-                cli.Error.WriteLine($"musicgen: training stopped after a checkpoint in {Path.ChangeExtension(modelPath, ".ckpt")}; run the same command with --resume to continue");
+            if (code == 130 && File.Exists(companions.Checkpoint))
+                cli.Error.WriteLine($"musicgen: training stopped after a checkpoint in {companions.Checkpoint}; run the same command with --resume to continue");
             return code;
         });
         return command;
@@ -63,54 +64,41 @@ internal static class TrainCommand
             cli.Progress(p);
         };
         settings.CancellationToken = ct;
-        settings.CheckpointPath = Path.ChangeExtension(modelPath, ".ckpt");
+        var companions = TrainingFiles.Beside(modelPath);
+        settings.CheckpointPath = companions.Checkpoint;
+        // Unreadable files are skipped by the loader as it decodes them (each file is decoded once), unless strict.
+        var skipped = new List<string>();
+        settings.SkipUnreadable = !strict;
+        settings.Warning = line =>
+        {
+            cli.Error.WriteLine($"musicgen: warning: {line}");
+            if (line.StartsWith("skipping ", StringComparison.Ordinal)) skipped.Add(line["skipping ".Length..].Split(':')[0]);
+        };
         var ml = new MLContext(seed: settings.Seed);
         // Checks every option before any file is read.
-        var pipeline = preset == "seed2017" ? ml.Transforms.Seed2017(settings) : ml.Transforms.Default(settings);
-        var files = ReadableFiles(cli, paths, strict);
+        var pipeline = preset == "seed2017" ? ml.Transforms.Seed2017Model(settings) : ml.Transforms.TokenModel(settings);
+        var files = AudioFile.Expand(paths);
+        if (files.Count == 0) throw new InvalidDataException($"No audio files in {string.Join(", ", paths)}.");
         var data = ml.Data.LoadAudioFiles(files);
         cli.Out.WriteLine($"Training the {preset} preset on {files.Count} file(s), up to {settings.Epochs} epoch(s)...");
         var clock = Stopwatch.StartNew();
-        var fitted = pipeline.Fit(data);
+        using var fitted = pipeline.Fit(data);
+        if (skipped.Count > 0) cli.Error.WriteLine($"musicgen: warning: skipped {skipped.Count} unreadable file(s): {string.Join(", ", skipped)}");
         ModelFile.Save(ml, fitted, data.Schema, modelPath);
-        string log = Path.ChangeExtension(modelPath, ".log.csv"), plot = Path.ChangeExtension(modelPath, ".loss.png");
         cli.Out.WriteLine($"Saved {modelPath} ({new FileInfo(modelPath).Length / 1024} KiB) after {clock.Elapsed.TotalSeconds:F1} s.");
-        if (ModelFile.Stages(fitted).OfType<LstmForecastingTransformer>().FirstOrDefault() is { PredictsTokens: true } network)
+        if (PipelineStages.Of(fitted).Network is { PredictsTokens: true } network)
             cli.Out.WriteLine($"Backoff weight fitted on the held-out files: {network.Network.BackoffWeight:F2}" + (network.Network.BackoffFit is { } fit
                 ? $" (held-out cross-entropy {fit.Interpolated:F3} nats; network alone {fit.Network:F3}, repeat-or-unigram alone {fit.Backoff:F3})." : "."));
-        TrainingLog.Save(epochs, log, plot);
-        cli.Out.WriteLine($"Wrote {log} and {plot}.");
+        TrainingLog.Save(epochs, companions.Log);
+        LossPlot.Save(companions.Log, companions.LossPlot);
+        cli.Out.WriteLine($"Wrote {companions.Log} and {companions.LossPlot}.");
         return 0;
-    }
-
-    /// <summary>Expands folders and checks every file decodes; unreadable ones are reported and skipped (or fatal with strict).</summary>
-    private static List<string> ReadableFiles(Cli cli, IReadOnlyList<string> paths, bool strict)
-    {
-        var files = new List<string>();
-        var skipped = new List<string>();
-        foreach (var file in AudioFile.Expand(paths))
-        {
-            try
-            {
-                var clip = AudioFile.Read(file);
-                if (clip.Warning is not null) cli.Error.WriteLine($"musicgen: warning: {clip.Warning}");
-                files.Add(file);
-            }
-            catch (InvalidDataException e) when (!strict)
-            {
-                cli.Error.WriteLine($"musicgen: warning: skipping {e.Message}");
-                skipped.Add(Path.GetFileName(file));
-            }
-        }
-        if (skipped.Count > 0) cli.Error.WriteLine($"musicgen: warning: skipped {skipped.Count} unreadable file(s): {string.Join(", ", skipped)}");
-        if (files.Count == 0) throw new InvalidDataException($"No readable audio files in {string.Join(", ", paths)}.");
-        return files;
     }
 }
 
 /// <summary>
 /// The pipeline options that <c>train</c> and <c>demo</c> share. Each starts from the chosen preset's default
-/// (<see cref="PipelineSettings.TokenDefaults"/> for "default", a new <see cref="PipelineSettings"/> for "seed2017").
+/// (<see cref="PipelineSettings.TokenModel"/> for "default", <see cref="PipelineSettings.Seed2017Model"/> for "seed2017").
 /// </summary>
 internal sealed class TrainingOptions
 {
@@ -158,7 +146,7 @@ internal sealed class TrainingOptions
     public (string Preset, PipelineSettings Settings) Read(ParseResult r)
     {
         string name = r.GetValue(preset)!;
-        var s = name == "seed2017" ? new PipelineSettings() : PipelineSettings.TokenDefaults();
+        var s = name == "seed2017" ? PipelineSettings.Seed2017Model() : PipelineSettings.TokenModel();
         if (name != "seed2017" && r.GetValue(representation) is { } given && given != Representation.LogMagnitude)
             throw new ArgumentException($"The default preset uses LogMagnitude features; --representation {given} needs --preset seed2017.");
         if (r.GetValue(epochs) is { } e) s.Epochs = e;

@@ -2,10 +2,10 @@ using MusicGen.Transforms.Audio;
 using MusicGen.Transforms.Spectral;
 using MusicGen.Transforms.IO;
 
-namespace MusicGen;
+namespace MusicGen.Host;
 
 /// <summary>Pictures of audio a person would rather look at than read: a waveform and a spectrogram, as PNG.</summary>
-public static class AudioPlots
+internal static class AudioPlots
 {
     /// <summary>
     /// Writes <c>NAME.waveform.png</c> (min/max envelope of the mono mix) and <c>NAME.spectrogram.png</c> (log magnitude,

@@ -46,6 +46,9 @@ public static class AudioFile
         return Detect(head[..s.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)]);
     }
 
+    /// <summary>Called before every decode with the path, start and length (tests count decodes with it).</summary>
+    internal static Action<string, double, double?>? Decoding { get; set; }
+
     /// <summary>Decodes <paramref name="path"/>: WAV natively, MP3/M4A/Ogg/FLAC through ffmpeg (sox as a fallback for Ogg).</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file cannot be decoded; the message names the file and the cause.</exception>
@@ -62,6 +65,7 @@ public static class AudioFile
         ArgumentOutOfRangeException.ThrowIfNegative(start);
         if (length is < 0) throw new ArgumentOutOfRangeException(nameof(length), "The length must not be negative.");
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
+        Decoding?.Invoke(path, start, length);
         string name = Path.GetFileName(path);
         Span<byte> head = stackalloc byte[16];
         int n;

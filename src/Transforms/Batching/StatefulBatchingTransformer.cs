@@ -65,14 +65,14 @@ public sealed class StatefulBatchingTransformer : MusicGenTransformerBase
     public override DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         int size = CheckInput(inputSchema);
-        return ColumnDef<BatchRow>.Schema(Columns(size));
+        return ColumnDef<BatchRow>.Schema(Columns(size, inputSchema[Names.Features].Annotations));
     }
 
     /// <inheritdoc/>
     public override IDataView Transform(IDataView input)
     {
         int size = CheckInput(input.Schema);
-        return new RowsDataView<BatchRow>(Columns(size), () => Rows(input));
+        return new RowsDataView<BatchRow>(Columns(size, input.Schema[Names.Features].Annotations), () => Rows(input));
     }
 
     private int CheckInput(DataViewSchema schema)
@@ -99,12 +99,13 @@ public sealed class StatefulBatchingTransformer : MusicGenTransformerBase
         }
     }
 
-    private ColumnDef<BatchRow>[] Columns(int size) =>
+    /// <summary>The output columns; the features and target carry the input features' annotations (a token column's, say).</summary>
+    private ColumnDef<BatchRow>[] Columns(int size, DataViewSchema.Annotations annotations) =>
     [
         ColumnDef<BatchRow>.Text(Names.File, r => r.File),
         ColumnDef<BatchRow>.Int32(Names.FrameIndex, r => r.FrameIndex),
-        ColumnDef<BatchRow>.Vector(Names.Features, size, r => r.Features),
-        ColumnDef<BatchRow>.Vector(Names.Target, size, r => r.Target),
+        ColumnDef<BatchRow>.Vector(Names.Features, size, r => r.Features).With(annotations),
+        ColumnDef<BatchRow>.Vector(Names.Target, size, r => r.Target).With(annotations),
         ColumnDef<BatchRow>.Int32(Names.Batch, r => r.Batch),
         ColumnDef<BatchRow>.Int32(Names.Stream, r => r.Stream),
         ColumnDef<BatchRow>.Boolean(Names.ResetState, r => r.ResetState),
@@ -123,7 +124,7 @@ public sealed class StatefulBatchingTransformer : MusicGenTransformerBase
 
     private static StatefulBatchingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
-        ctx.CheckAtModel(GetVersionInfo());
+        CheckFormat(ctx, GetVersionInfo(), "stateful-batching");
         var r = ctx.Reader;
         return new StatefulBatchingTransformer(ColumnNames.Read(r), (BatchOrdering)r.ReadInt32(), r.ReadInt32());
     }

@@ -7,16 +7,23 @@ namespace MusicGen.Transforms.Data;
 /// <typeparam name="TRow">The row object the view enumerates.</typeparam>
 internal sealed class ColumnDef<TRow>
 {
-    private ColumnDef(string name, DataViewType type, Func<Func<TRow>, Delegate> makeGetter)
+    private ColumnDef(string name, DataViewType type, Func<Func<TRow>, Delegate> makeGetter, DataViewSchema.Annotations? annotations = null)
     {
         Name = name;
         Type = type;
         MakeGetter = makeGetter;
+        Annotations = annotations;
     }
 
     public string Name { get; }
 
     public DataViewType Type { get; }
+
+    /// <summary>Annotations the column carries (e.g. a token column's <see cref="Tokens.TokenAnnotations"/>), or null.</summary>
+    public DataViewSchema.Annotations? Annotations { get; }
+
+    /// <summary>The same column carrying <paramref name="annotations"/>.</summary>
+    public ColumnDef<TRow> With(DataViewSchema.Annotations? annotations) => new(Name, Type, MakeGetter, annotations);
 
     /// <summary>Given a function that returns the cursor's current row, makes a <see cref="ValueGetter{TValue}"/>.</summary>
     public Func<Func<TRow>, Delegate> MakeGetter { get; }
@@ -47,7 +54,7 @@ internal sealed class ColumnDef<TRow>
     {
         var builder = new DataViewSchema.Builder();
         if (prefix is not null) builder.AddColumns(prefix);
-        foreach (var c in columns) builder.AddColumn(c.Name, c.Type);
+        foreach (var c in columns) builder.AddColumn(c.Name, c.Type, c.Annotations);
         return builder.ToSchema();
     }
 }

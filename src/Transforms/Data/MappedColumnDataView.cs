@@ -16,7 +16,8 @@ internal sealed class MappedColumnDataView : IDataView
 
     public delegate void SpanMap(ReadOnlySpan<float> input, Span<float> output);
 
-    public MappedColumnDataView(IDataView input, string sourceColumn, string outputColumn, SpanMap map, int? outputSize = null)
+    public MappedColumnDataView(IDataView input, string sourceColumn, string outputColumn, SpanMap map, int? outputSize = null,
+        DataViewSchema.Annotations? annotations = null)
     {
         this.input = input;
         this.map = map;
@@ -24,7 +25,7 @@ internal sealed class MappedColumnDataView : IDataView
         this.outputSize = outputSize ?? SchemaCheck.VectorSize(source);
         var builder = new DataViewSchema.Builder();
         builder.AddColumns(input.Schema);
-        builder.AddColumn(outputColumn, new VectorDataViewType(NumberDataViewType.Single, this.outputSize));
+        builder.AddColumn(outputColumn, new VectorDataViewType(NumberDataViewType.Single, this.outputSize), annotations);
         Schema = builder.ToSchema();
     }
 

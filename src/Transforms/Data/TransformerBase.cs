@@ -33,7 +33,36 @@ public abstract class MusicGenTransformerBase : ITransformer
 
     private protected abstract void SaveModel(BinaryWriter writer, ModelSaveContext ctx);
 
-    private protected static VersionInfo MakeVersion(string modelSignature, string loaderSignature, Type type) =>
-        new(modelSignature: modelSignature, verWrittenCur: 0x00010001, verReadableCur: 0x00010001,
-            verWeCanReadBack: 0x00010001, loaderSignature: loaderSignature, loaderAssemblyName: type.Assembly.GetName().Name);
+    /// <summary>
+    /// The version information a stage saves: format <paramref name="format"/> (each stage numbers its own formats from
+    /// 1; docs/formats.md has every stage's history), readable by code of that format or later, and reading back
+    /// formats from <paramref name="oldestReadable"/> on.
+    /// </summary>
+    private protected static VersionInfo MakeVersion(string modelSignature, string loaderSignature, Type type, int format = 1, int oldestReadable = 1) =>
+        new(modelSignature: modelSignature, verWrittenCur: FormatBase + (uint)format, verReadableCur: FormatBase + (uint)format,
+            verWeCanReadBack: FormatBase + (uint)oldestReadable, loaderSignature: loaderSignature, loaderAssemblyName: type.Assembly.GetName().Name);
+
+    private const uint FormatBase = 0x00010000;
+
+    /// <summary>
+    /// Checks that the stage being loaded is one this version reads and returns its format number, or says plainly
+    /// that the model was saved by an older or newer MusicGen (instead of ML.NET's version message, or reading an old
+    /// layout as if it were damaged).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The stage's format is older or newer than this version reads.</exception>
+    private protected static int CheckFormat(ModelLoadContext ctx, VersionInfo version, string stage)
+    {
+        uint written = ctx.Header.ModelVerWritten, readable = ctx.Header.ModelVerReadable;
+        if (ctx.Header.ModelSignature == version.ModelSignature)
+        {
+            if (written < version.VerWeCanReadBack)
+                throw new InvalidDataException($"its {stage} stage was saved by an older version of MusicGen (format {written - FormatBase}; " +
+                    $"this version reads formats {version.VerWeCanReadBack - FormatBase} to {version.VerWrittenCur - FormatBase}): retrain the model with this version");
+            if (readable > version.VerWrittenCur)
+                throw new InvalidDataException($"its {stage} stage was saved by a newer version of MusicGen (format {written - FormatBase}; " +
+                    $"this version reads formats up to {version.VerWrittenCur - FormatBase}): update MusicGen to load it");
+        }
+        ctx.CheckAtModel(version);
+        return (int)(written - FormatBase);
+    }
 }

@@ -101,7 +101,7 @@ public sealed class FeatureNormalizingTransformer : MusicGenTransformerBase
 
     private static FeatureNormalizingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
-        ctx.CheckAtModel(GetVersionInfo());
+        CheckFormat(ctx, GetVersionInfo(), "feature-normalizing");
         var r = ctx.Reader;
         string input = r.ReadString(), output = r.ReadString();
         int n = r.ReadInt32();

@@ -70,11 +70,22 @@ public sealed class FftVectorizingTransformer : MusicGenTransformerBase, IDispos
         return ColumnDef<FrameRow>.Schema(Columns());
     }
 
+    /// <summary>
+    /// Bytes of features each transformed view keeps, so that the passes of one fit run the analysis once per file;
+    /// files beyond it are analysed again on each later pass. Not saved: a loaded model uses the default, 512 MiB.
+    /// </summary>
+    public long CacheBytes { get; init; } = DefaultCacheBytes;
+
+    /// <summary>The default of <see cref="CacheBytes"/>: 512 MiB.</summary>
+    public const long DefaultCacheBytes = 512L << 20;
+
     /// <inheritdoc/>
     public override IDataView Transform(IDataView input)
     {
         CheckInput(input.Schema);
-        return new RowsDataView<FrameRow>(Columns(), () => Frames(input));
+        // Keyed by row and file: the same input row gives the same frames on every pass over this view.
+        var cache = new BoundedCache<(long Row, string File), float[]>(CacheBytes, f => (long)f.Length * sizeof(float));
+        return new RowsDataView<FrameRow>(Columns(), () => Frames(input, cache));
     }
 
     private void CheckInput(DataViewSchema schema)
@@ -85,7 +96,7 @@ public sealed class FftVectorizingTransformer : MusicGenTransformerBase, IDispos
         SchemaCheck.RequireInt32(schema, Names.Channels);
     }
 
-    private IEnumerable<FrameRow> Frames(IDataView input)
+    private IEnumerable<FrameRow> Frames(IDataView input, BoundedCache<(long Row, string File), float[]> cache)
     {
         var s = input.Schema;
         var cols = new[] { s[Names.Path], s[Names.Samples], s[Names.SampleRate], s[Names.Channels] };
@@ -101,22 +112,25 @@ public sealed class FftVectorizingTransformer : MusicGenTransformerBase, IDispos
         while (cursor.MoveNext())
         {
             getPath(ref path);
-            getSamples(ref samples);
-            getRate(ref rate);
-            getChannels(ref channels);
             string file = path.ToString();
-            if (channels != Channels)
-                throw new InvalidDataException($"{Path.GetFileName(file)}: {channels} channel(s), but the pipeline was fitted on {Channels}");
-            if (rate != SampleRate)
-                throw new InvalidDataException($"{Path.GetFileName(file)}: {rate} Hz, but the pipeline was fitted on {SampleRate} Hz");
-            var values = samples.GetValues();
-            if (!samples.IsDense) values = Vectors.Dense(samples);
-            int length = values.Length / channels;
-            var planar = new float[channels][];
-            for (int c = 0; c < channels; c++) planar[c] = values.Slice(c * length, length).ToArray();
-            var features = Spectral.Direct(planar);
+            var features = cache.GetOrAdd((cursor.Position, file), _ =>
+            {
+                getSamples(ref samples);
+                getRate(ref rate);
+                getChannels(ref channels);
+                if (channels != Channels)
+                    throw new InvalidDataException($"{Path.GetFileName(file)}: {channels} channel(s), but the pipeline was fitted on {Channels}");
+                if (rate != SampleRate)
+                    throw new InvalidDataException($"{Path.GetFileName(file)}: {rate} Hz, but the pipeline was fitted on {SampleRate} Hz");
+                var values = samples.GetValues();
+                if (!samples.IsDense) values = Vectors.Dense(samples);
+                int length = values.Length / channels;
+                var planar = new float[channels][];
+                for (int c = 0; c < channels; c++) planar[c] = values.Slice(c * length, length).ToArray();
+                return Spectral.Direct(planar);
+            });
             int frames = features.Length / dim;
-            float secondsPerFrame = (float)Spectral.Hop / rate;
+            float secondsPerFrame = (float)Spectral.Hop / SampleRate;
             for (int f = 0; f < frames; f++)
                 yield return new FrameRow(file, f, f * secondsPerFrame, features.AsMemory(f * dim, dim));
         }
@@ -144,7 +158,7 @@ public sealed class FftVectorizingTransformer : MusicGenTransformerBase, IDispos
 
     private static FftVectorizingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
-        ctx.CheckAtModel(GetVersionInfo());
+        CheckFormat(ctx, GetVersionInfo(), "FFT-vectorizing");
         var r = ctx.Reader;
         var names = ColumnNames.Read(r);
         var settings = SpectralSettings.Read(r);

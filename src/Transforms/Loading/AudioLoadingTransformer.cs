@@ -19,7 +19,7 @@ public sealed class AudioLoadingTransformer : MusicGenTransformerBase
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Resampler> resamplers = new();
 
     internal AudioLoadingTransformer(string inputColumnName, string samplesColumnName, string sampleRateColumnName,
-        string channelsColumnName, int sampleRate, int channels)
+        string channelsColumnName, int sampleRate, int channels, bool skipUnreadable = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sampleRate);
         if (channels is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "Channels must be 1 or 2.");
@@ -29,6 +29,7 @@ public sealed class AudioLoadingTransformer : MusicGenTransformerBase
         ChannelsColumnName = channelsColumnName;
         SampleRate = sampleRate;
         Channels = channels;
+        SkipUnreadable = skipUnreadable;
     }
 
     /// <summary>The text column with file paths.</summary>
@@ -54,58 +55,67 @@ public sealed class AudioLoadingTransformer : MusicGenTransformerBase
     public AudioClip Load(string path) => Load(path, 0, null);
 
     /// <summary>Decodes part of a file (see <see cref="AudioFile.Read(string, double, double?)"/>) at the model's rate and channels.</summary>
-    public AudioClip Load(string path, double start, double? length)
+    public AudioClip Load(string path, double start, double? length) => Conform(AudioFile.Read(path, start, length));
+
+    /// <summary>A decoded clip brought to this transformer's channel count and sample rate (the same clip when it already is).</summary>
+    public AudioClip Conform(AudioClip clip)
     {
-        var clip = AudioFile.Read(path, start, length).WithChannels(Channels);
+        ArgumentNullException.ThrowIfNull(clip);
+        clip = clip.WithChannels(Channels);
         if (clip.SampleRate == SampleRate) return clip;
         var resampler = resamplers.GetOrAdd(clip.SampleRate, rate => new Resampler(rate, SampleRate));
         return resampler.Process(clip);
     }
 
+    /// <summary>
+    /// Whether rows whose file cannot be decoded are left out (each reported through <see cref="Warning"/>) instead of
+    /// stopping with the file's error. Saved with the model.
+    /// </summary>
+    public bool SkipUnreadable { get; }
+
+    /// <summary>
+    /// Bytes of decoded audio each transformed view keeps, so that the passes of one fit decode every file once
+    /// (see <see cref="LoadedAudioDataView"/>). Not saved: a loaded model uses the default, 512 MiB.
+    /// </summary>
+    public long CacheBytes { get; init; } = DefaultCacheBytes;
+
+    /// <summary>The default of <see cref="CacheBytes"/>: 512 MiB.</summary>
+    public const long DefaultCacheBytes = 512L << 20;
+
+    /// <summary>
+    /// Called once per view with one line for each file skipped (with <see cref="SkipUnreadable"/>) or decoded with a
+    /// warning (a truncated WAV). Not saved.
+    /// </summary>
+    public Action<string>? Warning { get; init; }
+
     /// <inheritdoc/>
     public override DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         SchemaCheck.RequireText(inputSchema, InputColumnName);
-        return ColumnDef<AudioClip>.Schema(Columns(), inputSchema);
+        return OutputSchema(inputSchema);
     }
 
     /// <inheritdoc/>
     public override IDataView Transform(IDataView input)
     {
         var path = SchemaCheck.RequireText(input.Schema, InputColumnName);
-        return new AppendColumnsDataView<AudioClip>(input, Columns(), () => Decode(input, path));
+        return new LoadedAudioDataView(input, this, path, OutputSchema(input.Schema));
     }
 
-    private IEnumerable<AudioClip> Decode(IDataView input, DataViewSchema.Column pathColumn)
+    private DataViewSchema OutputSchema(DataViewSchema inputSchema)
     {
-        using var cursor = input.GetRowCursor([pathColumn]);
-        var getPath = cursor.GetGetter<ReadOnlyMemory<char>>(pathColumn);
-        ReadOnlyMemory<char> path = default;
-        while (cursor.MoveNext())
-        {
-            getPath(ref path);
-            yield return Load(path.ToString());
-        }
-    }
-
-    private ColumnDef<AudioClip>[] Columns() =>
-    [
-        ColumnDef<AudioClip>.Vector(SamplesColumnName, 0, Planar),
-        ColumnDef<AudioClip>.Int32(SampleRateColumnName, c => c.SampleRate),
-        ColumnDef<AudioClip>.Int32(ChannelsColumnName, c => c.ChannelCount),
-    ];
-
-    private static ReadOnlyMemory<float> Planar(AudioClip clip)
-    {
-        if (clip.ChannelCount == 1) return clip.Channels[0];
-        var all = new float[clip.Length * clip.ChannelCount];
-        for (int c = 0; c < clip.ChannelCount; c++) clip.Channels[c].CopyTo(all, c * clip.Length);
-        return all;
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        builder.AddColumn(SamplesColumnName, new VectorDataViewType(NumberDataViewType.Single));
+        builder.AddColumn(SampleRateColumnName, NumberDataViewType.Int32);
+        builder.AddColumn(ChannelsColumnName, NumberDataViewType.Int32);
+        return builder.ToSchema();
     }
 
     private protected override VersionInfo VersionInfo => GetVersionInfo();
 
-    private static VersionInfo GetVersionInfo() => MakeVersion("MGAUDLOD", LoaderSignature, typeof(AudioLoadingTransformer));
+    /// <summary>Format history: 1, columns, rate and channels; 2 adds <see cref="SkipUnreadable"/> (format 1 loads as false).</summary>
+    private static VersionInfo GetVersionInfo() => MakeVersion("MGAUDLOD", LoaderSignature, typeof(AudioLoadingTransformer), format: 2);
 
     private protected override void SaveModel(BinaryWriter writer, ModelSaveContext ctx)
     {
@@ -115,12 +125,14 @@ public sealed class AudioLoadingTransformer : MusicGenTransformerBase
         writer.Write(ChannelsColumnName);
         writer.Write(SampleRate);
         writer.Write(Channels);
+        writer.Write(SkipUnreadable);
     }
 
     private static AudioLoadingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
-        ctx.CheckAtModel(GetVersionInfo());
+        int format = CheckFormat(ctx, GetVersionInfo(), "audio-loading");
         var r = ctx.Reader;
-        return new AudioLoadingTransformer(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(), r.ReadInt32(), r.ReadInt32());
+        return new AudioLoadingTransformer(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(), r.ReadInt32(), r.ReadInt32(),
+            skipUnreadable: format >= 2 && r.ReadBoolean());
     }
 }

@@ -8,7 +8,7 @@ namespace MusicGen.Transforms.Network;
 /// <summary>
 /// Stacked LSTM that predicts the next feature frame: input [T, B, D] -> LSTM layers (each followed by dropout)
 /// -> linear -> output [T, B, D]. The 2017 configuration is 3 layers of 256 units with dropout 0.5, 0.3, 0.2.
-/// With a vocabulary it is a token model instead: input [T, B, 1] holds token numbers (as floats), an embedding
+/// With a token count it is a token model instead: input [T, B, 1] holds token numbers (as floats), an embedding
 /// feeds the LSTM layers, and the output [T, B, V] holds the logits of the next token. A token model also adds a
 /// learned multiple of log(1 + c) to the logits, where c counts each token in the stream's recent past with a decay
 /// per step (<see cref="CacheDecays"/>: the previous token alone, about a sixth of a second, about two seconds): a
@@ -39,37 +39,37 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <param name="featureSize">Values per frame (D), both in and out.</param>
     /// <param name="hiddenSizes">Units of each LSTM layer, bottom first.</param>
     /// <param name="dropouts">Dropout after each LSTM layer (same count as <paramref name="hiddenSizes"/>).</param>
-    /// <param name="vocabulary">Tokens of a token model (0: a frame model).</param>
+    /// <param name="tokenCount">Tokens of a token model (0: a frame model).</param>
     /// <param name="embeddingSize">A token model's embedding size.</param>
-    /// <param name="descriptors">A token model's token descriptors [vocabulary, size] row-major, or null (free embeddings).</param>
-    public FrameLstm(int featureSize, IReadOnlyList<int> hiddenSizes, IReadOnlyList<float> dropouts, int vocabulary = 0, int embeddingSize = 0,
+    /// <param name="descriptors">A token model's token descriptors [tokenCount, size] row-major, or null (free embeddings).</param>
+    public FrameLstm(int featureSize, IReadOnlyList<int> hiddenSizes, IReadOnlyList<float> dropouts, int tokenCount = 0, int embeddingSize = 0,
         float[]? descriptors = null)
         : base(nameof(FrameLstm))
     {
         if (hiddenSizes.Count == 0 || hiddenSizes.Count != dropouts.Count)
             throw new ArgumentException("Give one dropout rate per LSTM layer, and at least one layer.", nameof(dropouts));
-        if (vocabulary < 0 || (vocabulary > 0 && (featureSize != 1 || embeddingSize < 1)))
-            throw new ArgumentException("A token model reads one token per step and needs a positive embedding size.", nameof(vocabulary));
+        if (tokenCount < 0 || (tokenCount > 0 && (featureSize != 1 || embeddingSize < 1)))
+            throw new ArgumentException("A token model reads one token per step and needs a positive embedding size.", nameof(tokenCount));
         FeatureSize = featureSize;
         HiddenSizes = hiddenSizes.ToArray();
         Dropouts = dropouts.ToArray();
-        Vocabulary = vocabulary;
-        EmbeddingSize = vocabulary > 0 ? embeddingSize : 0;
+        TokenCount = tokenCount;
+        EmbeddingSize = tokenCount > 0 ? embeddingSize : 0;
         int inputs = featureSize;
-        if (vocabulary > 0)
+        if (tokenCount > 0)
         {
-            if (descriptors is null) embedding = nn.Embedding(vocabulary, embeddingSize);
+            if (descriptors is null) embedding = nn.Embedding(tokenCount, embeddingSize);
             else
             {
-                if (descriptors.Length == 0 || descriptors.Length % vocabulary != 0)
-                    throw new ArgumentException($"Give the same number of descriptor values for each of the {vocabulary} tokens.", nameof(descriptors));
-                DescriptorSize = descriptors.Length / vocabulary;
-                register_buffer("descriptors", tensor(descriptors, [vocabulary, DescriptorSize]));
+                if (descriptors.Length == 0 || descriptors.Length % tokenCount != 0)
+                    throw new ArgumentException($"Give the same number of descriptor values for each of the {tokenCount} tokens.", nameof(descriptors));
+                DescriptorSize = descriptors.Length / tokenCount;
+                register_buffer("descriptors", tensor(descriptors, [tokenCount, DescriptorSize]));
                 tokenProjection = nn.Linear(DescriptorSize, embeddingSize);
-                tokenBias = nn.Parameter(zeros(vocabulary));
+                tokenBias = nn.Parameter(zeros(tokenCount));
             }
             cacheGains = nn.Parameter(zeros(CacheDecays.Count));
-            register_buffer("backoff_unigram", full(vocabulary, 1.0 / vocabulary));
+            register_buffer("backoff_unigram", full(tokenCount, 1.0 / tokenCount));
             register_buffer("backoff_repeat", zeros(1));
             register_buffer("backoff_weight", zeros(1));
             inputs = embeddingSize;
@@ -88,7 +88,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     public int FeatureSize { get; }
 
     /// <summary>Tokens of a token model; 0 for a frame model.</summary>
-    public int Vocabulary { get; }
+    public int TokenCount { get; }
 
     /// <summary>A token model's embedding size; 0 for a frame model.</summary>
     public int EmbeddingSize { get; }
@@ -96,8 +96,8 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <summary>Values describing each token of a token model with descriptors; 0 otherwise.</summary>
     public int DescriptorSize { get; }
 
-    /// <summary>Values per output step: the vocabulary's logits for a token model, else the feature size.</summary>
-    public int OutputSize => Vocabulary > 0 ? Vocabulary : FeatureSize;
+    /// <summary>Values per output step: one logit per token for a token model, else the feature size.</summary>
+    public int OutputSize => TokenCount > 0 ? TokenCount : FeatureSize;
 
     /// <summary>Units of each LSTM layer.</summary>
     public int[] HiddenSizes { get; }
@@ -108,7 +108,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <summary>Runs a sequence [T, B, D] from <paramref name="state"/> (zeros when null); returns [T, B, D] and the new state.</summary>
     public override (Tensor Output, LstmState State) forward(Tensor input, LstmState? state)
     {
-        var tokens = Vocabulary == 0 ? null : input.squeeze(-1).to_type(ScalarType.Int64);
+        var tokens = TokenCount == 0 ? null : input.squeeze(-1).to_type(ScalarType.Int64);
         Tensor? keys = tokenProjection is null ? null : tokenProjection.call(get_buffer("descriptors")!).tanh(); // [V, E]
         var x = tokens is null ? input : keys is null ? embedding!.call(tokens) : keys.index_select(0, tokens.reshape(-1)).reshape(tokens.shape[0], tokens.shape[1], -1);
         var next = new (Tensor H, Tensor C)[layers.Count];
@@ -136,7 +136,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     public (double Network, double Interpolated, double Backoff)? BackoffFit { get; set; }
 
     /// <summary>A token model's backoff weight (0: none).</summary>
-    public double BackoffWeight => Vocabulary == 0 ? 0 : get_buffer("backoff_weight")!.item<float>();
+    public double BackoffWeight => TokenCount == 0 ? 0 : get_buffer("backoff_weight")!.item<float>();
 
     /// <summary>
     /// Sets a token model's backoff: the training tokens' frequencies (add-one smoothed), the training repeat rate, and
@@ -144,12 +144,12 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// </summary>
     public void SetBackoff(IReadOnlyList<long> counts, double repeatRate, double weight)
     {
-        if (Vocabulary == 0) throw new InvalidOperationException("Only a token model has a backoff.");
-        if (counts.Count != Vocabulary) throw new ArgumentException($"Give {Vocabulary} counts, not {counts.Count}.", nameof(counts));
+        if (TokenCount == 0) throw new InvalidOperationException("Only a token model has a backoff.");
+        if (counts.Count != TokenCount) throw new ArgumentException($"Give {TokenCount} counts, not {counts.Count}.", nameof(counts));
         if (!(weight >= 0 && weight < 1) || !(repeatRate >= 0 && repeatRate <= 1)) throw new ArgumentOutOfRangeException(nameof(weight), "The weight must be in [0, 1) and the repeat rate in [0, 1].");
         var baseline = new RepeatOrUnigram(counts, repeatRate);
         using var noGrad = no_grad();
-        using var unigram = tensor(Enumerable.Range(0, Vocabulary).Select(t => (float)baseline.Unigram(t)).ToArray());
+        using var unigram = tensor(Enumerable.Range(0, TokenCount).Select(t => (float)baseline.Unigram(t)).ToArray());
         using var repeat = tensor(new[] { (float)repeatRate });
         using var w = tensor(new[] { (float)weight });
         get_buffer("backoff_unigram")!.copy_(unigram);
@@ -174,7 +174,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     private Tensor[] Caches(Tensor tokens, Tensor? previous)
     {
         long steps = tokens.shape[0];
-        var onehot = nn.functional.one_hot(tokens, Vocabulary).to_type(ScalarType.Float32); // [T, B, V]
+        var onehot = nn.functional.one_hot(tokens, TokenCount).to_type(ScalarType.Float32); // [T, B, V]
         var flat = onehot.reshape(steps, -1);
         var result = new Tensor[CacheDecays.Count];
         for (int j = 0; j < CacheDecays.Count; j++)

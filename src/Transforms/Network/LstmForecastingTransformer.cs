@@ -13,7 +13,7 @@ namespace MusicGen.Transforms;
 /// Holds a trained <see cref="FrameLstm"/> and predicts, for every row, the next frame. Rows are run in order with
 /// the recurrent state carried: per file when the input is plain frames, per stream when it is the output of stateful
 /// batching (state reset where ResetState is set). Adds one column, the prediction: the next frame (feature size), or
-/// for a token model the next token's logits (vocabulary size).
+/// for a token model the next token's logits (one per token).
 /// Produced by fitting <c>mlContext.Transforms.PredictNextFrame</c>; disposing it frees the network.
 /// </summary>
 public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDisposable
@@ -37,11 +37,11 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
     /// <summary>Values per input frame (1 for a token model).</summary>
     public int FeatureSize => Network.FeatureSize;
 
-    /// <summary>Values per prediction: the feature size, or a token model's vocabulary.</summary>
+    /// <summary>Values per prediction: the feature size, or a token model's token count.</summary>
     public int OutputSize => Network.OutputSize;
 
-    /// <summary>Whether the network predicts tokens (logits over a vocabulary) rather than frames.</summary>
-    public bool PredictsTokens => Network.Vocabulary > 0;
+    /// <summary>Whether the network predicts tokens (logits, one per token) rather than frames.</summary>
+    public bool PredictsTokens => Network.TokenCount > 0;
 
     /// <inheritdoc/>
     public override DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
@@ -113,7 +113,7 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
             writer.Write(Network.HiddenSizes[i]);
             writer.Write(Network.Dropouts[i]);
         }
-        writer.Write(Network.Vocabulary);
+        writer.Write(Network.TokenCount);
         writer.Write(Network.EmbeddingSize);
         writer.Write(Network.DescriptorSize);
         ctx.SaveBinaryStream(WeightsEntry, w => Network.save(w));
@@ -121,7 +121,7 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
 
     private static LstmForecastingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
-        ctx.CheckAtModel(GetVersionInfo());
+        CheckFormat(ctx, GetVersionInfo(), "LSTM");
         var r = ctx.Reader;
         var names = ColumnNames.Read(r);
         int featureSize = r.ReadInt32();
@@ -135,14 +135,14 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
             hidden[i] = r.ReadInt32();
             dropouts[i] = r.ReadSingle();
         }
-        int vocabulary = r.ReadInt32(), embeddingSize = r.ReadInt32();
-        if (vocabulary < 0 || vocabulary > 1 << 20 || embeddingSize < 0 || embeddingSize > 1 << 16)
-            throw new InvalidDataException($"The model's network description is damaged ({vocabulary} tokens, embedding {embeddingSize}).");
+        int tokenCount = r.ReadInt32(), embeddingSize = r.ReadInt32();
+        if (tokenCount < 0 || tokenCount > 1 << 20 || embeddingSize < 0 || embeddingSize > 1 << 16)
+            throw new InvalidDataException($"The model's network description is damaged ({tokenCount} tokens, embedding {embeddingSize}).");
         int descriptorSize = r.ReadInt32();
         if (descriptorSize < 0 || descriptorSize > 1 << 12)
             throw new InvalidDataException($"The model's network description is damaged ({descriptorSize} descriptor values).");
-        var network = new FrameLstm(featureSize, hidden, dropouts, vocabulary, embeddingSize,
-            descriptorSize > 0 ? new float[vocabulary * descriptorSize] : null); // the weights fill the descriptors in
+        var network = new FrameLstm(featureSize, hidden, dropouts, tokenCount, embeddingSize,
+            descriptorSize > 0 ? new float[tokenCount * descriptorSize] : null); // the weights fill the descriptors in
         bool found;
         try
         {

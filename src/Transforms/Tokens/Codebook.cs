@@ -28,16 +28,16 @@ public sealed class Codebook
     {
         Bins = bins;
         Bands = bands;
-        Size = centroids.Length / bands;
-        if (pooling.Length != bands * bins || bandMean.Length != bands || bandStd.Length != bands || centroids.Length != Size * bands
-            || decodeFrames.Length != Size * bins || counts.Length != Size || Size < 1)
+        TokenCount = centroids.Length / bands;
+        if (pooling.Length != bands * bins || bandMean.Length != bands || bandStd.Length != bands || centroids.Length != TokenCount * bands
+            || decodeFrames.Length != TokenCount * bins || counts.Length != TokenCount || TokenCount < 1)
             throw new InvalidDataException("The codebook's tables do not fit together.");
         this.pooling = pooling;
         this.bandMean = bandMean;
         this.bandStd = bandStd;
         this.centroids = centroids;
         this.decodeFrames = decodeFrames;
-        Counts = counts;
+        Frequencies = counts;
         RepeatRate = repeatRate;
         LongestHold = longestHold;
         bandRanges = new (int, int)[bands];
@@ -47,8 +47,8 @@ public sealed class Codebook
             int from = row.IndexOfAnyExcept(0f), to = row.LastIndexOfAnyExcept(0f) + 1;
             bandRanges[b] = from < 0 ? (0, 0) : (from, to);
         }
-        centroidNorms = new float[Size];
-        for (int k = 0; k < Size; k++) centroidNorms[k] = Dot(centroids.AsSpan(k * bands, bands), centroids.AsSpan(k * bands, bands));
+        centroidNorms = new float[TokenCount];
+        for (int k = 0; k < TokenCount; k++) centroidNorms[k] = Dot(centroids.AsSpan(k * bands, bands), centroids.AsSpan(k * bands, bands));
     }
 
     /// <summary>Values per log-magnitude frame (N/2+1).</summary>
@@ -58,13 +58,13 @@ public sealed class Codebook
     public int Bands { get; }
 
     /// <summary>Tokens (K).</summary>
-    public int Size { get; }
+    public int TokenCount { get; }
 
     /// <summary>What each token sounds like: its centroid's standardised log-mel bands [tokens, bands], row-major (a copy).</summary>
     public float[] Descriptors() => (float[])centroids.Clone();
 
     /// <summary>How many training frames each token got.</summary>
-    public IReadOnlyList<long> Counts { get; }
+    public IReadOnlyList<long> Frequencies { get; }
 
     /// <summary>Share of consecutive training frames (within a file) with the same token.</summary>
     public double RepeatRate { get; }
@@ -219,7 +219,7 @@ public sealed class Codebook
         Describe(frame, z);
         int best = 0;
         float bestDistance = float.PositiveInfinity;
-        for (int k = 0; k < Size; k++)
+        for (int k = 0; k < TokenCount; k++)
         {
             float d = centroidNorms[k] - 2 * Dot(z, centroids.AsSpan(k * Bands, Bands));
             if (d < bestDistance)
@@ -245,7 +245,7 @@ public sealed class Codebook
         var frames = new float[(long)tokens.Count * Bins];
         for (int t = 0; t < tokens.Count; t++)
         {
-            if ((uint)tokens[t] >= (uint)Size) throw new ArgumentOutOfRangeException(nameof(tokens), $"Token {tokens[t]} is not in a codebook of {Size}.");
+            if ((uint)tokens[t] >= (uint)TokenCount) throw new ArgumentOutOfRangeException(nameof(tokens), $"Token {tokens[t]} is not in a codebook of {TokenCount}.");
             decodeFrames.AsSpan(tokens[t] * Bins, Bins).CopyTo(frames.AsSpan(t * Bins, Bins));
         }
         return frames;
@@ -258,10 +258,10 @@ public sealed class Codebook
     {
         w.Write(Bins);
         w.Write(Bands);
-        w.Write(Size);
+        w.Write(TokenCount);
         foreach (var table in new[] { pooling, bandMean, bandStd, centroids, decodeFrames })
             foreach (var v in table) w.Write(v);
-        foreach (var c in Counts) w.Write(c);
+        foreach (var c in Frequencies) w.Write(c);
         w.Write(RepeatRate);
         w.Write(LongestHold);
     }

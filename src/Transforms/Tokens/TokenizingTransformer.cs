@@ -10,7 +10,8 @@ namespace MusicGen.Transforms;
 /// Turns each log-magnitude frame into a token of a learned <see cref="Tokens.Codebook"/> (the nearest of K k-means
 /// centroids over standardised log-mel energies), so that a network can predict a distribution over the next token
 /// and generation can sample from it instead of regressing to the mean frame. Adds one column holding the token
-/// number as a one-value vector of Single (exact below 2^24). Produced by fitting <c>mlContext.Transforms.Tokenize</c>.
+/// number as a one-value vector of Single (exact below 2^24), annotated with the codebook's <see cref="TokenAnnotations"/>
+/// (token count, training frequencies, repeat rate, descriptors) for the stages after it. Produced by fitting <c>mlContext.Transforms.Tokenize</c>.
 /// </summary>
 public sealed class TokenizingTransformer : MusicGenTransformerBase
 {
@@ -29,7 +30,7 @@ public sealed class TokenizingTransformer : MusicGenTransformerBase
     /// <summary>The token column written.</summary>
     public string OutputColumnName { get; }
 
-    /// <summary>The learned vocabulary.</summary>
+    /// <summary>The learned codebook of tokens.</summary>
     public Codebook Codebook { get; }
 
     /// <inheritdoc/>
@@ -47,7 +48,8 @@ public sealed class TokenizingTransformer : MusicGenTransformerBase
     }
 
     private MappedColumnDataView Map(IDataView input) =>
-        new(input, InputColumnName, OutputColumnName, (source, target) => target[0] = Codebook.EncodeFrame(source), outputSize: 1);
+        new(input, InputColumnName, OutputColumnName, (source, target) => target[0] = Codebook.EncodeFrame(source), outputSize: 1,
+            annotations: TokenAnnotations.Of(Codebook).ToAnnotations());
 
     private void Check(DataViewSchema schema)
     {
@@ -70,7 +72,7 @@ public sealed class TokenizingTransformer : MusicGenTransformerBase
 
     private static TokenizingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
-        ctx.CheckAtModel(GetVersionInfo());
+        CheckFormat(ctx, GetVersionInfo(), "tokenizing");
         var r = ctx.Reader;
         string input = r.ReadString(), output = r.ReadString();
         return new TokenizingTransformer(input, output, Codebook.Load(r));

@@ -1,0 +1,99 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MusicGen.Estimators;
+using MusicGen.Estimators.Training;
+
+namespace MusicGen;
+
+/// <summary>
+/// A whole MusicGen pipeline as one estimator: audio loading, FFT vectorizing, then normalisation or tokens, stateful
+/// batching and the LSTM trainer, fitted in that order, each stage on the previous one's output, into the same
+/// <see cref="TransformerChain{TLastTransformer}"/> that chaining the catalog verbs gives. Fitting it as one lets the
+/// stages share what they must agree on, explicitly: the files validation holds out are chosen once from the files
+/// that decode (<see cref="HoldOut"/>) and given to the tokenizer and the trainer alike, and every epoch's preview
+/// sees the whole pipeline as it stands. Every file is decoded and analysed once (the views of one fit keep what the
+/// first pass made). Built by <see cref="Presets.TokenModel"/> and <see cref="Presets.Seed2017Model"/>; keeps no
+/// state after <see cref="Fit"/>.
+/// </summary>
+public sealed class MusicPipelineEstimator : IEstimator<TransformerChain<ITransformer>>
+{
+    private readonly AudioLoadingEstimator loader;
+    private readonly FftVectorizingEstimator vectorizer;
+    private readonly FeatureNormalizingEstimator? normalizer;
+    private readonly TokenizingEstimator? tokenizer;
+    private readonly StatefulBatchingEstimator batcher;
+    private readonly LstmForecastingEstimator network;
+    private readonly double validationFraction;
+    private readonly Action<ITransformer, int>? epochEnd;
+
+    internal MusicPipelineEstimator(AudioLoadingEstimator loader, FftVectorizingEstimator vectorizer, FeatureNormalizingEstimator? normalizer,
+        TokenizingEstimator? tokenizer, StatefulBatchingEstimator batcher, LstmForecastingEstimator network, double validationFraction,
+        Action<ITransformer, int>? epochEnd)
+    {
+        this.loader = loader;
+        this.vectorizer = vectorizer;
+        this.normalizer = normalizer;
+        this.tokenizer = tokenizer;
+        this.batcher = batcher;
+        this.network = network;
+        this.validationFraction = validationFraction;
+        this.epochEnd = epochEnd;
+    }
+
+    private IEnumerable<IEstimator<ITransformer>> Stages() =>
+        new IEstimator<ITransformer>?[] { loader, vectorizer, normalizer, tokenizer, batcher, network }.OfType<IEstimator<ITransformer>>();
+
+    /// <summary>Fits every stage in order and returns the fitted chain.</summary>
+    public TransformerChain<ITransformer> Fit(IDataView input)
+    {
+        GetOutputSchema(SchemaShape.Create(input.Schema));
+        var fitted = new List<ITransformer>();
+        try
+        {
+            IDataView Add(ITransformer stage, IDataView data)
+            {
+                fitted.Add(stage);
+                return stage.Transform(data);
+            }
+            var loaded = Add(loader.Fit(input), input);
+            var holdOut = HoldOut.Choose(validationFraction > 0 ? Files(loaded, loader.PathColumnName) : null, validationFraction);
+            var features = Add(vectorizer.Fit(loaded), loaded);
+            if (normalizer is not null) features = Add(normalizer.Fit(features), features);
+            if (tokenizer is not null) features = Add(tokenizer.Fit(features, holdOut), features);
+            var batches = Add(batcher.Fit(features), features);
+            var upstream = fitted.ToArray();
+            fitted.Add(network.Fit(batches, holdOut, epochEnd is null ? null
+                : (current, epoch) => epochEnd(new TransformerChain<ITransformer>([.. upstream, current]), epoch)));
+            return new TransformerChain<ITransformer>(fitted.ToArray());
+        }
+        catch
+        {
+            foreach (var stage in fitted.OfType<IDisposable>()) stage.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The files a view lists, in order (through the loader's view: those that decode, when it skips the others).</summary>
+    private static List<string> Files(IDataView data, string pathColumn)
+    {
+        var column = data.Schema[pathColumn];
+        using var cursor = data.GetRowCursor([column]);
+        var get = cursor.GetGetter<ReadOnlyMemory<char>>(column);
+        ReadOnlyMemory<char> path = default;
+        var files = new List<string>();
+        while (cursor.MoveNext())
+        {
+            get(ref path);
+            files.Add(path.ToString());
+        }
+        return files;
+    }
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        var shape = inputSchema;
+        foreach (var stage in Stages()) shape = stage.GetOutputSchema(shape);
+        return shape;
+    }
+}

@@ -1,0 +1,172 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MusicGen.Transforms.Audio;
+using MusicGen.Transforms.Data;
+
+namespace MusicGen.Transforms;
+
+/// <summary>
+/// The loader's output: the input's rows with each file's samples, sample rate and channel count appended. Every file
+/// is decoded at most once per view: a fit passes over the same view several times (listing the files, fitting each
+/// stage), and all of them share the clips decoded on the first pass, up to the loader's cache budget. With
+/// <see cref="AudioLoadingTransformer.SkipUnreadable"/> the rows of files that cannot be decoded are left out (each
+/// reported once); otherwise the first such file stops the pass with its error. Refuses shuffling.
+/// </summary>
+internal sealed class LoadedAudioDataView : IDataView
+{
+    private readonly IDataView input;
+    private readonly AudioLoadingTransformer loader;
+    private readonly DataViewSchema.Column pathColumn;
+    private readonly BoundedCache<string, Decoded> clips;
+    private readonly HashSet<string> reported = [];
+
+    public LoadedAudioDataView(IDataView input, AudioLoadingTransformer loader, DataViewSchema.Column pathColumn, DataViewSchema schema)
+    {
+        this.input = input;
+        this.loader = loader;
+        this.pathColumn = pathColumn;
+        Schema = schema;
+        clips = new BoundedCache<string, Decoded>(loader.CacheBytes, d => d.Clip is { } c ? (long)c.Length * c.ChannelCount * sizeof(float) : 0);
+    }
+
+    public bool CanShuffle => false;
+
+    public DataViewSchema Schema { get; }
+
+    public long? GetRowCount() => loader.SkipUnreadable ? null : input.GetRowCount();
+
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
+        new Cursor(this, columnsNeeded.ToArray());
+
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
+        [GetRowCursor(columnsNeeded, rand)];
+
+    /// <summary>A file's clip at the loader's rate and channels, or why it could not be decoded.</summary>
+    private sealed record Decoded(AudioClip? Clip, InvalidDataException? Error);
+
+    private Decoded Decode(string path)
+    {
+        var decoded = clips.GetOrAdd(path, p =>
+        {
+            try
+            {
+                return new Decoded(loader.Load(p), null);
+            }
+            catch (InvalidDataException e)
+            {
+                return new Decoded(null, e);
+            }
+        });
+        string? warning = decoded.Error is { } error ? loader.SkipUnreadable ? $"skipping {error.Message}" : null : decoded.Clip!.Warning;
+        if (warning is not null)
+        {
+            lock (reported)
+            {
+                if (reported.Add(path)) loader.Warning?.Invoke(warning);
+            }
+        }
+        return decoded;
+    }
+
+    private sealed class Cursor : DataViewRowCursor
+    {
+        private readonly LoadedAudioDataView parent;
+        private readonly DataViewRowCursor inner;
+        private readonly bool[] active;
+        private readonly bool decode;
+        private readonly ValueGetter<ReadOnlyMemory<char>> getPath;
+        private readonly int inputCount;
+        private AudioClip? current;
+        private ReadOnlyMemory<float>? planar;
+        private long position = -1;
+        private int skipped;
+        private InvalidDataException? firstError;
+
+        public Cursor(LoadedAudioDataView parent, DataViewSchema.Column[] needed)
+        {
+            this.parent = parent;
+            inputCount = parent.input.Schema.Count;
+            active = new bool[parent.Schema.Count];
+            foreach (var c in needed) active[c.Index] = true;
+            // Skipping needs every file decoded to know whether its row exists; otherwise only rows whose samples are read.
+            decode = parent.loader.SkipUnreadable || active.Skip(inputCount).Any(a => a);
+            inner = parent.input.GetRowCursor(parent.input.Schema.Where(c => active[c.Index] || c.Index == parent.pathColumn.Index));
+            getPath = inner.GetGetter<ReadOnlyMemory<char>>(parent.pathColumn);
+        }
+
+        public override long Position => position;
+
+        public override long Batch => 0;
+
+        public override DataViewSchema Schema => parent.Schema;
+
+        public override bool IsColumnActive(DataViewSchema.Column column) => active[column.Index];
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        {
+            if (!active[column.Index]) throw new InvalidOperationException($"Column '{column.Name}' is not active in this cursor.");
+            if (column.Index < inputCount) return inner.GetGetter<TValue>(parent.input.Schema[column.Index]);
+            Delegate getter = (column.Index - inputCount) switch
+            {
+                0 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> v) =>
+                {
+                    var samples = planar ??= Planar(Current());
+                    var editor = VBufferEditor.Create(ref v, samples.Length);
+                    samples.Span.CopyTo(editor.Values);
+                    v = editor.Commit();
+                }),
+                1 => (ValueGetter<int>)((ref int v) => v = Current().SampleRate),
+                _ => (ValueGetter<int>)((ref int v) => v = Current().ChannelCount),
+            };
+            return getter as ValueGetter<TValue> ?? throw new InvalidOperationException($"Column '{column.Name}' is {column.Type}, not {typeof(TValue).Name}.");
+        }
+
+        private AudioClip Current() => current ?? throw new InvalidOperationException("The cursor is not on a row.");
+
+        public override ValueGetter<DataViewRowId> GetIdGetter() => inner.GetIdGetter();
+
+        public override bool MoveNext()
+        {
+            ReadOnlyMemory<char> path = default;
+            while (inner.MoveNext())
+            {
+                if (!decode)
+                {
+                    position++;
+                    return true;
+                }
+                getPath(ref path);
+                string file = path.ToString();
+                var decoded = parent.Decode(file);
+                if (decoded.Error is { } error)
+                {
+                    if (!parent.loader.SkipUnreadable) throw error;
+                    skipped++;
+                    firstError ??= error;
+                    continue;
+                }
+                current = decoded.Clip;
+                planar = null;
+                position++;
+                return true;
+            }
+            if (position < 0 && skipped > 0)
+                throw new InvalidDataException($"No readable audio files: none of the {skipped} file(s) could be decoded (the first, {firstError!.Message}).");
+            return false;
+        }
+
+        private static ReadOnlyMemory<float> Planar(AudioClip clip)
+        {
+            if (clip.ChannelCount == 1) return clip.Channels[0];
+            var all = new float[clip.Length * clip.ChannelCount];
+            for (int c = 0; c < clip.ChannelCount; c++) clip.Channels[c].CopyTo(all, c * clip.Length);
+            return all;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}
