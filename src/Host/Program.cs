@@ -15,7 +15,7 @@ public static class Program
 
     /// <summary>
     /// glibc gives each thread that allocates its own malloc arena; with LibTorch's worker threads that grew resident
-    /// memory during training to 1.5-2.6 GB (../shared/design/torchsharp.md). Two arenas keep it near the data's size.
+    /// memory during training to 1.5-2.6 GB (docs/design.md). Two arenas keep it near the data's size.
     /// </summary>
     private static void LimitMallocArenas()
     {

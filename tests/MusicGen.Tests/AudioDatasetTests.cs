@@ -55,7 +55,7 @@ public class AudioDatasetTests
         long broken = Enumerable.Range(0, 3).Single(i => ((string)table["Path"][i]).EndsWith("broken.wav", StringComparison.Ordinal));
         Assert.StartsWith("error: broken.wav: ", (string)table["Status"][broken]);
         Assert.Null(table["Seconds"][broken]);
-        Assert.Contains(InspectCommand.Warnings(table), w => w.StartsWith("undecodable, will be skipped: broken.wav", StringComparison.Ordinal));
+        Assert.Contains(AudioDataset.Warnings(table), w => w.StartsWith("undecodable, will be skipped: broken.wav", StringComparison.Ordinal));
 
         string csv = temp.File("t.csv");
         AudioDataset.SaveCsv(table, csv);

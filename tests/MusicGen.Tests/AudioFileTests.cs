@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MusicGen.Transforms.Audio;
 
 namespace MusicGen.Tests;
@@ -6,16 +5,6 @@ namespace MusicGen.Tests;
 /// <summary>Compressed formats, made by the test with ffmpeg from a known WAV, recognised by content and decoded.</summary>
 public class AudioFileTests
 {
-    private static void Ffmpeg(params string[] args)
-    {
-        var start = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "-nostdin", "-hide_banner", "-v", "error", "-y" }.Concat(args)) start.ArgumentList.Add(a);
-        using var p = Process.Start(start)!;
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, err);
-    }
-
     [Theory]
     [InlineData("song.mp3", "libmp3lame", AudioContainer.Mp3, 44100)]
     [InlineData("song.flac", "flac", AudioContainer.Flac, 44100)]
@@ -32,7 +21,7 @@ public class AudioFileTests
         WavWriter.Write(wav, clip);
         string path = temp.File(name);
         string format = name.EndsWith(".wav", StringComparison.Ordinal) ? "mp3" : name.EndsWith(".opus", StringComparison.Ordinal) ? "ogg" : Path.GetExtension(name).TrimStart('.') == "m4a" ? "ipod" : Path.GetExtension(name).TrimStart('.');
-        Ffmpeg("-i", wav, "-c:a", codec, "-f", format, path);
+        TestAudio.Ffmpeg("-i", wav, "-c:a", codec, "-f", format, path);
 
         Span<byte> head = stackalloc byte[16];
         using (var s = File.OpenRead(path)) s.ReadExactly(head);
@@ -53,7 +42,7 @@ public class AudioFileTests
         string wav = temp.File("src.wav");
         var clip = TestAudio.Melody(44100, 3, 1);
         WavWriter.Write(wav, clip, WavSampleFormat.Float32);
-        Ffmpeg("-i", wav, "-c:a", "flac", temp.File("a.flac"));
+        TestAudio.Ffmpeg("-i", wav, "-c:a", "flac", temp.File("a.flac"));
         foreach (var path in new[] { wav, temp.File("a.flac") })
         {
             var part = AudioFile.Read(path, 1.5, 1.0);
@@ -72,8 +61,8 @@ public class AudioFileTests
         using var temp = new TempFolder();
         string wav = temp.File("src.wav");
         WavWriter.Write(wav, TestAudio.Melody(44100, 1, 2));
-        Ffmpeg("-i", wav, "-c:a", "alac", temp.File("a.m4a"));
-        Ffmpeg("-i", wav, "-c:a", "aac", temp.File("b.m4a"));
+        TestAudio.Ffmpeg("-i", wav, "-c:a", "alac", temp.File("a.m4a"));
+        TestAudio.Ffmpeg("-i", wav, "-c:a", "aac", temp.File("b.m4a"));
         var table = AudioDataset.Inspect([temp.File("a.m4a"), temp.File("b.m4a"), wav]);
         Assert.Equal(["Mp4", "Mp4", "Wav"], Enumerable.Range(0, 3).Select(i => (string)table["Container"][i]));
         Assert.Equal(["alac", "aac", "PCM 16-bit"], Enumerable.Range(0, 3).Select(i => (string)table["Encoding"][i]));
@@ -97,7 +86,7 @@ public class AudioFileTests
     {
         using var temp = new TempFolder();
         string path = temp.File("a.flac");
-        Ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=0.5", "-c:a", "flac", path);
+        TestAudio.Ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=0.5", "-c:a", "flac", path);
         string? saved = Environment.GetEnvironmentVariable("PATH");
         try
         {

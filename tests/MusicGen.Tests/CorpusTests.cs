@@ -4,7 +4,7 @@ using MusicGen.Transforms.Audio;
 namespace MusicGen.Tests;
 
 /// <summary>
-/// Opt-in: the real-music corpus of ../shared/corpus/make_corpus.sh. Set MUSICGEN_CORPUS to its output folder
+/// Opt-in: the real-music corpus of tests/corpus/make_corpus.sh. Set MUSICGEN_CORPUS to its output folder
 /// (the one with manifest.tsv); without it this test passes vacuously and says so in its output.
 /// </summary>
 public class CorpusTests(ITestOutputHelper output)

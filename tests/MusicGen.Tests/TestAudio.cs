@@ -27,6 +27,17 @@ internal static class TestAudio
         return new AudioClip(sampleRate, data);
     }
 
+    /// <summary>Runs ffmpeg with <paramref name="args"/> (quiet, overwriting) and checks that it succeeded.</summary>
+    public static void Ffmpeg(params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("ffmpeg") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in new[] { "-nostdin", "-hide_banner", "-v", "error", "-y" }.Concat(args)) start.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(start)!;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, err);
+    }
+
     /// <summary>Writes a folder of <paramref name="count"/> melody files and returns it.</summary>
     public static string MelodyFolder(TempFolder folder, int count = 2, int sampleRate = 8000, double seconds = 2, int channels = 1)
     {

@@ -1,3 +1,4 @@
+using MusicGen.Estimators.Tokens;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MusicGen.Estimators;
@@ -21,7 +22,7 @@ public class TokenModelTests
         Layers = 1,
         HiddenSize = 16,
         Dropout = 0.1f,
-        Tokens = 16,
+        TokenCount = 16,
         EmbeddingSize = 8,
         FrameSize = 256,
         Hop = 64,
@@ -46,7 +47,7 @@ public class TokenModelTests
         var kinds = Enumerable.Range(0, 300).Select(i => i % 3).ToArray();
         var frames = kinds.Select(Frame).ToArray();
         var files = new[] { frames.Take(150).SelectMany(f => f).ToArray(), frames.Skip(150).SelectMany(f => f).ToArray() };
-        var codebook = Codebook.Fit(files, 65, 8000, size: 3, bands: 16);
+        var codebook = CodebookFitting.Fit(files, 65, 8000, tokenCount: 3, bands: 16);
 
         var tokens = codebook.Encode(files.SelectMany(f => f).ToArray());
         for (int i = 0; i < 300; i++) Assert.Equal(tokens[kinds[i]], tokens[i]);   // one token per kind
@@ -91,7 +92,7 @@ public class TokenModelTests
     public void Token_validation_baselines_are_computed_on_a_hand_made_sequence()
     {
         var ml = new MLContext(seed: 1);
-        // Tokens 0,0,1,1,0,0,1,1,... (41 frames, one stream, tokenCount 3); the last 10 steps are held out.
+        // Tokens 0,0,1,1,0,0,1,1,... (41 frames, one stream, 3 tokens); the last 10 steps are held out.
         int Token(int i) => i / 2 % 2;
         var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 41).Select(i => new TokenRow { File = "a", FrameIndex = i, Token = [Token(i)] }));
         var batched = ml.Transforms.BatchStatefully(new StatefulBatchingEstimator.Options

@@ -7,7 +7,7 @@ using MusicGen.Transforms.Tokens;
 namespace MusicGen.Evaluation;
 
 /// <summary>One measure of an evaluation, with its target.</summary>
-/// <param name="Name">The measure, as quality.md names it.</param>
+/// <param name="Name">The measure, as docs/quality.md names it.</param>
 /// <param name="Value">Mean over takes (NaN where it could not be computed).</param>
 /// <param name="Low">Lowest value that meets the target (NaN: no lower bound).</param>
 /// <param name="High">Highest value that meets the target (NaN: no upper bound).</param>

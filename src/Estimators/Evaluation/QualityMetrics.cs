@@ -6,7 +6,7 @@ using MusicGen.Transforms.Torch;
 namespace MusicGen.Evaluation;
 
 /// <summary>
-/// The fixed measures of generated audio from quality.md, on log-mel frames: mono mix, 22050 Hz, STFT n_fft 2048 /
+/// The fixed measures of generated audio from docs/quality.md, on log-mel frames: mono mix, 22050 Hz, STFT n_fft 2048 /
 /// hop 512 / Hann, 64 triangular HTK mel bands from 0 to 11025 Hz, natural log of (band power + 1e-10). Each measure is
 /// a ratio against reference (held-out) audio so that results compare across versions: spectral flux, Frechet distance
 /// (and seed sensitivity, a ratio of two of them), loudness movement, tonality and the copy rate's window search; the

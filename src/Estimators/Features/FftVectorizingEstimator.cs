@@ -45,7 +45,7 @@ public sealed class FftVectorizingEstimator : IEstimator<FftVectorizingTransform
         public const int GriffinLimIterations = 32;
         /// <summary>Floor added to magnitudes before the log (LogMagnitude).</summary>
         public const float MagnitudeFloor = 1e-5f;
-        /// <summary>Floor added to band power before the log (LogMel), as quality.md's measures use.</summary>
+        /// <summary>Floor added to band power before the log (LogMel), as docs/quality.md's measures use.</summary>
         public const float PowerFloor = 1e-10f;
     }
 

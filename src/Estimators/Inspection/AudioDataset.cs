@@ -99,4 +99,37 @@ public static class AudioDataset
             DataFrame.SaveCsv(frame, stream, cultureInfo: System.Globalization.CultureInfo.InvariantCulture);
         });
     }
+
+    /// <summary>Files shorter than this are flagged: too short to train on.</summary>
+    public const double MinimumSeconds = 1.0;
+
+    /// <summary>What a person should know before training on the files of an <see cref="Inspect"/> table.</summary>
+    /// <remarks>One line each: undecodable files (which training skips), reader warnings (truncation), clipping above
+    /// 0.1% of samples, files over half silent, files shorter than <see cref="MinimumSeconds"/>, a DC offset above 0.01,
+    /// and mixed sample rates.</remarks>
+    public static IReadOnlyList<string> Warnings(DataFrame table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var warnings = new List<string>();
+        var rates = new SortedSet<int>();
+        for (long i = 0; i < table.Rows.Count; i++)
+        {
+            string name = Path.GetFileName((string)table["Path"][i]);
+            string status = (string)table["Status"][i];
+            if (status.StartsWith("error", StringComparison.Ordinal))
+            {
+                warnings.Add($"undecodable, will be skipped: {status["error: ".Length..]}");
+                continue;
+            }
+            if (status.StartsWith("warning", StringComparison.Ordinal)) warnings.Add(status["warning: ".Length..]);
+            rates.Add((int)table["SampleRate"][i]);
+            if ((double)table["ClippedShare"][i] > 0.001) warnings.Add($"clipping: {name} has {100 * (double)table["ClippedShare"][i]:F2}% of samples at full scale");
+            if ((double)table["SilentShare"][i] > 0.5) warnings.Add($"silence: {name} is {100 * (double)table["SilentShare"][i]:F0}% silent");
+            if ((double)table["Seconds"][i] < MinimumSeconds) warnings.Add($"too short to train on: {name} is {(double)table["Seconds"][i]:F2} s");
+            if (Math.Abs((double)table["DcOffset"][i]) > 0.01) warnings.Add($"DC offset: {name} has a mean of {(double)table["DcOffset"][i]:F3}");
+        }
+        if (rates.Count > 1)
+            warnings.Add($"mixed sample rates ({string.Join(", ", rates)} Hz): training resamples everything to the first file's rate");
+        return warnings;
+    }
 }

@@ -44,7 +44,7 @@ public sealed record PipelineSettings
     };
 
     /// <summary>Tokens in the codebook of <see cref="Presets.TokenModel"/>. Default 512.</summary>
-    public int Tokens { get; set; } = TokenizingEstimator.Defaults.Tokens;
+    public int TokenCount { get; set; } = TokenizingEstimator.Defaults.TokenCount;
     /// <summary>Token embedding size of <see cref="Presets.TokenModel"/>. Default 128.</summary>
     public int EmbeddingSize { get; set; } = 128;
     /// <summary>Share of input tokens replaced at random while training <see cref="Presets.TokenModel"/>. Default 0.1.</summary>
@@ -158,7 +158,7 @@ public static class Presets
         if (s.Channels != 1) throw new ArgumentException("The token model is mono: set Channels to 1.");
         var tokenizer = catalog.Tokenize(new TokenizingEstimator.Options
         {
-            Tokens = s.Tokens,
+            TokenCount = s.TokenCount,
             MelBands = s.MelBands,
             SampleRate = s.SampleRate,
             Seed = s.Seed,

@@ -3,6 +3,7 @@ using MusicGen.Transforms;
 using MusicGen.Transforms.Data;
 using MusicGen.Transforms.Batching;
 using MusicGen.Estimators.Training;
+using MusicGen.Estimators.Tokens;
 using MusicGen.Transforms.Tokens;
 
 namespace MusicGen.Estimators;
@@ -27,7 +28,7 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
     public static class Defaults
     {
         /// <summary>Codebook size.</summary>
-        public const int Tokens = 512;
+        public const int TokenCount = 512;
         /// <summary>Mel bands describing a frame for clustering.</summary>
         public const int MelBands = 64;
         /// <summary>Output column.</summary>
@@ -38,7 +39,7 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
     public sealed class Options
     {
         /// <summary>Codebook size (K). Default 512.</summary>
-        public int Tokens { get; set; } = Defaults.Tokens;
+        public int TokenCount { get; set; } = Defaults.TokenCount;
         /// <summary>Mel bands describing a frame for clustering. Default 64.</summary>
         public int MelBands { get; set; } = Defaults.MelBands;
         /// <summary>Sample rate of the audio the frames come from (places the mel bands). Default 22050.</summary>
@@ -63,7 +64,7 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         internal void Validate()
         {
             var problems = new List<string>();
-            if (Tokens < 2) problems.Add($"Tokens must be at least 2, not {Tokens}.");
+            if (TokenCount < 2) problems.Add($"TokenCount must be at least 2, not {TokenCount}.");
             if (MelBands < 1) problems.Add($"MelBands must be at least 1, not {MelBands}.");
             if (SampleRate < 1) problems.Add($"SampleRate must be positive, not {SampleRate}.");
             if (Iterations < 1) problems.Add($"Iterations must be at least 1, not {Iterations}.");
@@ -84,11 +85,10 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
     {
         GetOutputSchema(SchemaShape.Create(input.Schema));
         int bins = SchemaCheck.VectorSize(SchemaCheck.RequireFloatVector(input.Schema, options.InputColumnName, knownSize: true));
-        var files = FileFrames.Read(input, options.FileColumnName, options.InputColumnName)
-            .Select(f => (f.File, Frames: f.Frames.SelectMany(x => x).ToArray())).ToList();
+        var files = FileFrames.ReadContiguous(input, options.FileColumnName, options.InputColumnName).ToList();
         holdOut ??= HoldOut.Choose(files.Select(f => f.File).ToList(), options.ValidationFraction);
-        var codebook = Codebook.Fit(files.Where(f => !holdOut.Contains(f.File)).Select(f => f.Frames).ToList(), bins, options.SampleRate,
-            options.Tokens, options.MelBands, options.Seed, options.Iterations);
+        var codebook = CodebookFitting.Fit(files.Where(f => !holdOut.Contains(f.File)).Select(f => f.Frames).ToList(), bins, options.SampleRate,
+            options.TokenCount, options.MelBands, options.Seed, options.Iterations);
         return new TokenizingTransformer(options.InputColumnName, options.OutputColumnName, codebook);
     }
 

@@ -19,7 +19,7 @@ internal static class EvaluateCommand
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to this file" };
         var training = new Option<string[]>("--training") { Description = "The audio the model trained on (files or folders), for the copy rate", AllowMultipleArgumentsPerToken = true };
         var sampling = new SamplingOptions();
-        var command = new Command("evaluate", "Generate takes from held-out seeds and print quality.md's measures with their targets")
+        var command = new Command("evaluate", "Generate takes from held-out seeds and print the measures of docs/quality.md with their targets")
         {
             model, reference, seeds, training, takes, seconds, json,
         };

@@ -9,9 +9,6 @@ namespace MusicGen.Host.Commands;
 /// <summary><c>musicgen inspect</c>: what is in a folder before training on it.</summary>
 internal static class InspectCommand
 {
-    /// <summary>Files shorter than this are flagged: too short to train on.</summary>
-    internal const double MinimumSeconds = 1.0;
-
     public static Command Create(Cli cli)
     {
         var paths = new Argument<string[]>("paths") { Description = "Audio files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
@@ -50,7 +47,7 @@ internal static class InspectCommand
         }
         console.Write(grid);
 
-        var warnings = Warnings(table);
+        var warnings = AudioDataset.Warnings(table);
         int readable = (int)table.Rows.Count - warnings.Count(w => w.StartsWith("undecodable", StringComparison.Ordinal));
         double seconds = Convert.ToDouble(table["Seconds"].Sum(), System.Globalization.CultureInfo.InvariantCulture);
         cli.Out.WriteLine($"{table.Rows.Count} file(s), {readable} readable, {TimeSpan.FromSeconds(seconds):h\\:mm\\:ss} of audio; inspected in {elapsed:F1} s ({seconds / Math.Max(elapsed, 1e-9):F0}x real time).");
@@ -79,30 +76,4 @@ internal static class InspectCommand
     }
 
     private static string Percent(object? share) => share is double d ? (100 * d).ToString("F2", System.Globalization.CultureInfo.InvariantCulture) : "";
-
-    /// <summary>What a person should know before training on these files.</summary>
-    internal static List<string> Warnings(DataFrame table)
-    {
-        var warnings = new List<string>();
-        var rates = new SortedSet<int>();
-        for (long i = 0; i < table.Rows.Count; i++)
-        {
-            string name = Path.GetFileName((string)table["Path"][i]);
-            string status = (string)table["Status"][i];
-            if (status.StartsWith("error", StringComparison.Ordinal))
-            {
-                warnings.Add($"undecodable, will be skipped: {status["error: ".Length..]}");
-                continue;
-            }
-            if (status.StartsWith("warning", StringComparison.Ordinal)) warnings.Add(status["warning: ".Length..]);
-            rates.Add((int)table["SampleRate"][i]);
-            if ((double)table["ClippedShare"][i] > 0.001) warnings.Add($"clipping: {name} has {100 * (double)table["ClippedShare"][i]:F2}% of samples at full scale");
-            if ((double)table["SilentShare"][i] > 0.5) warnings.Add($"silence: {name} is {100 * (double)table["SilentShare"][i]:F0}% silent");
-            if ((double)table["Seconds"][i] < MinimumSeconds) warnings.Add($"too short to train on: {name} is {(double)table["Seconds"][i]:F2} s");
-            if (Math.Abs((double)table["DcOffset"][i]) > 0.01) warnings.Add($"DC offset: {name} has a mean of {(double)table["DcOffset"][i]:F3}");
-        }
-        if (rates.Count > 1)
-            warnings.Add($"mixed sample rates ({string.Join(", ", rates)} Hz): training resamples everything to the first file's rate");
-        return warnings;
-    }
 }

@@ -158,7 +158,7 @@ internal sealed class TrainingOptions
         if (r.GetValue(dropout) is { } d) s.Dropout = d;
         if (r.GetValue(learningRate) is { } lr) s.LearningRate = lr;
         if (r.GetValue(clip) is { } c) s.GradientClipNorm = c;
-        if (r.GetValue(tokens) is { } t) s.Tokens = t;
+        if (r.GetValue(tokens) is { } t) s.TokenCount = t;
         if (r.GetValue(embedding) is { } em) s.EmbeddingSize = em;
         if (r.GetValue(tokenNoise) is { } n) s.TokenNoise = n;
         if (r.GetValue(frameSize) is { } f) s.FrameSize = f;

@@ -7,6 +7,37 @@ namespace MusicGen.Transforms.Batching;
 /// <summary>Reads a frame view file by file: consecutive rows with the same file value form one file.</summary>
 internal static class FileFrames
 {
+    /// <summary>Each file's frames in one array, [frames, size] row-major (no array per frame).</summary>
+    public static IEnumerable<(string File, float[] Frames)> ReadContiguous(IDataView input, string fileColumn, string featuresColumn)
+    {
+        var fileCol = input.Schema[fileColumn];
+        var featCol = input.Schema[featuresColumn];
+        int size = SchemaCheck.VectorSize(SchemaCheck.RequireFloatVector(input.Schema, featuresColumn, knownSize: true));
+        using var cursor = input.GetRowCursor([fileCol, featCol]);
+        var getFile = cursor.GetGetter<ReadOnlyMemory<char>>(fileCol);
+        var getFeatures = cursor.GetGetter<VBuffer<float>>(featCol);
+        ReadOnlyMemory<char> file = default;
+        VBuffer<float> features = default;
+        string? current = null;
+        var frames = new float[size * 1024];
+        int count = 0;
+        while (cursor.MoveNext())
+        {
+            getFile(ref file);
+            if (current is null || !file.Span.SequenceEqual(current))
+            {
+                if (current is not null) yield return (current, frames.AsSpan(0, count * size).ToArray());
+                current = file.ToString();
+                count = 0;
+            }
+            getFeatures(ref features);
+            if ((long)(count + 1) * size > frames.Length) Array.Resize(ref frames, (int)Math.Min(Array.MaxLength, 2L * frames.Length));
+            features.CopyTo(frames.AsSpan(count * size, size));
+            count++;
+        }
+        if (current is not null) yield return (current, frames.AsSpan(0, count * size).ToArray());
+    }
+
     public static IEnumerable<(string File, List<float[]> Frames)> Read(IDataView input, string fileColumn, string featuresColumn)
     {
         var fileCol = input.Schema[fileColumn];

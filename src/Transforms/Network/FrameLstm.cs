@@ -69,7 +69,10 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
                 tokenBias = nn.Parameter(zeros(tokenCount));
             }
             cacheGains = nn.Parameter(zeros(CacheDecays.Count));
-            register_buffer("backoff_unigram", full(tokenCount, 1.0 / tokenCount));
+            // Held in a local: TorchSharp passes a Scalar's handle to LibTorch without keeping the Scalar alive, and a
+            // temporary collected during the call fails in LibTorch as "Expected false to be true" (docs/design.md).
+            using Scalar uniform = 1.0 / tokenCount;
+            register_buffer("backoff_unigram", full(tokenCount, uniform));
             register_buffer("backoff_repeat", zeros(1));
             register_buffer("backoff_weight", zeros(1));
             inputs = embeddingSize;

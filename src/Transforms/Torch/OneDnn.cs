@@ -5,7 +5,7 @@ namespace MusicGen.Transforms.Torch;
 /// <summary>
 /// Switches LibTorch's oneDNN (MKL-DNN) kernels on or off. TorchSharp 0.107 has no switch for it, so this calls
 /// LibTorch's own <c>at::globalContext().setUserEnabledMkldnn(bool)</c>, exported from libtorch_cpu.so.
-/// oneDNN makes a batch-1 LSTM step several times slower (../shared/design/torchsharp.md), so generation turns it off.
+/// oneDNN makes a batch-1 LSTM step several times slower (docs/design.md), so generation turns it off.
 /// Where the library or its exports cannot be found, this does nothing and reports that it is unavailable.
 /// </summary>
 public static unsafe class OneDnn

@@ -1,0 +1,143 @@
+using MusicGen.Transforms.Spectral;
+using MusicGen.Transforms.Tokens;
+using MusicGen.Transforms.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MusicGen.Estimators.Tokens;
+
+/// <summary>
+/// Learns a <see cref="Codebook"/>: describes frames by standardised log-mel band energies, clusters them with k-means
+/// (k-means++ seeding, Lloyd iterations, in TorchSharp), decodes each token as its medoid, and tallies the training
+/// tokens' frequencies, repeat rate and longest holds.
+/// </summary>
+public static class CodebookFitting
+{
+    /// <summary>
+    /// Learns a codebook of <paramref name="tokenCount"/> tokens from log-magnitude frames, one array per file
+    /// ([frames, <paramref name="bins"/>] row-major). At most <paramref name="maxClusteringFrames"/> frames, picked at
+    /// random, are clustered; every frame is counted.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">There are fewer frames than tokens.</exception>
+    public static Codebook Fit(IReadOnlyList<float[]> files, int bins, int sampleRate, int tokenCount, int bands = 64, int seed = 1,
+        int iterations = 25, int maxClusteringFrames = 100_000)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokenCount, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(bands, 1);
+        int frameSize = (bins - 1) * 2;
+        var pool = MelFilters.Triangular(bands, frameSize, sampleRate);
+        long total = files.Sum(f => (long)f.Length / bins);
+        if (total < tokenCount)
+            throw new InvalidOperationException($"There are {total} frames to learn {tokenCount} tokens from; give more audio or fewer tokens.");
+        var rng = new Random(seed);
+        var picked = Enumerable.Range(0, (int)Math.Min(total, int.MaxValue)).ToArray();
+        rng.Shuffle(picked);
+        int n = Math.Min(picked.Length, maxClusteringFrames);
+        Array.Sort(picked, 0, n);
+        var frameAt = new List<(float[] File, int Index)>(n);
+        {
+            int file = 0;
+            long offset = 0;
+            foreach (int p in picked.AsSpan(0, n))
+            {
+                while (p >= offset + files[file].Length / bins) offset += files[file++].Length / bins;
+                frameAt.Add((files[file], (int)(p - offset)));
+            }
+        }
+        var raw = new Codebook(bins, bands, pool, new float[bands], Enumerable.Repeat(1f, bands).ToArray(), new float[bands], new float[bins], [0], 0);
+        var described = new float[(long)n * bands];
+        for (int i = 0; i < n; i++)
+            raw.Describe(frameAt[i].File.AsSpan(frameAt[i].Index * bins, bins), described.AsSpan(i * bands, bands));
+        var mean = new float[bands];
+        var std = new float[bands];
+        for (int b = 0; b < bands; b++)
+        {
+            double s = 0, q = 0;
+            for (int i = 0; i < n; i++) s += described[(long)i * bands + b];
+            double m = s / n;
+            for (int i = 0; i < n; i++) q += Math.Pow(described[(long)i * bands + b] - m, 2);
+            mean[b] = (float)m;
+            std[b] = (float)Math.Max(Math.Sqrt(q / n), 1e-3);
+        }
+        for (long i = 0; i < described.Length; i++) described[i] = (described[i] - mean[i % bands]) / std[i % bands];
+
+        var (centres, members) = KMeans(described, n, bands, tokenCount, iterations, rng);
+        // Decode each token as its medoid: the clustered frame nearest the centroid.
+        var decode = new float[tokenCount * bins];
+        for (int k = 0; k < tokenCount; k++)
+            frameAt[members[k]].File.AsSpan(frameAt[members[k]].Index * bins, bins).CopyTo(decode.AsSpan(k * bins, bins));
+        var untallied = new Codebook(bins, bands, pool, mean, std, centres, decode, new long[tokenCount], 0);
+
+        var counts = new long[tokenCount];
+        long repeats = 0, pairs = 0;
+        var holds = new List<int>();
+        foreach (var file in files)
+        {
+            var tokens = untallied.Encode(file);
+            int run = 0;
+            for (int t = 0; t < tokens.Length; t++)
+            {
+                counts[tokens[t]]++;
+                run++;
+                if (t + 1 == tokens.Length || tokens[t + 1] != tokens[t])
+                {
+                    holds.Add(run);
+                    run = 0;
+                }
+                if (t == 0) continue;
+                pairs++;
+                if (tokens[t] == tokens[t - 1]) repeats++;
+            }
+        }
+        holds.Sort();
+        int longest = holds.Count == 0 ? 1 : holds[Math.Min(holds.Count - 1, (int)(0.99 * holds.Count))];
+        return new Codebook(bins, bands, pool, mean, std, centres, decode, counts, pairs == 0 ? 0 : (double)repeats / pairs, longest);
+    }
+
+    /// <summary>k-means++ seeding and Lloyd iterations; returns the centroids and, per centroid, its nearest point.</summary>
+    private static (float[] Centres, int[] Medoids) KMeans(float[] points, int n, int dims, int k, int iterations, Random rng)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var x = Tensors.Wrap(points, n, dims);
+        var squared = x.square().sum(1L);
+        var chosen = new List<long> { rng.Next(n) };
+        var nearest = (x - x[chosen[0]]).square().sum(1L);
+        while (chosen.Count < k)
+        {
+            var weights = Tensors.ToArray(nearest);
+            double sum = weights.Sum(w => (double)w), r = rng.NextDouble() * sum, acc = 0;
+            int next = 0;
+            for (; next < n - 1; next++)
+            {
+                acc += weights[next];
+                if (acc >= r && weights[next] > 0) break;
+            }
+            chosen.Add(next);
+            using var step = NewDisposeScope();
+            var updated = minimum(nearest, (x - x[next]).square().sum(1L)).MoveToOuterDisposeScope();
+            nearest.Dispose();
+            nearest = updated;
+        }
+        var centres = x.index_select(0, tensor(chosen.ToArray())).clone();
+        var assignment = zeros(n, dtype: ScalarType.Int64);
+        using Scalar one = 1, minusTwo = -2;
+        for (int it = 0; it < iterations; it++)
+        {
+            using var step = NewDisposeScope();
+            var distances = matmul(x, centres.t()).mul(minusTwo).add(squared.unsqueeze(1)).add(centres.square().sum(1L).unsqueeze(0));
+            var next = distances.argmin(1L);
+            bool stable = it > 0 && next.eq(assignment).all().item<bool>();
+            assignment.copy_(next);
+            var sums = zeros(k, dims).index_add_(0, next, x, one);
+            var sizes = zeros(k).index_add_(0, next, ones(n), one);
+            var filled = sizes.ge(one).unsqueeze(1);
+            centres.copy_(where(filled, sums / sizes.clamp_min(one).unsqueeze(1), centres));
+            if (stable) break;
+        }
+        var finalDistances = matmul(x, centres.t()).mul(minusTwo).add(squared.unsqueeze(1)).add(centres.square().sum(1L).unsqueeze(0));
+        var medoids = finalDistances.argmin(0L).data<long>().Select(i => (int)i).ToArray();
+        return (Tensors.ToArray(centres), medoids);
+    }
+
+}
