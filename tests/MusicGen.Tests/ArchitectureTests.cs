@@ -3,12 +3,7 @@ namespace MusicGen.Tests;
 /// <summary>The rooms of docs/architecture.md keep their walls.</summary>
 public class ArchitectureTests
 {
-    private static string Repository()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "MusicGen.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("MusicGen.sln not found above the test binaries.");
-    }
+    private static string Repository() => QuickStartSampleTests.RepositoryRoot();
 
     [Theory]
     [InlineData("src/Transforms/Audio")]

@@ -85,7 +85,7 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
     {
         GetOutputSchema(SchemaShape.Create(input.Schema));
         int bins = SchemaCheck.VectorSize(SchemaCheck.RequireFloatVector(input.Schema, options.InputColumnName, knownSize: true));
-        var files = FileFrames.ReadContiguous(input, options.FileColumnName, options.InputColumnName).ToList();
+        var files = FileFrames.Read(input, options.FileColumnName, options.InputColumnName).ToList();
         holdOut ??= HoldOut.Choose(files.Select(f => f.File).ToList(), options.ValidationFraction);
         var codebook = CodebookFitting.Fit(files.Where(f => !holdOut.Contains(f.File)).Select(f => f.Frames).ToList(), bins, options.SampleRate,
             options.TokenCount, options.MelBands, options.Seed, options.Iterations);

@@ -30,7 +30,7 @@ internal static class TrainingBenchmark
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadAudioFiles(sources);
         var features = ml.Transforms.LoadAudio().Append(ml.Transforms.VectorizeFft()).Fit(data);
-        var vectorizer = ModelFile.Stages(features).OfType<FftVectorizingTransformer>().Single();
+        var (loader, vectorizer) = ((AudioLoadingTransformer)features.First(), features.LastTransformer);
         cli.Out.WriteLine($"{sources.Count} file(s), Seed2017 features of {vectorizer.FeatureSize} values at {vectorizer.FramesPerSecond:F1} frames/s, " +
                           $"3 x 256 LSTM, batch 32, second epoch timed, {Environment.ProcessorCount} cores");
         cli.Out.WriteLine($"{"trainer",-52} {"frames/s",10} {"peak MB",9}");
@@ -58,7 +58,7 @@ internal static class TrainingBenchmark
             {
                 foreach (var source in sources)
                 {
-                    var frames = vectorizer.Vectorize(ModelFile.Stages(features).OfType<AudioLoadingTransformer>().Single().Load(source).Channels);
+                    var frames = vectorizer.Vectorize(loader.Load(source).Channels);
                     stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(frames.AsSpan()));
                     lengths.Add(frames.Length / vectorizer.FeatureSize);
                 }

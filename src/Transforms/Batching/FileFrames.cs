@@ -8,7 +8,7 @@ namespace MusicGen.Transforms.Batching;
 internal static class FileFrames
 {
     /// <summary>Each file's frames in one array, [frames, size] row-major (no array per frame).</summary>
-    public static IEnumerable<(string File, float[] Frames)> ReadContiguous(IDataView input, string fileColumn, string featuresColumn)
+    public static IEnumerable<(string File, float[] Frames)> Read(IDataView input, string fileColumn, string featuresColumn)
     {
         var fileCol = input.Schema[fileColumn];
         var featCol = input.Schema[featuresColumn];
@@ -36,31 +36,5 @@ internal static class FileFrames
             count++;
         }
         if (current is not null) yield return (current, frames.AsSpan(0, count * size).ToArray());
-    }
-
-    public static IEnumerable<(string File, List<float[]> Frames)> Read(IDataView input, string fileColumn, string featuresColumn)
-    {
-        var fileCol = input.Schema[fileColumn];
-        var featCol = input.Schema[featuresColumn];
-        using var cursor = input.GetRowCursor([fileCol, featCol]);
-        var getFile = cursor.GetGetter<ReadOnlyMemory<char>>(fileCol);
-        var getFeatures = cursor.GetGetter<VBuffer<float>>(featCol);
-        ReadOnlyMemory<char> file = default;
-        VBuffer<float> features = default;
-        string? current = null;
-        var frames = new List<float[]>();
-        while (cursor.MoveNext())
-        {
-            getFile(ref file);
-            getFeatures(ref features);
-            if (current is null || !file.Span.SequenceEqual(current))
-            {
-                if (current is not null) yield return (current, frames);
-                current = file.ToString();
-                frames = new List<float[]>();
-            }
-            frames.Add(Vectors.Dense(features));
-        }
-        if (current is not null) yield return (current, frames);
     }
 }

@@ -72,7 +72,7 @@ public sealed class StatefulBatchingTransformer : MusicGenTransformerBase
     public override IDataView Transform(IDataView input)
     {
         int size = CheckInput(input.Schema);
-        return new RowsDataView<BatchRow>(Columns(size, input.Schema[Names.Features].Annotations), () => Rows(input));
+        return new RowsDataView<BatchRow>(Columns(size, input.Schema[Names.Features].Annotations), () => Rows(input, size));
     }
 
     private int CheckInput(DataViewSchema schema)
@@ -82,18 +82,19 @@ public sealed class StatefulBatchingTransformer : MusicGenTransformerBase
         return SchemaCheck.VectorSize(SchemaCheck.RequireFloatVector(schema, Names.Features, knownSize: true));
     }
 
-    private IEnumerable<BatchRow> Rows(IDataView input)
+    private IEnumerable<BatchRow> Rows(IDataView input, int size)
     {
         int batch = 0;
         foreach (var (file, frames) in FileFrames.Read(input, Names.File, Names.Features))
         {
-            int batches = BatchCount(frames.Count);
+            int count = frames.Length / size;
+            int batches = BatchCount(count);
             for (int k = 0; k < batches; k++, batch++)
             {
                 for (int b = 0; b < BatchSize; b++)
                 {
-                    int at = FrameAt(frames.Count, k, b), next = FrameAt(frames.Count, k + 1, b);
-                    yield return new BatchRow(file, at, frames[at], frames[next], batch, b, k == 0);
+                    int at = FrameAt(count, k, b), next = FrameAt(count, k + 1, b);
+                    yield return new BatchRow(file, at, frames.AsMemory(at * size, size), frames.AsMemory(next * size, size), batch, b, k == 0);
                 }
             }
         }
