@@ -31,11 +31,12 @@ internal static class EvaluateCommand
                 r.GetValue(takes), r.GetValue(seconds), line => cli.Error.WriteLine(line),
                 r.GetValue(training) is { Length: > 0 } t ? AudioFile.Expand(t) : null,
                 sampling.Apply(r, new GenerationOptions()));
-            cli.Out.WriteLine($"{"measure",-44} {"value",10}  {"target",-12} met");
+            int width = figures.Max(f => f.Name.Length);
+            cli.Out.WriteLine($"{"measure".PadRight(width)} {"value",10}  {"target",-12} met");
             foreach (var f in figures)
             {
                 string target = double.IsNaN(f.Low) ? $"<= {f.High}" : double.IsNaN(f.High) ? $">= {f.Low}" : $"{f.Low} - {f.High}";
-                cli.Out.WriteLine($"{f.Name,-44} {f.Value,10:G4}  {target,-12} {(double.IsNaN(f.Value) ? "n/a" : f.Met ? "yes" : "no")}");
+                cli.Out.WriteLine($"{f.Name.PadRight(width)} {f.Value,10:G4}  {target,-12} {(double.IsNaN(f.Value) ? "n/a" : f.Met ? "yes" : "no")}");
             }
             if (r.GetValue(json) is { } path)
             {
