@@ -59,7 +59,7 @@ public class EvaluatorTests
             "--seeds", Path.Combine(songs, "song0.wav"), Path.Combine(songs, "song1.wav"), "--takes", "1", "--seconds", "2",
             "--json", temp.File("q.json")], output, new StringWriter());
         Assert.Equal(0, code);
-        foreach (var name in new[] { "spectral flux ratio", "Frechet distance ratio", "loudness movement ratio", "seed sensitivity", "repeat previous frame", "mean frame", "tonality ratio" })
+        foreach (var name in new[] { "spectral flux ratio", "Frechet distance ratio", "loudness movement ratio", "seed sensitivity", "repeat previous frame", "mean frame", "tonality ratio", "copy rate", "Basic Pitch FAD ratio", "codec transparency", "pulse ratio" })
             Assert.Contains(name, output.ToString());
         Assert.Contains("\"Name\":\"tonality ratio\"", File.ReadAllText(temp.File("q.json")));
     }

@@ -28,10 +28,13 @@ public static class Evaluator
     /// Evaluates <paramref name="model"/>; <paramref name="seeds"/> needs two files for seed sensitivity and
     /// <paramref name="training"/> (the files the model trained on) is needed for the copy rate (NaN without it).
     /// Takes are generated in one batch per seed with random seeds 1..takes, at the generator's default temperature
-    /// and top-k unless <paramref name="generation"/> says otherwise.
+    /// and top-k unless <paramref name="generation"/> says otherwise. The Basic Pitch measures (8 and 9) need Node.js
+    /// and tools/basic-pitch (<see cref="BasicPitch.Find"/>); without them, or with <paramref name="basicPitch"/> false,
+    /// they are NaN and <paramref name="log"/> says why.
     /// </summary>
     public static IReadOnlyList<QualityFigure> Evaluate(ITransformer model, IReadOnlyList<string> reference, IReadOnlyList<string> seeds,
-        int takes = 3, double seconds = 20, Action<string>? log = null, IReadOnlyList<string>? training = null, GenerationOptions? generation = null)
+        int takes = 3, double seconds = 20, Action<string>? log = null, IReadOnlyList<string>? training = null, GenerationOptions? generation = null,
+        bool basicPitch = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(takes, 1);
         if (reference.Count == 0) throw new ArgumentException("Give at least one reference file.", nameof(reference));
@@ -41,7 +44,8 @@ public static class Evaluator
         // Each reference file is decoded once: its log-mel frames, the next-step ratios and the copy-rate calibration share it.
         var referenceClips = reference.Select(AudioFile.Read).ToList();
         var referenceFrames = referenceClips.SelectMany(QualityMetrics.LogMel).ToArray();
-        var seedFrames = seeds.Select(s => QualityMetrics.LogMel(AudioFile.Read(s))).ToList();
+        var seedClips = seeds.Select(AudioFile.Read).ToList();
+        var seedFrames = seedClips.Select(QualityMetrics.LogMel).ToList();
 
         var given = generation ?? new GenerationOptions();
         var options = new GenerationOptions // the caller's sampling, with the evaluation's length, takes and random seeds
@@ -72,15 +76,39 @@ public static class Evaluator
             : Enumerable.Range(0, takes).Average(k => QualityMetrics.SeedSensitivity(perSeed[0][k].Frames, perSeed[1][k].Frames, seedFrames[0], seedFrames[1]));
         double tonality = QualityMetrics.TonalityRatio(all.Select(t => t.Clip).ToList(), referenceClips);
         var (vsRepeat, vsMean) = NextStepErrorRatios(stages, referenceClips.Select(stages.Loader.Conform).ToList());
+        List<AudioClip>? reconstructed = null;
+        List<AudioClip> Reconstructed() => reconstructed ??= referenceClips.Select(r => generator.Reconstruct(r)).ToList();
         double copyRate = double.NaN;
         if (training is { Count: > 0 })
         {
             log?.Invoke($"searching {training.Count} training file(s) for copied windows");
             var trainingWindows = training.SelectMany(f => QualityMetrics.Windows(QualityMetrics.LogMel(AudioFile.Read(f)), QualityMetrics.TrainingWindowHop)).ToList();
-            var heldOut = referenceClips.SelectMany(r => QualityMetrics.Windows(QualityMetrics.LogMel(generator.Reconstruct(r)))).ToList();
+            var heldOut = Reconstructed().SelectMany(r => QualityMetrics.Windows(QualityMetrics.LogMel(r))).ToList();
             double threshold = QualityMetrics.CopyThreshold(heldOut, trainingWindows);
             copyRate = QualityMetrics.CopyRate(all.SelectMany(t => QualityMetrics.Windows(t.Frames)).ToList(), trainingWindows, threshold);
         }
+        double fad = double.NaN, transparency = double.NaN;
+        string missing = "not asked for";
+        var embedder = basicPitch ? BasicPitch.Find(out missing) : null;
+        if (embedder is null) log?.Invoke($"Basic Pitch FAD ratio and codec transparency not computed: {missing}");
+        else
+        {
+            var real = QualityMetrics.Excerpts(seedClips, seconds, takes);
+            log?.Invoke($"embedding {all.Count} take(s), {real.Count} real excerpt(s) and {referenceClips.Count} reference file(s), as heard and through the model, with Basic Pitch");
+            var sets = embedder.Embed([.. all.Select(t => t.Clip), .. real, .. referenceClips, .. Reconstructed()]);
+            List<float[]> Frames(int from, int count) => sets.Skip(from).Take(count).SelectMany(f => f).ToList();
+            var takesSet = Frames(0, all.Count);
+            var realSet = Frames(all.Count, real.Count);
+            var referenceSet = Frames(all.Count + real.Count, referenceClips.Count);
+            var throughModel = Frames(all.Count + real.Count + referenceClips.Count, referenceClips.Count);
+            if (realSet.Count >= 2)
+            {
+                fad = QualityMetrics.FrechetOverReal(takesSet, realSet, referenceSet);
+                transparency = QualityMetrics.FrechetOverReal(throughModel, realSet, referenceSet);
+            }
+            else log?.Invoke($"Basic Pitch measures not computed: the seeds are shorter than one {seconds} s piece");
+        }
+        double pulse = QualityMetrics.PulseRatio(all.Select(t => t.Clip).ToList(), referenceClips);
         var (repeatName, averageName) = ValidationReport.Names(stages.Network.PredictsTokens ? LossKind.CrossEntropy : LossKind.MeanSquaredError);
         string error = stages.Network.PredictsTokens ? "next-token cross-entropy" : "next-frame error";
         return
@@ -93,6 +121,9 @@ public static class Evaluator
             new($"{error} / {averageName}", vsMean, double.NaN, 1),
             new("tonality ratio", tonality, 0.05, 20),
             new("copy rate", copyRate, double.NaN, 0.15),
+            new("Basic Pitch FAD ratio", fad, double.NaN, 2),
+            new("codec transparency", transparency, double.NaN, 0.5),
+            new("pulse ratio", pulse, 0.6, 1.5),
         ];
     }
 
