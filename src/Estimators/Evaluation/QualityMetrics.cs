@@ -254,17 +254,8 @@ public static class QualityMetrics
     /// Onset envelope of log-mel frames: per frame, the mean over bands of the half-wave rectified rise from the
     /// frame before (the first frame has none).
     /// </summary>
-    public static double[] OnsetEnvelope(float[][] frames)
-    {
-        var envelope = new double[Math.Max(0, frames.Length - 1)];
-        for (int t = 1; t < frames.Length; t++)
-        {
-            double sum = 0;
-            for (int b = 0; b < frames[t].Length; b++) sum += Math.Max(0, frames[t][b] - frames[t - 1][b]);
-            envelope[t - 1] = sum / frames[t].Length;
-        }
-        return envelope;
-    }
+    public static double[] OnsetEnvelope(float[][] frames) =>
+        frames.Length == 0 ? [] : Onsets.Envelope(frames.SelectMany(f => f).ToArray(), frames[0].Length);
 
     /// <summary>
     /// Pulse strength of each whole 10-second window of an onset envelope: the window's mean is removed, and the
@@ -276,30 +267,8 @@ public static class QualityMetrics
         int window = (int)Math.Round(PulseWindowSeconds * FramesPerSecond);
         int shortest = (int)Math.Round(PulsePeriods.Shortest * FramesPerSecond), longest = (int)Math.Round(PulsePeriods.Longest * FramesPerSecond);
         var strengths = new List<double>();
-        var x = new double[window];
         for (int start = 0; start + window <= envelope.Length; start += window)
-        {
-            double mean = 0;
-            for (int i = 0; i < window; i++) mean += envelope[start + i];
-            mean /= window;
-            double zero = 0;
-            for (int i = 0; i < window; i++)
-            {
-                x[i] = envelope[start + i] - mean;
-                zero += x[i] * x[i];
-            }
-            double best = 0;
-            if (zero > 0)
-            {
-                for (int lag = shortest; lag <= longest; lag++)
-                {
-                    double sum = 0;
-                    for (int i = 0; i + lag < window; i++) sum += x[i] * x[i + lag];
-                    best = Math.Max(best, sum / zero);
-                }
-            }
-            strengths.Add(best);
-        }
+            strengths.Add(Onsets.StrongestPeriod(envelope.AsSpan(start, window), shortest, longest).Strength);
         return strengths;
     }
 
