@@ -24,6 +24,18 @@ internal sealed class Cli(TextWriter output, TextWriter error)
             Error.WriteLine("musicgen: stopping at the next safe point (Ctrl+C again to quit at once)");
         };
         Console.CancelKeyPress += onCancel;
+        // SIGTERM (systemd, docker stop, CI) stops at the same safe point as Ctrl+C, and exits 143.
+        bool terminated = false;
+        using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            terminated = true;
+            if (!cancel.IsCancellationRequested)
+            {
+                cancel.Cancel();
+                Error.WriteLine("musicgen: terminated; stopping at the next safe point");
+            }
+        });
         try
         {
             return body(cancel.Token);
@@ -31,7 +43,7 @@ internal sealed class Cli(TextWriter output, TextWriter error)
         catch (OperationCanceledException)
         {
             Error.WriteLine("musicgen: interrupted");
-            return 130;
+            return terminated ? 143 : 130;
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or InvalidOperationException
                                       or UnauthorizedAccessException or NotSupportedException)

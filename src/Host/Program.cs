@@ -6,7 +6,7 @@ namespace MusicGen.Host;
 /// <summary>The <c>musicgen</c> command: wires the subcommands and runs one.</summary>
 public static class Program
 {
-    /// <summary>Runs the command line; returns the exit code (0 on success, 1 on an error, 2 on bad usage, 130 when interrupted).</summary>
+    /// <summary>Runs the command line; returns the exit code (0 on success, 1 on an error, 2 on bad usage, 130 when interrupted, 143 when terminated).</summary>
     public static int Main(string[] args)
     {
         LimitMallocArenas();
@@ -48,6 +48,27 @@ public static class Program
             BenchCommand.Create(console),
         };
         var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // Bad usage: the problems in words, and exit code 2 (as README says), without the whole help text.
+            foreach (var problem in parsed.Errors) error.WriteLine($"musicgen: error: {InWords(problem.Message)}");
+            string command = parsed.CommandResult.Command == root ? "" : parsed.CommandResult.Command.Name + " ";
+            error.WriteLine($"Run 'musicgen {command}--help' for usage.");
+            return 2;
+        }
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    /// <summary>A parse error without .NET type names ("--epochs: 'abc' is not a whole number").</summary>
+    internal static string InWords(string message)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, @"Cannot parse argument '(.*)' for option '(.*)' as expected type '(.*)'");
+        if (!match.Success) return message;
+        string type = match.Groups[3].Value;
+        string expected = type.Contains("Int32", StringComparison.Ordinal) || type.Contains("Int64", StringComparison.Ordinal) ? "a whole number"
+            : type.Contains("Single", StringComparison.Ordinal) || type.Contains("Double", StringComparison.Ordinal) ? "a number"
+            : type.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+            : "a valid value";
+        return $"{match.Groups[2].Value}: '{match.Groups[1].Value}' is not {expected}";
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using MusicGen.Transforms;
 using MusicGen.Transforms.Audio;
+using MusicGen.Transforms.IO;
 using static TorchSharp.torch;
 using MusicGen.Transforms.Tokens;
 using MusicGen.Transforms.Torch;
@@ -10,7 +11,10 @@ namespace MusicGen;
 /// <summary>Options of <see cref="MusicGenerator.Generate(string, GenerationOptions?)"/>.</summary>
 public sealed class GenerationOptions
 {
-    /// <summary>Seconds of new audio to generate. Default 20.</summary>
+    /// <summary>The longest generation asked for in one call: an hour.</summary>
+    public const double MaxSeconds = 3600;
+
+    /// <summary>Seconds of new audio to generate, at most <see cref="MaxSeconds"/>. Default 20.</summary>
     public double Seconds { get; set; } = 20;
     /// <summary>Where in the seed file priming starts, in seconds. Default 0.</summary>
     public double SeedOffsetSeconds { get; set; }
@@ -38,10 +42,12 @@ public sealed class GenerationOptions
     /// <summary>Takes generated together (one batch); each has its own random seed. Default 1.</summary>
     public int Takes { get; set; } = 1;
 
-    internal void Validate()
+    /// <summary>Checks every option at once.</summary>
+    /// <exception cref="ArgumentException">Some options are out of range; the message lists every one.</exception>
+    public void Validate()
     {
         var problems = new List<string>();
-        if (!(Seconds > 0) || !double.IsFinite(Seconds)) problems.Add($"Seconds must be positive, not {Seconds}.");
+        if (!(Seconds > 0 && Seconds <= MaxSeconds)) problems.Add($"Seconds must be more than 0 and at most {MaxSeconds} (an hour), not {Seconds}.");
         if (!(SeedOffsetSeconds >= 0) || !double.IsFinite(SeedOffsetSeconds)) problems.Add($"SeedOffsetSeconds must be 0 or more, not {SeedOffsetSeconds}.");
         if (!(PrimeSeconds >= 0) || !double.IsFinite(PrimeSeconds)) problems.Add($"PrimeSeconds must be 0 (all) or more, not {PrimeSeconds}.");
         if (!(Temperature >= 0) || !double.IsFinite(Temperature)) problems.Add($"Temperature must be 0 or more, not {Temperature}.");
@@ -279,20 +285,23 @@ public sealed class MusicGenerator
         WavSampleFormat format = WavSampleFormat.Pcm16)
     {
         options ??= new GenerationOptions();
-        var paths = Enumerable.Range(1, options.Takes).Select(k => options.Takes == 1 ? outputPath
-            : Path.Combine(Path.GetDirectoryName(outputPath) ?? "", $"{Path.GetFileNameWithoutExtension(outputPath)}-{k}{Path.GetExtension(outputPath)}")).ToList();
-        if (paths.Any(p => Path.GetFullPath(p) == Path.GetFullPath(seedPath)))
-            throw new ArgumentException($"{outputPath}: the output would overwrite the seed file.", nameof(outputPath));
+        options.Validate();
+        var paths = TakePaths(outputPath, options.Takes);
+        OutputGuard.Check(paths, [seedPath]);
         var clips = GenerateTakes(seedPath, options);
         for (int k = 0; k < clips.Count; k++) WavWriter.Write(paths[k], clips[k], format);
         return paths.Zip(clips).ToList();
     }
 
+    /// <summary>The files <see cref="GenerateToFiles"/> writes: <paramref name="outputPath"/> for one take, else numbered beside it.</summary>
+    public static IReadOnlyList<string> TakePaths(string outputPath, int takes) =>
+        Enumerable.Range(1, Math.Max(1, takes)).Select(k => takes <= 1 ? outputPath
+            : Path.Combine(Path.GetDirectoryName(outputPath) ?? "", $"{Path.GetFileNameWithoutExtension(outputPath)}-{k}{Path.GetExtension(outputPath)}")).ToList();
+
     /// <summary>Generates and writes a WAV file (written to a temporary file, then renamed).</summary>
     public AudioClip GenerateToFile(string seedPath, string outputPath, GenerationOptions? options = null, WavSampleFormat format = WavSampleFormat.Pcm16)
     {
-        if (Path.GetFullPath(outputPath) == Path.GetFullPath(seedPath))
-            throw new ArgumentException($"{outputPath}: the output would overwrite the seed file.", nameof(outputPath));
+        OutputGuard.Check([outputPath], [seedPath]);
         var clip = Generate(seedPath, options);
         WavWriter.Write(outputPath, clip, format);
         return clip;

@@ -36,9 +36,16 @@ public static class ModelFile
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such model file", path);
         try
         {
-            using (var zip = ZipFile.OpenRead(path)) _ = zip.Entries.Count;
+            using var zip = ZipFile.OpenRead(path);
+            // Every entry's content against the CRC-32 the zip recorded for it: a damaged model is refused, never loaded.
+            foreach (var entry in zip.Entries)
+            {
+                using var content = entry.Open();
+                if (Crc32(content) != entry.Crc32)
+                    throw new InvalidDataException($"{Path.GetFileName(path)}: damaged model ({entry.FullName} fails its checksum)");
+            }
         }
-        catch (InvalidDataException)
+        catch (InvalidDataException e) when (!e.Message.StartsWith(Path.GetFileName(path) + ": damaged model", StringComparison.Ordinal))
         {
             throw new InvalidDataException($"{Path.GetFileName(path)}: not a model file (not a zip archive, or a damaged one)");
         }
@@ -50,8 +57,33 @@ public static class ModelFile
                                       or ArgumentException or IOException)
         {
             // ML.NET wraps a loader's exception in reflection's TargetInvocationException, sometimes twice.
-            throw new InvalidDataException($"{Path.GetFileName(path)}: cannot load the model ({Innermost(e).Message.Split('\n')[0]})", e);
+            throw new InvalidDataException($"{Path.GetFileName(path)}: cannot load the model ({Printable(Innermost(e).Message.Split('\n')[0])})", e);
         }
+    }
+
+    /// <summary>A message cut to one readable line: bytes of a damaged file read as text become '?', at most 160 characters.</summary>
+    private static string Printable(string message)
+    {
+        var text = new string(message.Select(c => char.IsControl(c) || c == '\uFFFD' ? '?' : c).ToArray());
+        return text.Length <= 160 ? text : text[..157] + "...";
+    }
+
+    private static readonly uint[] CrcTable = Enumerable.Range(0, 256).Select(n =>
+    {
+        uint c = (uint)n;
+        for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        return c;
+    }).ToArray();
+
+    /// <summary>The CRC-32 (the zip format's, polynomial 0xEDB88320) of a stream's content.</summary>
+    internal static uint Crc32(Stream stream)
+    {
+        uint crc = 0xFFFFFFFFu;
+        var buffer = new byte[1 << 16];
+        int n;
+        while ((n = stream.Read(buffer, 0, buffer.Length)) > 0)
+            for (int i = 0; i < n; i++) crc = CrcTable[(crc ^ buffer[i]) & 0xFF] ^ (crc >> 8);
+        return ~crc;
     }
 
     private static Exception Innermost(Exception e)

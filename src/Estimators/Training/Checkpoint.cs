@@ -21,7 +21,8 @@ internal sealed record TrainingPosition(int Epoch, double BestLoss, int SinceBes
 /// </summary>
 internal static class Checkpoint
 {
-    private const string Magic = "MusicGen checkpoint 2";
+    private const string Magic = "MusicGen checkpoint 3";
+    private const int HashSize = 32;
 
     /// <summary>Where the best epoch's checkpoint is kept: <c>NAME.best.EXT</c> beside <paramref name="checkpoint"/>.</summary>
     public static string BestPath(string checkpoint) =>
@@ -30,7 +31,8 @@ internal static class Checkpoint
     public static void Save(string path, FrameLstm network, AdamOptimizer optimizer, TrainingPosition position, string fingerprint) =>
         AtomicFile.Write(path, tmp =>
         {
-            using var writer = new BinaryWriter(File.Create(tmp));
+            var content = new MemoryStream();
+            var writer = new BinaryWriter(content);
             writer.Write(Magic);
             writer.Write(fingerprint);
             writer.Write(position.Epoch);
@@ -46,10 +48,15 @@ internal static class Checkpoint
             writer.Write(weightBytes);
             optimizer.Save(writer);
             using var state = get_rng_state();
-            var bytes = state.data<byte>().ToArray();
-            writer.Write(bytes.Length);
-            writer.Write(bytes);
+            var rngBytes = state.data<byte>().ToArray();
+            writer.Write(rngBytes.Length);
+            writer.Write(rngBytes);
             writer.Write(Magic); // a truncated file lacks this
+            writer.Flush();
+            // A SHA-256 of everything before it: a damaged checkpoint is refused instead of resuming into another model.
+            using var file = File.Create(tmp);
+            file.Write(content.GetBuffer(), 0, (int)content.Length);
+            file.Write(System.Security.Cryptography.SHA256.HashData(content.GetBuffer().AsSpan(0, (int)content.Length)));
         });
 
     /// <summary>Restores a checkpoint into the network and optimizer; returns where training stood.</summary>
@@ -59,8 +66,13 @@ internal static class Checkpoint
         string name = Path.GetFileName(path);
         try
         {
-            using var reader = new BinaryReader(File.OpenRead(path));
-            if (reader.ReadString() != Magic) throw new InvalidDataException($"{name}: not a MusicGen checkpoint");
+            var bytes = File.ReadAllBytes(path);
+            if (bytes.Length <= HashSize) throw new InvalidDataException($"{name}: not a MusicGen checkpoint (too short)");
+            var content = bytes.AsSpan(0, bytes.Length - HashSize);
+            if (!System.Security.Cryptography.SHA256.HashData(content).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - HashSize)))
+                throw new InvalidDataException($"{name}: damaged checkpoint (its checksum does not match); resume from another copy or start afresh without --resume");
+            using var reader = new BinaryReader(new MemoryStream(bytes, 0, content.Length));
+            if (reader.ReadString() != Magic) throw new InvalidDataException($"{name}: not a checkpoint of this version of MusicGen; start afresh without --resume");
             string written = reader.ReadString();
             if (written != fingerprint)
                 throw new InvalidDataException($"{name}: written for other training options ({written}), not these ({fingerprint})");
@@ -72,9 +84,9 @@ internal static class Checkpoint
             optimizer.Load(reader);
             int stateSize = reader.ReadInt32();
             if (stateSize <= 0 || stateSize > 1 << 20) throw new InvalidDataException($"{name}: damaged (random state of {stateSize} bytes)");
-            var bytes = reader.ReadBytes(stateSize);
+            var rng = reader.ReadBytes(stateSize);
             if (reader.ReadString() != Magic) throw new InvalidDataException($"{name}: damaged (no end marker)");
-            using var state = tensor(bytes, ScalarType.Byte);
+            using var state = tensor(rng, ScalarType.Byte);
             set_rng_state(state);
             return position;
         }

@@ -155,10 +155,11 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         {
             var problems = new List<string>();
             if (Epochs < 1) problems.Add($"Epochs must be at least 1, not {Epochs}.");
-            if (HiddenSizes is null || HiddenSizes.Length == 0 || HiddenSizes.Any(h => h < 1)) problems.Add("HiddenSizes must list at least one positive layer size.");
+            if (HiddenSizes is null || HiddenSizes.Length is 0 or > 32 || HiddenSizes.Any(h => h is < 1 or > 8192))
+                problems.Add("HiddenSizes must list 1 to 32 layer sizes, each from 1 to 8192.");
             if (Dropouts is null || Dropouts.Length != (HiddenSizes?.Length ?? 0)) problems.Add("Dropouts must give one rate per layer.");
             else if (Dropouts.Any(d => d is < 0 or >= 1)) problems.Add("Each dropout rate must be in [0, 1).");
-            if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) problems.Add($"LearningRate must be positive, not {LearningRate}.");
+            if (!(LearningRate > 0 && LearningRate <= 1)) problems.Add($"LearningRate must be more than 0 and at most 1, not {LearningRate}.");
             if (!(LearningRateDecay > 0 && LearningRateDecay <= 1)) problems.Add($"LearningRateDecay must be in (0, 1], not {LearningRateDecay}.");
             if (TokenCount < 0) problems.Add($"TokenCount must be 0 (frames) or positive, not {TokenCount}.");
             if (TokenCount > 0 && EmbeddingSize < 1) problems.Add($"EmbeddingSize must be positive, not {EmbeddingSize}.");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Microsoft.ML;
 using MusicGen.Transforms.Audio;
+using MusicGen.Transforms.IO;
 using MusicGen.Evaluation;
 
 namespace MusicGen.Host.Commands;
@@ -26,6 +27,13 @@ internal static class EvaluateCommand
         sampling.AddTo(command);
         command.SetAction(r => cli.Guard(_ =>
         {
+            var inputs = new[] { r.GetValue(model)! }.Concat(AudioFile.Expand(r.GetValue(reference)!)).Concat(AudioFile.Expand(r.GetValue(seeds)!))
+                .Concat(r.GetValue(training) is { Length: > 0 } tr ? AudioFile.Expand(tr) : []).ToList();
+            if (r.GetValue(json) is { } jsonPath)
+            {
+                OutputGuard.Check([jsonPath], inputs);
+                OutputGuard.CheckWritable(jsonPath);
+            }
             var loaded = ModelFile.Load(new MLContext(), r.GetValue(model)!);
             var figures = Evaluator.Evaluate(loaded, AudioFile.Expand(r.GetValue(reference)!), AudioFile.Expand(r.GetValue(seeds)!),
                 r.GetValue(takes), r.GetValue(seconds), line => cli.Error.WriteLine(line),
@@ -40,7 +48,7 @@ internal static class EvaluateCommand
             }
             if (r.GetValue(json) is { } path)
             {
-                File.WriteAllText(path, JsonSerializer.Serialize(figures.Select(f => new { f.Name, Value = double.IsNaN(f.Value) ? (double?)null : f.Value, f.Met })));
+                AtomicFile.Write(path, tmp => File.WriteAllText(tmp, JsonSerializer.Serialize(figures.Select(f => new { f.Name, Value = double.IsNaN(f.Value) ? (double?)null : f.Value, f.Met }))));
                 cli.Out.WriteLine($"Wrote {path}.");
             }
             return 0;
@@ -57,7 +65,9 @@ internal static class EvaluateCommand
         command.SetAction(r => cli.Guard(_ =>
         {
             string source = r.GetValue(input)!, target = r.GetValue(output)!;
-            if (Path.GetFullPath(source) == Path.GetFullPath(target)) throw new ArgumentException($"{target}: the output would overwrite the input.");
+            if (!File.Exists(source)) throw new FileNotFoundException($"{source}: no such file", source);
+            OutputGuard.Check([target], [source, r.GetValue(model)!]);
+            OutputGuard.CheckWritable(target);
             var generator = new MusicGenerator(ModelFile.Load(new MLContext(), r.GetValue(model)!));
             var clip = generator.Reconstruct(source);
             WavWriter.Write(target, clip);

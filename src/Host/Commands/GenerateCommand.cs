@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.ML;
 using MusicGen.Transforms.Audio;
+using MusicGen.Transforms.IO;
 
 namespace MusicGen.Host.Commands;
 
@@ -51,6 +52,10 @@ internal static class GenerateCommand
     internal static int Run(Cli cli, string modelPath, string seedPath, string outputPath, GenerationOptions options, WavSampleFormat format)
     {
         if (!File.Exists(seedPath)) throw new FileNotFoundException($"{seedPath}: no such seed file", seedPath);
+        options.Validate();
+        var outputs = MusicGenerator.TakePaths(outputPath, options.Takes);
+        OutputGuard.Check(outputs, [modelPath, seedPath]);
+        OutputGuard.CheckWritable(outputPath);
         var ml = new MLContext(seed: options.RandomSeed);
         var generator = new MusicGenerator(ModelFile.Load(ml, modelPath));
         var clock = Stopwatch.StartNew();

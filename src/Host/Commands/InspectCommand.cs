@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Data.Analysis;
 using MusicGen.Transforms.Audio;
+using MusicGen.Transforms.IO;
 using Spectre.Console;
 
 namespace MusicGen.Host.Commands;
@@ -21,6 +22,13 @@ internal static class InspectCommand
 
     internal static int Run(Cli cli, IReadOnlyList<string> paths, string? csvPath, string? plotFolder)
     {
+        var files = AudioFile.Expand(paths);
+        var outputs = new List<string>();
+        if (csvPath is not null) outputs.Add(csvPath);
+        if (plotFolder is not null)
+            outputs.AddRange(files.SelectMany(f => new[] { Path.Combine(plotFolder, Path.GetFileName(f) + ".waveform.png"), Path.Combine(plotFolder, Path.GetFileName(f) + ".spectrogram.png") }));
+        OutputGuard.Check(outputs, files);
+        foreach (var output in outputs.Take(1)) OutputGuard.CheckWritable(output);
         var clock = Stopwatch.StartNew();
         bool live = !Console.IsErrorRedirected && ReferenceEquals(cli.Error, Console.Error);
         var table = AudioDataset.Inspect(paths, (done, total, file) =>
@@ -52,6 +60,11 @@ internal static class InspectCommand
         double seconds = Convert.ToDouble(table["Seconds"].Sum(), System.Globalization.CultureInfo.InvariantCulture);
         cli.Out.WriteLine($"{table.Rows.Count} file(s), {readable} readable, {TimeSpan.FromSeconds(seconds):h\\:mm\\:ss} of audio; inspected in {elapsed:F1} s ({seconds / Math.Max(elapsed, 1e-9):F0}x real time).");
         foreach (var w in warnings) cli.Out.WriteLine("warning: " + w);
+        if (readable == 0)
+        {
+            cli.Error.WriteLine($"musicgen: error: none of the {table.Rows.Count} file(s) could be decoded");
+            return 1;
+        }
 
         if (csvPath is not null)
         {

@@ -4,6 +4,7 @@ using Microsoft.ML;
 using MusicGen.Estimators;
 using MusicGen.Transforms;
 using MusicGen.Transforms.Audio;
+using MusicGen.Transforms.IO;
 using MusicGen.Transforms.Spectral;
 using MusicGen.Transforms.Tokens;
 
@@ -47,24 +48,30 @@ internal static class TrainCommand
                     cli.Out.WriteLine($"epoch {epoch}: wrote {previewPath}");
                 };
             }
-            int code = cli.Guard(ct => Run(cli, r.GetValue(paths)!, modelPath, preset, settings, ct, r.GetValue(strict)));
-            if (code == 130 && File.Exists(companions.Checkpoint))
+            int code = cli.Guard(ct => Run(cli, r.GetValue(paths)!, modelPath, preset, settings, ct, r.GetValue(strict), r.GetValue(preview)));
+            if (code is 130 or 143 && File.Exists(companions.Checkpoint))
                 cli.Error.WriteLine($"musicgen: training stopped after a checkpoint in {companions.Checkpoint}; run the same command with --resume to continue");
             return code;
         });
         return command;
     }
 
-    internal static int Run(Cli cli, IReadOnlyList<string> paths, string modelPath, string preset, PipelineSettings settings, CancellationToken ct, bool strict = false)
+    internal static int Run(Cli cli, IReadOnlyList<string> paths, string modelPath, string preset, PipelineSettings settings, CancellationToken ct, bool strict = false,
+        string? previewSeed = null)
     {
         var epochs = new List<TrainingProgress>();
+        var companions = TrainingFiles.Beside(modelPath);
         settings.Progress = p =>
         {
-            if (p.EpochDone) epochs.Add(p);
             cli.Progress(p);
+            if (!p.EpochDone) return;
+            epochs.Add(p);
+            // Each epoch's row is in the log as soon as the epoch ends, so an interrupted and resumed run keeps them all.
+            TrainingLog.Save(epochs, companions.Log);
+            if (epochs.Count >= 2 && p.Loss > 100 * epochs[0].Loss)
+                cli.Error.WriteLine($"musicgen: warning: the training loss grew from {epochs[0].Loss:G3} to {p.Loss:G3}: training is diverging; try a lower --learning-rate or --clip");
         };
         settings.CancellationToken = ct;
-        var companions = TrainingFiles.Beside(modelPath);
         settings.CheckpointPath = companions.Checkpoint;
         // Unreadable files are skipped by the loader as it decodes them (each file is decoded once), unless strict.
         var skipped = new List<string>();
@@ -79,6 +86,11 @@ internal static class TrainCommand
         var pipeline = preset == "seed2017" ? ml.Transforms.Seed2017Model(settings) : ml.Transforms.TokenModel(settings);
         var files = AudioFile.Expand(paths);
         if (files.Count == 0) throw new InvalidDataException($"No audio files in {string.Join(", ", paths)}.");
+        // Nothing a user owns is overwritten, and an unwritable model path fails before any decoding.
+        OutputGuard.Check([companions.Model, companions.Checkpoint, companions.BestCheckpoint, companions.Log, companions.LossPlot, companions.Preview],
+            [.. files, .. previewSeed is null ? Array.Empty<string>() : [previewSeed]]);
+        OutputGuard.CheckWritable(companions.Model);
+        using var trainingLock = TrainingLock.Acquire(companions.Model);
         var data = ml.Data.LoadAudioFiles(files);
         cli.Out.WriteLine($"Training the {preset} preset on {files.Count} file(s), up to {settings.Epochs} epoch(s)...");
         var clock = Stopwatch.StartNew();

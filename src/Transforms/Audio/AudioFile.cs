@@ -1,3 +1,5 @@
+using MusicGen.Transforms.IO;
+
 namespace MusicGen.Transforms.Audio;
 
 /// <summary>The containers <see cref="AudioFile"/> recognises by their first bytes.</summary>
@@ -62,6 +64,18 @@ public static class AudioFile
     /// <exception cref="InvalidDataException">The file cannot be decoded; the message names the file and the cause.</exception>
     public static AudioClip Read(string path, double start, double? length)
     {
+        var clip = Decode(path, start, length);
+        long bad = 0;
+        foreach (var channel in clip.Channels)
+            foreach (var v in channel)
+                if (!float.IsFinite(v)) bad++;
+        if (bad > 0)
+            throw new InvalidDataException($"{Path.GetFileName(path)}: {bad} sample(s) are NaN or infinite (a damaged float WAV?); refusing to use it");
+        return clip;
+    }
+
+    private static AudioClip Decode(string path, double start, double? length)
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(start);
         if (length is < 0) throw new ArgumentOutOfRangeException(nameof(length), "The length must not be negative.");
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
@@ -119,20 +133,36 @@ public static class AudioFile
         return text ? "it looks like text" : "unknown content; WAV, MP3, M4A, Ogg and FLAC are supported";
     }
 
-    /// <summary>Expands files and folders (recursively, audio extensions only, sorted) into a list of files.</summary>
+    /// <summary>
+    /// Expands files and folders (recursively, audio extensions only, each folder's files sorted) into a list of files,
+    /// each file once however many paths lead to it (a file named twice, or reached again through a link, keeps its
+    /// first place), and each folder visited once (a symbolic link that loops back is not followed again).
+    /// </summary>
     /// <exception cref="FileNotFoundException">A named path does not exist.</exception>
     public static IReadOnlyList<string> Expand(IEnumerable<string> paths)
     {
         var result = new List<string>();
+        var files = new HashSet<FileIdentity>();
+        var folders = new HashSet<FileIdentity>();
+        void Add(string file)
+        {
+            if (FileIdentity.Of(file) is { } id && files.Add(id)) result.Add(file);
+        }
+        void Walk(string folder, List<string> found)
+        {
+            if (FileIdentity.Of(folder) is not { } id || !folders.Add(id)) return;
+            found.AddRange(Directory.EnumerateFiles(folder).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())));
+            foreach (var sub in Directory.EnumerateDirectories(folder)) Walk(sub, found);
+        }
         foreach (var p in paths)
         {
             if (Directory.Exists(p))
             {
-                result.AddRange(Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories)
-                    .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
-                    .Order(StringComparer.Ordinal));
+                var found = new List<string>();
+                Walk(p, found);
+                foreach (var file in found.Order(StringComparer.Ordinal)) Add(file);
             }
-            else if (File.Exists(p)) result.Add(p);
+            else if (File.Exists(p)) Add(p);
             else throw new FileNotFoundException($"{p}: no such file or folder", p);
         }
         return result;
