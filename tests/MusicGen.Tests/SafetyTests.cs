@@ -198,6 +198,26 @@ public class SafetyTests
         Assert.Empty(Directory.GetFiles(temp.Path, "*.partial*"));
     }
 
+    [Fact]
+    public void An_interrupted_run_is_neither_replaced_by_a_fresh_one_nor_resumed_on_other_files()
+    {
+        using var temp = new TempFolder();
+        var (songs, model) = Trained(temp);
+        var files = TrainingFiles.Beside(model);
+        File.SetLastWriteTimeUtc(model, File.GetLastWriteTimeUtc(files.Checkpoint).AddMinutes(-1));   // as if killed before saving
+        Refuses("m.ckpt holds a run that did not finish", [files.Checkpoint], ["train", songs, "--model", model, .. TinyModel]);
+        WavWriter.Write(Path.Combine(songs, "added.wav"), TestAudio.Melody(8000, 2, 1, variant: 4));
+        Refuses("m.ckpt: written for other training files", [files.Checkpoint], ["train", songs, "--model", model, "--resume", .. TinyModel[..^1], "3"]);
+        // A temporary file a killed write left behind is removed at the next run.
+        string leftover = model + ".999999.partial.zip";
+        File.WriteAllText(leftover, "half a model");
+        File.Delete(Path.Combine(songs, "added.wav"));
+        var resumed = Run(["train", songs, "--model", model, "--resume", .. TinyModel[..^1], "3"]);
+        Assert.True(resumed.Code == 0, resumed.Err);
+        Assert.Contains("removed", resumed.Err);
+        Assert.False(File.Exists(leftover));
+    }
+
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 

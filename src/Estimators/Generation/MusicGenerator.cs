@@ -41,6 +41,11 @@ public sealed class GenerationOptions
     public int PhaseIterations { get; set; }
     /// <summary>Takes generated together (one batch); each has its own random seed. Default 1.</summary>
     public int Takes { get; set; } = 1;
+    /// <summary>
+    /// Called about once a second while generating with the steps done and the steps in all (frames, or tokens, of
+    /// the takes); null (default) reports nothing.
+    /// </summary>
+    public Action<long, long>? Progress { get; set; }
 
     /// <summary>Checks every option at once.</summary>
     /// <exception cref="ArgumentException">Some options are out of range; the message lists every one.</exception>
@@ -162,8 +167,14 @@ public sealed class MusicGenerator
         try
         {
             var frame = predictions.AsSpan(predictions.Length - dim, dim).ToArray();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             for (int i = 0; i < count; i++)
             {
+                if (options.Progress is { } progress && clock.ElapsedMilliseconds >= 1000)
+                {
+                    progress(i, count);
+                    clock.Restart();
+                }
                 frame.CopyTo(generated, (long)i * dim);
                 if (i == count - 1) break;
                 var (next, nextState) = network.Run(frame, 1, state);
@@ -233,8 +244,14 @@ public sealed class MusicGenerator
             int longest = options.LoopGuard ? Math.Max(1, codebook.LongestHold) : int.MaxValue;
             for (int k = 0; k < takes; k++)
                 for (int t = primeTokens.Length - 1; t >= 0 && primeTokens[t] == primeTokens[^1]; t--) held[k]++;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             for (int i = 0; i < count; i++)
             {
+                if (options.Progress is { } progress && clock.ElapsedMilliseconds >= 1000)
+                {
+                    progress(i, count);
+                    clock.Restart();
+                }
                 for (int k = 0; k < takes; k++)
                 {
                     int previous = i == 0 ? primeTokens[^1] : tokens[k][i - 1];

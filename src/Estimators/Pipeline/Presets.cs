@@ -108,6 +108,8 @@ public sealed record PipelineSettings
     public string Device { get; set; } = "cpu";
     /// <summary>Continue from <see cref="CheckpointPath"/> when it exists.</summary>
     public bool Resume { get; set; }
+    /// <summary>What identifies the training data, written into checkpoints so that resuming with other data is refused (see <see cref="TrainingFiles.Fingerprint"/>).</summary>
+    public string? DataFingerprint { get; set; }
     /// <summary>
     /// Called after every epoch with the whole pipeline as it stands (usable with <see cref="MusicGenerator"/>, not to
     /// be disposed) and the epoch number: for previews.
@@ -213,6 +215,7 @@ public static class Presets
         CheckpointInterval = s.CheckpointInterval,
         Device = s.Device,
         Resume = s.Resume,
+        DataFingerprint = s.DataFingerprint,
         EarlyStoppingPatience = s.EarlyStoppingPatience,
         LearningRateDecay = s.LearningRateDecay,
         Seed = s.Seed,

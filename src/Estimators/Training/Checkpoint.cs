@@ -24,6 +24,9 @@ internal static class Checkpoint
     private const string Magic = "MusicGen checkpoint 3";
     private const int HashSize = 32;
 
+    /// <summary>Separates the options' part of a fingerprint from the training data's.</summary>
+    public const string DataSeparator = "|data:";
+
     /// <summary>Where the best epoch's checkpoint is kept: <c>NAME.best.EXT</c> beside <paramref name="checkpoint"/>.</summary>
     public static string BestPath(string checkpoint) =>
         Path.Combine(Path.GetDirectoryName(checkpoint) ?? "", Path.GetFileNameWithoutExtension(checkpoint) + ".best" + Path.GetExtension(checkpoint));
@@ -75,7 +78,12 @@ internal static class Checkpoint
             if (reader.ReadString() != Magic) throw new InvalidDataException($"{name}: not a checkpoint of this version of MusicGen; start afresh without --resume");
             string written = reader.ReadString();
             if (written != fingerprint)
-                throw new InvalidDataException($"{name}: written for other training options ({written}), not these ({fingerprint})");
+            {
+                static string Options(string f) => f.Split(DataSeparator)[0];
+                throw new InvalidDataException(Options(written) == Options(fingerprint)
+                    ? $"{name}: written for other training files; resume with the same files, or start afresh without --resume"
+                    : $"{name}: written for other training options ({Options(written)}), not these ({Options(fingerprint)})");
+            }
             var position = new TrainingPosition(reader.ReadInt32(), reader.ReadDouble(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadDouble(), reader.ReadInt64());
             long size = reader.ReadInt64();
             if (size <= 0 || size > reader.BaseStream.Length) throw new InvalidDataException($"{name}: damaged (weights of {size} bytes)");

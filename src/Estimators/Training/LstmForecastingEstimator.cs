@@ -120,6 +120,11 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         /// A cancellation is honoured at the end of the current file, after writing a checkpoint there.
         /// </summary>
         public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(10);
+        /// <summary>
+        /// What identifies the training data (e.g. a hash of the files' paths, sizes and times), written into checkpoints
+        /// so that resuming with other data is refused. Null (default): not checked.
+        /// </summary>
+        public string? DataFingerprint { get; set; }
         /// <summary>Continue from <see cref="CheckpointPath"/> when it exists (same data and options give the same weights as an uninterrupted run).</summary>
         public bool Resume { get; set; }
         /// <summary>

@@ -173,7 +173,8 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
     /// <summary>What a checkpoint must match to be resumed: the network's shape and the options that change training.</summary>
     private string Fingerprint(FrameLstm network) => string.Join(";", network.FeatureSize, string.Join(",", options.HiddenSizes),
         string.Join(",", options.Dropouts), network.TokenCount, options.EmbeddingSize, network.DescriptorSize, options.TokenNoise, options.LearningRate,
-        options.LearningRateDecay, options.SequenceLength, options.GradientClipNorm, options.Seed, options.ValidationFraction);
+        options.LearningRateDecay, options.SequenceLength, options.GradientClipNorm, options.Seed, options.ValidationFraction)
+        + (options.DataFingerprint is { Length: > 0 } data ? Checkpoint.DataSeparator + data : "");
 
     /// <summary>MSE for a frame model; cross-entropy of the next token for a token model.</summary>
     internal static Tensor Loss(Tensor output, Tensor targets, int tokenCount) => tokenCount == 0

@@ -57,6 +57,12 @@ internal static class GenerateCommand
         OutputGuard.Check(outputs, [modelPath, seedPath]);
         OutputGuard.CheckWritable(outputPath);
         var ml = new MLContext(seed: options.RandomSeed);
+        var started = Stopwatch.StartNew();
+        options.Progress ??= (done, total) =>
+        {
+            double left = started.Elapsed.TotalSeconds / Math.Max(done, 1) * (total - done);
+            cli.Error.WriteLine($"generating: {100.0 * done / total:F0}% of the steps, about {TimeSpan.FromSeconds(left):h\\:mm\\:ss} left (then phase reconstruction)");
+        };
         var generator = new MusicGenerator(ModelFile.Load(ml, modelPath));
         var clock = Stopwatch.StartNew();
         var written = generator.GenerateToFiles(seedPath, outputPath, options, format);

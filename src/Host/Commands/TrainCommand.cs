@@ -82,8 +82,8 @@ internal static class TrainCommand
             if (line.StartsWith("skipping ", StringComparison.Ordinal)) skipped.Add(line["skipping ".Length..].Split(':')[0]);
         };
         var ml = new MLContext(seed: settings.Seed);
-        // Checks every option before any file is read.
-        var pipeline = preset == "seed2017" ? ml.Transforms.Seed2017Model(settings) : ml.Transforms.TokenModel(settings);
+        // Checks every option before any file is read (built again below with the data's fingerprint).
+        _ = preset == "seed2017" ? ml.Transforms.Seed2017Model(settings) : ml.Transforms.TokenModel(settings);
         var files = AudioFile.Expand(paths);
         if (files.Count == 0) throw new InvalidDataException($"No audio files in {string.Join(", ", paths)}.");
         // Nothing a user owns is overwritten, and an unwritable model path fails before any decoding.
@@ -91,6 +91,11 @@ internal static class TrainCommand
             [.. files, .. previewSeed is null ? Array.Empty<string>() : [previewSeed]]);
         OutputGuard.CheckWritable(companions.Model);
         using var trainingLock = TrainingLock.Acquire(companions.Model);
+        foreach (var leftover in companions.RemoveLeftovers()) cli.Error.WriteLine($"musicgen: removed {leftover}, left by a killed run");
+        if (!settings.Resume && companions.HasInterruptedRun)
+            throw new InvalidOperationException($"{companions.Checkpoint} holds a run that did not finish: continue it with --resume, or delete it to start afresh");
+        settings.DataFingerprint = TrainingFiles.Fingerprint(files);
+        var pipeline = preset == "seed2017" ? ml.Transforms.Seed2017Model(settings) : ml.Transforms.TokenModel(settings);
         var data = ml.Data.LoadAudioFiles(files);
         cli.Out.WriteLine($"Training the {preset} preset on {files.Count} file(s), up to {settings.Epochs} epoch(s)...");
         var clock = Stopwatch.StartNew();
