@@ -22,6 +22,34 @@ public class AudioDatasetTests
         Assert.InRange(s.CentroidSpreadHz, 0, 5);
     }
 
+    [Theory]
+    [InlineData(1, 4096)]
+    [InlineData(2, 1000)]
+    [InlineData(6, 65536)]
+    public void Statistics_streamed_in_blocks_equal_those_of_the_whole_clip(int channels, int blockFrames)
+    {
+        using var temp = new TempFolder();
+        var clip = TestAudio.Melody(22050, 3.3, channels);
+        clip.Channels[0].AsSpan(5000, 3000).Clear();                       // a silent stretch in one channel
+        string path = temp.File("a.wav");
+        WavWriter.Write(path, clip, WavSampleFormat.Float32);
+        var whole = AudioStatistics.Measure(WavReader.Read(path));
+        var accumulator = new AudioStatistics.Accumulator();
+        AudioStreamInfo info;
+        using (var stream = File.OpenRead(path))
+            info = WavReader.ReadBlocks(stream, "a.wav", accumulator.Add, blockFrames);
+        var streamed = accumulator.Result();
+        Assert.Equal(clip.Length, info.Frames);
+        Assert.Equal(channels, info.Channels);
+        Assert.Equal(whole.PeakDbfs, streamed.PeakDbfs, 9);
+        Assert.Equal(whole.RmsDbfs, streamed.RmsDbfs, 9);
+        Assert.Equal(whole.DcOffset, streamed.DcOffset, 9);
+        Assert.Equal(whole.ClippedShare, streamed.ClippedShare, 12);
+        Assert.Equal(whole.SilentShare, streamed.SilentShare, 12);
+        Assert.Equal(whole.CentroidMeanHz, streamed.CentroidMeanHz, 2);
+        Assert.Equal(whole.CentroidSpreadHz, streamed.CentroidSpreadHz, 2);
+    }
+
     [Fact]
     public void Clipping_silence_and_DC_are_measured()
     {

@@ -34,7 +34,7 @@ public static class QualityMetrics
             .abs().square();                                                                   // [B, F]
         var bank = tensor(MelFilters.Triangular(Bands, FrameSize, SampleRate).Select(v => (double)v).ToArray(), [Bands, FrameSize / 2 + 1], ScalarType.Float64);
         using TorchSharp.Scalar floor = 1e-10;
-        var logMel = matmul(bank, power).add(floor).log().t().to(ScalarType.Float32);          // [F, 64]
+        var logMel = matmul(bank, power).Plus(floor).log().t().to(ScalarType.Float32);          // [F, 64]
         var flat = Tensors.ToArray(logMel);
         return Enumerable.Range(0, flat.Length / Bands).Select(f => flat.AsSpan(f * Bands, Bands).ToArray()).ToArray();
     }
@@ -142,9 +142,9 @@ public static class QualityMetrics
         var power = stft(Tensors.Wrap(mono, mono.Length), FrameSize, Hop, window: hann_window(FrameSize), center: false, return_complex: true)
             .abs().square().to(ScalarType.Float64);                                        // [B, F]
         using TorchSharp.Scalar tiny = 1e-20;
-        var geometric = power.add(tiny).log().mean([0L]).exp();
+        var geometric = power.Plus(tiny).log().mean([0L]).exp();
         var arithmetic = power.mean([0L]);
-        var flatness = Tensors.ToArray(geometric.div(arithmetic.add(tiny)).to(ScalarType.Float32));
+        var flatness = Tensors.ToArray(geometric.div(arithmetic.Plus(tiny)).to(ScalarType.Float32));
         var energy = Tensors.ToArray(arithmetic.to(ScalarType.Float32));
         var order = Enumerable.Range(0, energy.Length).OrderByDescending(i => energy[i]).Take(Math.Max(1, (int)(energy.Length * 0.8)));
         var loud = order.Select(i => (double)flatness[i]).Order().ToArray();
@@ -205,10 +205,10 @@ public static class QualityMetrics
             using var step = NewDisposeScope();
             int n = Math.Min(chunk, queries.Count - start);
             var q = Tensors.Wrap(queries.Skip(start).Take(n).SelectMany(w => w).ToArray(), n, dim);
-            var approximate = matmul(q, t.t()).mul(minusTwo).add(tNorms.unsqueeze(0)).add(q.square().sum(1L).unsqueeze(1));
+            var approximate = matmul(q, t.t()).mul(minusTwo).Plus(tNorms.unsqueeze(0)).Plus(q.square().sum(1L).unsqueeze(1));
             var best = approximate.topk(candidates, 1, largest: false).indexes;                     // [n, c]
-            var exact = (t.index_select(0, best.reshape(-1)).reshape(n, candidates, dim).to(ScalarType.Float64)
-                         - q.to(ScalarType.Float64).unsqueeze(1)).square().sum(2L).min(1L).values.sqrt();
+            var exact = t.index_select(0, best.reshape(-1)).reshape(n, candidates, dim).to(ScalarType.Float64)
+                .Minus(q.to(ScalarType.Float64).unsqueeze(1)).square().sum(2L).min(1L).values.sqrt();
             exact.data<double>().ToArray().CopyTo(result, start);
         }
         return result;

@@ -8,8 +8,8 @@ namespace MusicGen;
 
 /// <summary>
 /// Know a collection before training on it: one DataFrame row per file with its format, levels and spectrum, and
-/// per-dimension statistics of any stage's features. Files are read one at a time, so a collection never has to fit
-/// in memory.
+/// per-dimension statistics of any stage's features. Each file is streamed in blocks (one file per core at a time), so
+/// memory does not grow with a file's length or the collection's size.
 /// </summary>
 public static class AudioDataset
 {
@@ -55,13 +55,15 @@ public static class AudioDataset
         try
         {
             kind = AudioFile.Detect(file);
-            var clip = AudioFile.Read(file);
-            var s = AudioStatistics.Measure(clip);
-            double[] values = [clip.Seconds, s.PeakDbfs, s.RmsDbfs, s.DcOffset, s.ClippedShare, s.SilentShare, s.CentroidMeanHz, s.CentroidSpreadHz];
+            // Streamed in blocks: memory stays the same however long the file is.
+            var accumulator = new AudioStatistics.Accumulator();
+            var info = AudioFile.ReadBlocks(file, (block, frames, rate) => accumulator.Add(block, frames, rate), () => accumulator = new AudioStatistics.Accumulator());
+            var s = accumulator.Result();
+            double[] values = [info.Seconds, s.PeakDbfs, s.RmsDbfs, s.DcOffset, s.ClippedShare, s.SilentShare, s.CentroidMeanHz, s.CentroidSpreadHz];
             // Compressed files: ask ffprobe for the codec (inspection only; decoding for training does not need it).
-            string? encoding = clip.Encoding == "decoded by ffmpeg" ? ExternalDecoder.Codec(file) ?? clip.Encoding : clip.Encoding;
-            return new FileRow(kind.ToString(), encoding, clip.SampleRate, clip.ChannelCount, values,
-                clip.Warning is null ? "ok" : "warning: " + clip.Warning);
+            string? encoding = info.Encoding == "decoded by ffmpeg" ? ExternalDecoder.Codec(file) ?? info.Encoding : info.Encoding;
+            return new FileRow(kind.ToString(), encoding, info.SampleRate, info.Channels, values,
+                info.Warning is null ? "ok" : "warning: " + info.Warning);
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {

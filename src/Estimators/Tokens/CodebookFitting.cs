@@ -102,7 +102,7 @@ public static class CodebookFitting
         var x = Tensors.Wrap(points, n, dims);
         var squared = x.square().sum(1L);
         var chosen = new List<long> { rng.Next(n) };
-        var nearest = (x - x[chosen[0]]).square().sum(1L);
+        var nearest = x.Minus(x[chosen[0]]).square().sum(1L);
         while (chosen.Count < k)
         {
             var weights = Tensors.ToArray(nearest);
@@ -115,7 +115,7 @@ public static class CodebookFitting
             }
             chosen.Add(next);
             using var step = NewDisposeScope();
-            var updated = minimum(nearest, (x - x[next]).square().sum(1L)).MoveToOuterDisposeScope();
+            var updated = minimum(nearest, x.Minus(x[next]).square().sum(1L)).MoveToOuterDisposeScope();
             nearest.Dispose();
             nearest = updated;
         }
@@ -125,7 +125,7 @@ public static class CodebookFitting
         for (int it = 0; it < iterations; it++)
         {
             using var step = NewDisposeScope();
-            var distances = matmul(x, centres.t()).mul(minusTwo).add(squared.unsqueeze(1)).add(centres.square().sum(1L).unsqueeze(0));
+            var distances = matmul(x, centres.t()).mul(minusTwo).Plus(squared.unsqueeze(1)).Plus(centres.square().sum(1L).unsqueeze(0));
             var next = distances.argmin(1L);
             bool stable = it > 0 && next.eq(assignment).all().item<bool>();
             assignment.copy_(next);
@@ -135,7 +135,7 @@ public static class CodebookFitting
             centres.copy_(where(filled, sums / sizes.clamp_min(one).unsqueeze(1), centres));
             if (stable) break;
         }
-        var finalDistances = matmul(x, centres.t()).mul(minusTwo).add(squared.unsqueeze(1)).add(centres.square().sum(1L).unsqueeze(0));
+        var finalDistances = matmul(x, centres.t()).mul(minusTwo).Plus(squared.unsqueeze(1)).Plus(centres.square().sum(1L).unsqueeze(0));
         var medoids = finalDistances.argmin(0L).data<long>().Select(i => (int)i).ToArray();
         return (Tensors.ToArray(centres), medoids);
     }

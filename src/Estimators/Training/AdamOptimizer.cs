@@ -60,7 +60,7 @@ public sealed class AdamOptimizer : IDisposable
             if (grad is null) continue;
             firstMoments[i].mul_(beta1).add_(grad, alpha: oneMinusBeta1);
             secondMoments[i].mul_(beta2).addcmul_(grad, grad, value: oneMinusBeta2);
-            var denominator = secondMoments[i].sqrt().div_(sqrtCorrection2).add_(epsilon);
+            var denominator = secondMoments[i].sqrt().div_(sqrtCorrection2).PlusInPlace(epsilon);
             parameters[i].addcdiv_(firstMoments[i], denominator, value: stepSize);
         }
     }

@@ -74,6 +74,63 @@ public static class AudioFile
         return clip;
     }
 
+    /// <summary>
+    /// Decodes <paramref name="path"/> block by block (see <see cref="WavReader.ReadBlocks"/>), so that memory does not
+    /// grow with the file's length: <paramref name="onBlock"/> gets planar samples, how many frames they hold and the
+    /// sample rate.
+    /// <paramref name="restart"/> is called before a second decoder starts over (an Ogg file that ffmpeg rejects
+    /// midway, decoded again with sox).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file cannot be decoded, or holds NaN or infinite samples.</exception>
+    public static AudioStreamInfo ReadBlocks(string path, Action<float[][], int, int> onBlock, Action? restart = null)
+    {
+        ArgumentNullException.ThrowIfNull(onBlock);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
+        Decoding?.Invoke(path, 0, null);
+        string name = Path.GetFileName(path);
+        long bad = 0;
+        void Checked(float[][] block, int frames, int rate)
+        {
+            foreach (var channel in block)
+                for (int i = 0; i < frames; i++)
+                    if (!float.IsFinite(channel[i])) bad++;
+            onBlock(block, frames, rate);
+        }
+        Span<byte> head = stackalloc byte[16];
+        int n;
+        using (var s = File.OpenRead(path)) n = s.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        if (n == 0) throw new InvalidDataException($"{name}: file is empty");
+        AudioStreamInfo info;
+        switch (Detect(head[..n]))
+        {
+            case AudioContainer.Wav:
+                using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
+                    info = WavReader.ReadBlocks(stream, name, Checked);
+                break;
+            case AudioContainer.Unknown:
+                throw new InvalidDataException($"{name}: not a recognised audio file ({Describe(head[..n])})");
+            case AudioContainer.Ogg:
+                try
+                {
+                    info = ExternalDecoder.FfmpegBlocks(path, Checked);
+                }
+                catch (InvalidDataException) when (ExternalDecoder.IsInstalled("sox"))
+                {
+                    restart?.Invoke();
+                    bad = 0;
+                    info = ExternalDecoder.SoxBlocks(path, Checked);
+                }
+                break;
+            default:
+                info = ExternalDecoder.FfmpegBlocks(path, Checked);
+                break;
+        }
+        if (bad > 0)
+            throw new InvalidDataException($"{name}: {bad} sample(s) are NaN or infinite (a damaged float WAV?); refusing to use it");
+        return info;
+    }
+
     private static AudioClip Decode(string path, double start, double? length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(start);

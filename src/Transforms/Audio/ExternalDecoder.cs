@@ -15,8 +15,22 @@ internal static class ExternalDecoder
     /// <param name="start">Seconds to skip (ffmpeg seeks, then decodes from there).</param>
     /// <param name="length">Seconds to decode at most; null: to the end.</param>
     public static AudioClip Ffmpeg(string path, double start = 0, double? length = null) =>
-        Run("ffmpeg", ["-nostdin", "-hide_banner", "-v", "error", .. Range("-ss", start, "-t", length), "-i", path, "-map", "0:a:0", "-vn", "-f", "wav", "-c:a", "pcm_f32le", "-"],
-            path, "apt-get install ffmpeg", start);
+        Clip("ffmpeg", FfmpegArguments(path, start, length), path, "apt-get install ffmpeg", start);
+
+    /// <summary>ffmpeg's output streamed in blocks (see <see cref="WavReader.ReadBlocks"/>): memory does not grow with the file.</summary>
+    public static AudioStreamInfo FfmpegBlocks(string path, Action<float[][], int, int> onBlock) =>
+        Blocks("ffmpeg", FfmpegArguments(path, 0, null), path, "apt-get install ffmpeg", onBlock);
+
+    /// <summary>sox's output streamed in blocks.</summary>
+    public static AudioStreamInfo SoxBlocks(string path, Action<float[][], int, int> onBlock) =>
+        Blocks("sox", SoxArguments(path, 0, null), path, "apt-get install sox libsox-fmt-all", onBlock);
+
+    private static string[] FfmpegArguments(string path, double start, double? length) =>
+        ["-nostdin", "-hide_banner", "-v", "error", .. Range("-ss", start, "-t", length), "-i", path, "-map", "0:a:0", "-vn", "-f", "wav", "-c:a", "pcm_f32le", "-"];
+
+    private static string[] SoxArguments(string path, double start, double? length) =>
+        ["-V1", path, "-t", "wav", "-e", "floating-point", "-b", "32", "-",
+            .. start > 0 || length is not null ? ["trim", start.ToString("R", System.Globalization.CultureInfo.InvariantCulture), .. length is { } l ? [l.ToString("R", System.Globalization.CultureInfo.InvariantCulture)] : Array.Empty<string>()] : Array.Empty<string>()];
 
     private static IEnumerable<string> Range(string startFlag, double start, string lengthFlag, double? length)
     {
@@ -29,9 +43,7 @@ internal static class ExternalDecoder
 
     /// <summary>sox (libvorbis-based): some Ogg Vorbis files that Debian 12's ffmpeg rejects decode with it.</summary>
     public static AudioClip Sox(string path, double start = 0, double? length = null) =>
-        Run("sox", ["-V1", path, "-t", "wav", "-e", "floating-point", "-b", "32", "-",
-            .. start > 0 || length is not null ? ["trim", start.ToString("R", System.Globalization.CultureInfo.InvariantCulture), .. length is { } l ? [l.ToString("R", System.Globalization.CultureInfo.InvariantCulture)] : Array.Empty<string>()] : Array.Empty<string>()],
-            path, "apt-get install sox libsox-fmt-all", start);
+        Clip("sox", SoxArguments(path, start, length), path, "apt-get install sox libsox-fmt-all", start);
 
     /// <summary>The first audio stream's codec name as ffprobe reports it (for example "aac", "alac", "opus"), or null.</summary>
     public static string? Codec(string path)
@@ -53,7 +65,22 @@ internal static class ExternalDecoder
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Any(dir => File.Exists(Path.Combine(dir, tool)));
 
-    private static AudioClip Run(string tool, string[] arguments, string path, string install, double offset = 0)
+    private static AudioClip Clip(string tool, string[] arguments, string path, string install, double offset)
+    {
+        AudioClip? clip = null;
+        var info = Run(tool, arguments, path, install, offset, stream =>
+        {
+            clip = WavReader.Read(stream, Path.GetFileName(path));
+            return new AudioStreamInfo(clip.SampleRate, clip.ChannelCount, clip.Length, clip.Encoding, clip.Warning);
+        });
+        return new AudioClip(clip!.SampleRate, clip.Channels, info.Warning) { Encoding = info.Encoding };
+    }
+
+    private static AudioStreamInfo Blocks(string tool, string[] arguments, string path, string install, Action<float[][], int, int> onBlock) =>
+        Run(tool, arguments, path, install, 0, stream => WavReader.ReadBlocks(stream, Path.GetFileName(path), onBlock));
+
+    /// <summary>Runs the decoder, reads its WAV output with <paramref name="read"/>, and checks how it ended.</summary>
+    private static AudioStreamInfo Run(string tool, string[] arguments, string path, string install, double offset, Func<Stream, AudioStreamInfo> read)
     {
         string name = Path.GetFileName(path);
         var start = new ProcessStartInfo(tool)
@@ -77,11 +104,11 @@ internal static class ExternalDecoder
         {
             process.StandardInput.Close();
             var errors = process.StandardError.ReadToEndAsync();
-            AudioClip? clip = null;
+            AudioStreamInfo? info = null;
             InvalidDataException? parseError = null;
             try
             {
-                clip = WavReader.Read(process.StandardOutput.BaseStream, name);
+                info = read(process.StandardOutput.BaseStream);
             }
             catch (InvalidDataException e)
             {
@@ -94,12 +121,12 @@ internal static class ExternalDecoder
             lastError = StripPrefix(lastError, path);
             if (process.ExitCode != 0)
                 throw new InvalidDataException($"{name}: {tool} cannot decode it ({(lastError.Length > 0 ? lastError : $"exit code {process.ExitCode}")})");
-            if (parseError is not null || clip is null)
+            if (parseError is not null || info is null)
                 throw new InvalidDataException($"{name}: {tool} gave no audio ({lastError})".Replace(" ()", ""), parseError);
-            if (clip.Length == 0)
+            if (info.Frames == 0)
                 throw new InvalidDataException(offset > 0 ? $"{name}: no audio after {offset} s (the file is shorter)" : $"{name}: no audio in the file");
             string? warning = lastError.Length > 0 ? $"{name}: {tool} reported: {lastError}" : null;
-            return new AudioClip(clip.SampleRate, clip.Channels, warning) { Encoding = $"decoded by {tool}" };
+            return info with { Encoding = $"decoded by {tool}", Warning = warning };
         }
     }
 

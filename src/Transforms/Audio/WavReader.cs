@@ -31,6 +31,30 @@ public static class WavReader
     /// <summary>Reads a WAV file from a stream (seekable or not); <paramref name="name"/> is used in messages.</summary>
     public static AudioClip Read(Stream stream, string name)
     {
+        SampleSink? sink = null;
+        var info = Parse(stream, name, (f, capacity) => sink = new SampleSink(f.Channels, capacity));
+        return new AudioClip(info.SampleRate, sink!.ToArrays(), info.Warning) { Encoding = info.Encoding };
+    }
+
+    /// <summary>
+    /// Reads a WAV stream block by block, never holding more than <paramref name="blockFrames"/> frames:
+    /// <paramref name="onBlock"/> gets planar samples (one array per channel, reused from call to call), how many
+    /// frames they hold, and the sample rate.
+    /// </summary>
+    public static AudioStreamInfo ReadBlocks(Stream stream, string name, Action<float[][], int, int> onBlock, int blockFrames = 1 << 16)
+    {
+        ArgumentNullException.ThrowIfNull(onBlock);
+        BlockSink? sink = null;
+        var info = Parse(stream, name, (f, _) => sink = new BlockSink(f.Channels, blockFrames, (block, frames) => onBlock(block, frames, f.SampleRate)));
+        return info;
+    }
+
+    /// <summary>
+    /// Parses the chunks and reads the samples into the sink that <paramref name="makeSink"/> makes for the format,
+    /// given how many frames the file can hold (a hint: pipes do not say).
+    /// </summary>
+    private static AudioStreamInfo Parse(Stream stream, string name, Func<Format, int, ISampleSink> makeSink)
+    {
         var reader = new ChunkReader(stream);
         Span<byte> header = stackalloc byte[12];
         int got = reader.Read(header);
@@ -56,12 +80,12 @@ public static class WavReader
                 if (deferredData >= 0)
                 {
                     reader.SeekTo(deferredData);
-                    return ReadData(reader, format.Value, deferredSize, name);
+                    return ReadData(reader, format.Value, deferredSize, name, makeSink);
                 }
             }
             else if (id == "data")
             {
-                if (format is { } f) return ReadData(reader, f, size, name);
+                if (format is { } f) return ReadData(reader, f, size, name, makeSink);
                 if (!reader.CanSeek || size == 0xFFFFFFFF) throw Bad(name, "WAV 'data' chunk comes before the 'fmt ' chunk");
                 deferredData = reader.Position;
                 deferredSize = size;
@@ -75,14 +99,14 @@ public static class WavReader
         throw Bad(name, format is null ? "no 'fmt ' chunk" : "no 'data' chunk");
     }
 
-    private static AudioClip ReadData(ChunkReader reader, Format f, uint size, string name)
+    private static AudioStreamInfo ReadData(ChunkReader reader, Format f, uint size, string name, Func<Format, int, ISampleSink> makeSink)
     {
         bool toEnd = size == 0xFFFFFFFF;
         long claimed = toEnd ? long.MaxValue : size;
         int frameBytes = f.Channels * f.BytesPerSample;
         // Preallocate only what the file can hold; grow otherwise (pipes).
         long capacity = Math.Min(claimed, reader.Remaining ?? (1L << 20)) / frameBytes;
-        var sink = new SampleSink(f.Channels, (int)Math.Min(capacity, int.MaxValue / 2));
+        var sink = makeSink(f, (int)Math.Min(capacity, int.MaxValue / 2));
         var buffer = new byte[Math.Max(frameBytes, 1 << 16) / frameBytes * frameBytes];
         long read = 0;
         int carry = 0;
@@ -96,18 +120,17 @@ public static class WavReader
             Decode(buffer.AsSpan(0, usable), f, sink);
             carry = carry + n - usable;
             buffer.AsSpan(usable, carry).CopyTo(buffer);
-            if (sink.Length > int.MaxValue / 2) throw Bad(name, "too long to load at once");
+            if (sink.Frames > int.MaxValue / 2 && sink is SampleSink) throw Bad(name, "too long to load at once");
         }
+        sink.Finish();
         string? warning = !toEnd && read < claimed && reader.CanSeek
             ? $"{name}: truncated, header says {claimed} bytes of audio but {read} are present; loaded what is there"
             : null;
-        return new AudioClip(f.SampleRate, sink.ToArrays(), warning)
-        {
-            Encoding = f.IsFloat ? $"float {f.BytesPerSample * 8}-bit" : f.BytesPerSample == 1 ? "PCM unsigned 8-bit" : $"PCM {f.BytesPerSample * 8}-bit",
-        };
+        string encoding = f.IsFloat ? $"float {f.BytesPerSample * 8}-bit" : f.BytesPerSample == 1 ? "PCM unsigned 8-bit" : $"PCM {f.BytesPerSample * 8}-bit";
+        return new AudioStreamInfo(f.SampleRate, f.Channels, sink.Frames, encoding, warning);
     }
 
-    private static void Decode(ReadOnlySpan<byte> bytes, Format f, SampleSink sink)
+    private static void Decode(ReadOnlySpan<byte> bytes, Format f, ISampleSink sink)
     {
         int b = f.BytesPerSample, channels = f.Channels;
         int frames = bytes.Length / (channels * b);
@@ -219,10 +242,25 @@ public static class WavReader
         }
     }
 
+    /// <summary>Where decoded frames go: <see cref="Reserve"/> gives room for some frames in planar arrays.</summary>
+    private interface ISampleSink
+    {
+        /// <summary>Frames received so far.</summary>
+        long Frames { get; }
+
+        /// <summary>Planar arrays with room for <paramref name="frames"/> frames from index <paramref name="at"/>.</summary>
+        float[][] Reserve(int frames, out int at);
+
+        /// <summary>Called once after the last frame.</summary>
+        void Finish();
+    }
+
     /// <summary>Planar sample arrays that grow as frames arrive.</summary>
-    private sealed class SampleSink(int channels, int capacity)
+    private sealed class SampleSink(int channels, int capacity) : ISampleSink
     {
         private float[][] data = Enumerable.Range(0, channels).Select(_ => new float[Math.Max(capacity, 16)]).ToArray();
+
+        public long Frames => Length;
 
         public int Length { get; private set; }
 
@@ -238,6 +276,10 @@ public static class WavReader
             return data;
         }
 
+        public void Finish()
+        {
+        }
+
         public float[][] ToArrays()
         {
             for (int c = 0; c < data.Length; c++)
@@ -245,4 +287,42 @@ public static class WavReader
             return data;
         }
     }
+
+    /// <summary>Fixed planar blocks handed to a consumer whenever the next frames would not fit.</summary>
+    private sealed class BlockSink(int channels, int blockFrames, Action<float[][], int> onBlock) : ISampleSink
+    {
+        private readonly float[][] block = Enumerable.Range(0, channels).Select(_ => new float[Math.Max(blockFrames, 1 << 16)]).ToArray();
+        private int filled;
+
+        public long Frames { get; private set; }
+
+        public float[][] Reserve(int frames, out int at)
+        {
+            if (filled + frames > block[0].Length) Flush();
+            at = filled;
+            filled += frames;
+            Frames += frames;
+            return block;
+        }
+
+        public void Finish() => Flush();
+
+        private void Flush()
+        {
+            if (filled > 0) onBlock(block, filled);
+            filled = 0;
+        }
+    }
+}
+
+/// <summary>What a streamed audio file turned out to hold.</summary>
+/// <param name="SampleRate">Samples per second.</param>
+/// <param name="Channels">Channel count.</param>
+/// <param name="Frames">Frames (samples per channel) read.</param>
+/// <param name="Encoding">How the samples were stored, or which decoder produced them.</param>
+/// <param name="Warning">A warning about the file (truncation, the decoder's own), or null.</param>
+public sealed record AudioStreamInfo(int SampleRate, int Channels, long Frames, string? Encoding, string? Warning)
+{
+    /// <summary>Length in seconds.</summary>
+    public double Seconds => (double)Frames / SampleRate;
 }

@@ -72,12 +72,12 @@ public sealed class FftVectorizingTransformer : MusicGenTransformerBase, IDispos
 
     /// <summary>
     /// Bytes of features each transformed view keeps, so that the passes of one fit run the analysis once per file;
-    /// files beyond it are analysed again on each later pass. Not saved: a loaded model uses the default, 512 MiB.
+    /// files beyond it are analysed again on each later pass. Not saved: a loaded model uses the default, 256 MiB.
     /// </summary>
     public long CacheBytes { get; init; } = DefaultCacheBytes;
 
-    /// <summary>The default of <see cref="CacheBytes"/>: 512 MiB.</summary>
-    public const long DefaultCacheBytes = 512L << 20;
+    /// <summary>The default of <see cref="CacheBytes"/>: 256 MiB.</summary>
+    public const long DefaultCacheBytes = 256L << 20;
 
     /// <inheritdoc/>
     public override IDataView Transform(IDataView input)

@@ -75,12 +75,12 @@ public sealed class AudioLoadingTransformer : MusicGenTransformerBase
 
     /// <summary>
     /// Bytes of decoded audio each transformed view keeps, so that the passes of one fit decode every file once
-    /// (see <see cref="LoadedAudioDataView"/>). Not saved: a loaded model uses the default, 512 MiB.
+    /// (see <see cref="LoadedAudioDataView"/>). Not saved: a loaded model uses the default, 256 MiB.
     /// </summary>
     public long CacheBytes { get; init; } = DefaultCacheBytes;
 
-    /// <summary>The default of <see cref="CacheBytes"/>: 512 MiB.</summary>
-    public const long DefaultCacheBytes = 512L << 20;
+    /// <summary>The default of <see cref="CacheBytes"/>: 256 MiB.</summary>
+    public const long DefaultCacheBytes = 256L << 20;
 
     /// <summary>
     /// Called once per view with one line for each file skipped (with <see cref="SkipUnreadable"/>) or decoded with a

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using MusicGen.Transforms.Tokens;
+using MusicGen.Transforms.Torch;
 
 namespace MusicGen.Transforms.Network;
 
@@ -123,11 +124,11 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             x = dropouts[i].call(y);
         }
         var result = output.call(x);
-        if (keys is not null) result = matmul(result, keys.t()) + tokenBias!;
+        if (keys is not null) result = matmul(result, keys.t()).Plus(tokenBias!);
         if (tokens is null) return (result, new LstmState(next));
         var caches = Caches(tokens, state?.Caches);
         using Scalar one = 1;
-        for (int j = 0; j < CacheDecays.Count; j++) result = result + caches[j].add(one).log() * cacheGains![j];
+        for (int j = 0; j < CacheDecays.Count; j++) result = result.Plus(caches[j].Plus(one).log() * cacheGains![j]);
         if (BackoffWeight > 0) result = WithBackoff(result, caches[0]);
         return (result, new LstmState(next) { Caches = stack(caches.Select(c => c[-1]).ToArray()) });
     }
@@ -166,8 +167,8 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var w = get_buffer("backoff_weight")!;
         var r = get_buffer("backoff_repeat")!;
         using Scalar one = 1;
-        var backoff = previous * r + get_buffer("backoff_unigram")! * (r.neg().add(one));
-        return (nn.functional.softmax(logits, -1) * w.neg().add(one) + backoff * w).log();
+        var backoff = (previous * r).Plus(get_buffer("backoff_unigram")! * r.neg().Plus(one));
+        return (nn.functional.softmax(logits, -1) * w.neg().Plus(one)).Plus(backoff * w).log();
     }
 
     /// <summary>
@@ -191,7 +192,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             if (steps == 1 && previous is not null) // one generation step: no weight matrix to build
             {
                 using Scalar decay = d;
-                result[j] = previous[j].mul(decay).unsqueeze(0) + onehot;
+                result[j] = previous[j].mul(decay).unsqueeze(0).Plus(onehot);
                 continue;
             }
             // Lower-triangular weights d^(t-s) for s <= t, and d^(t+1) for the carried counts.
@@ -204,7 +205,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             }
             var counts = matmul(tensor(weights, [steps, steps], device: tokens.device), flat).reshape(onehot.shape);
             if (previous is not null)
-                counts = counts + tensor(carried, [steps, 1, 1], device: tokens.device) * previous[j].unsqueeze(0);
+                counts = counts.Plus(tensor(carried, [steps, 1, 1], device: tokens.device) * previous[j].unsqueeze(0));
             result[j] = counts;
         }
         return result;

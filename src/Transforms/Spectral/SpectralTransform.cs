@@ -109,8 +109,8 @@ public sealed class SpectralTransform : IDisposable
     {
         using Scalar floor = Settings.LogFloor, scale = Settings.Scale, zero = 0;
         if (Settings.Representation == Representation.LogMagnitude)
-            return x.exp().sub(floor).clamp_min(zero).div(scale);
-        var power = matmul(melInverse!, x.exp().sub(floor)).clamp_min(zero);   // [C, B, F]
+            return x.exp().Minus(floor).clamp_min(zero).div(scale);
+        var power = matmul(melInverse!, x.exp().Minus(floor)).clamp_min(zero);   // [C, B, F]
         return power.sqrt().div(scale);
     }
 
@@ -121,8 +121,8 @@ public sealed class SpectralTransform : IDisposable
         Tensor perChannel = Settings.Representation switch                 // [C, D, F]
         {
             Representation.ComplexSpectrum => cat([scaled.real, scaled.imag], 1),
-            Representation.LogMagnitude => scaled.abs().add(floor).log(),
-            _ => matmul(melBank!, scaled.abs().square()).add(floor).log(),
+            Representation.LogMagnitude => scaled.abs().Plus(floor).log(),
+            _ => matmul(melBank!, scaled.abs().square()).Plus(floor).log(),
         };
         return perChannel.permute(2, 0, 1);
     }
@@ -154,8 +154,8 @@ public sealed class SpectralTransform : IDisposable
             {
                 using var iteration = NewDisposeScope(); // frees each iteration's spectrograms
                 var rebuilt = Stft(Istft(magnitude.mul(angles), frames));
-                var accelerated = rebuilt.sub(previous.mul(momentum));
-                var next = accelerated.div(accelerated.abs().add(tiny));
+                var accelerated = rebuilt.Minus(previous.mul(momentum));
+                var next = accelerated.div(accelerated.abs().Plus(tiny));
                 angles.Dispose();
                 angles = next.DetachFromDisposeScope();
                 previous.Dispose();
