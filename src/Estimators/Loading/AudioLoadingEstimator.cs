@@ -66,7 +66,7 @@ public sealed class AudioLoadingEstimator : IEstimator<AudioLoadingTransformer>
         public bool SkipUnreadable { get; set; }
         /// <summary>
         /// Megabytes (MiB) of decoded audio kept while fitting, so that every file is decoded once however many stages
-        /// read it; files beyond it are decoded again on each later pass. Default 256.
+        /// read it; when the collection does not fit, nothing is kept and later passes decode again. Default 256.
         /// </summary>
         public int CacheMegabytes { get; set; } = Defaults.CacheMegabytes;
         /// <summary>

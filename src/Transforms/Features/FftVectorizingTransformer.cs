@@ -72,7 +72,7 @@ public sealed class FftVectorizingTransformer : MusicGenTransformerBase, IDispos
 
     /// <summary>
     /// Bytes of features each transformed view keeps, so that the passes of one fit run the analysis once per file;
-    /// files beyond it are analysed again on each later pass. Not saved: a loaded model uses the default, 256 MiB.
+    /// when the data does not fit, nothing is kept and later passes analyse again. Not saved: a loaded model uses the default, 256 MiB.
     /// </summary>
     public long CacheBytes { get; init; } = DefaultCacheBytes;
 

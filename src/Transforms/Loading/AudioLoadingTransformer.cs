@@ -75,7 +75,7 @@ public sealed class AudioLoadingTransformer : MusicGenTransformerBase
 
     /// <summary>
     /// Bytes of decoded audio each transformed view keeps, so that the passes of one fit decode every file once
-    /// (see <see cref="LoadedAudioDataView"/>). Not saved: a loaded model uses the default, 256 MiB.
+    /// while the whole collection fits (see <see cref="LoadedAudioDataView"/>). Not saved: a loaded model uses the default, 256 MiB.
     /// </summary>
     public long CacheBytes { get; init; } = DefaultCacheBytes;
 
