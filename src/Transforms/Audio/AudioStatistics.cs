@@ -21,30 +21,13 @@ public sealed record AudioStatistics(double PeakDbfs, double RmsDbfs, double DcO
     /// <summary>Level at or beyond which a sample counts as clipped.</summary>
     public const float ClipLevel = 0.999f;
 
-    /// <summary>Measures a clip.</summary>
+    /// <summary>Measures a clip (as one block of <see cref="Accumulator"/>).</summary>
     public static AudioStatistics Measure(AudioClip clip)
     {
         ArgumentNullException.ThrowIfNull(clip);
-        double peak = 0, sumSquares = 0, dc = 0;
-        long clipped = 0, count = (long)clip.Length * clip.ChannelCount;
-        foreach (var channel in clip.Channels)
-        {
-            double sum = 0;
-            foreach (float x in channel)
-            {
-                float a = Math.Abs(x);
-                if (a > peak) peak = a;
-                if (a >= ClipLevel) clipped++;
-                sumSquares += (double)x * x;
-                sum += x;
-            }
-            double mean = channel.Length == 0 ? 0 : sum / channel.Length;
-            if (Math.Abs(mean) > Math.Abs(dc)) dc = mean;
-        }
-        var mono = clip.WithChannels(1).Channels[0];
-        var (centroidMean, centroidSpread) = Centroid(mono, clip.SampleRate);
-        return new AudioStatistics(Db(peak * peak), count == 0 ? FloorDb : Db(sumSquares / count), dc,
-            count == 0 ? 0 : (double)clipped / count, SilentWindowShare(mono, clip.SampleRate), centroidMean, centroidSpread);
+        var accumulator = new Accumulator();
+        accumulator.Add(clip.Channels, clip.Length, clip.SampleRate);
+        return accumulator.Result();
     }
 
     /// <summary>
@@ -155,29 +138,6 @@ public sealed record AudioStatistics(double PeakDbfs, double RmsDbfs, double DcO
     }
 
     private static double Db(double power) => power <= 0 ? FloorDb : Math.Max(FloorDb, 10 * Math.Log10(power));
-
-    private static double SilentWindowShare(float[] mono, int rate)
-    {
-        int window = Math.Max(1, rate / 20);
-        int windows = mono.Length / window;
-        if (windows == 0) return mono.All(x => x == 0) ? 1 : 0;
-        int silent = 0;
-        for (int w = 0; w < windows; w++)
-        {
-            double sum = 0;
-            for (int i = w * window; i < (w + 1) * window; i++) sum += (double)mono[i] * mono[i];
-            if (Db(sum / window) < -60) silent++;
-        }
-        return (double)silent / windows;
-    }
-
-    private static (double Mean, double Spread) Centroid(float[] mono, int rate)
-    {
-        const int N = 2048;
-        if (mono.Length < N) return (0, 0);
-        var (energy, centroid) = Centroids(mono, rate);
-        return Voiced(energy, centroid);
-    }
 
     /// <summary>Per frame of a 2048-sample Hann STFT (hop 512, no padding): the summed magnitude and the centroid in Hz.</summary>
     private static (float[] Energy, float[] Centroid) Centroids(float[] mono, int rate)
