@@ -6,7 +6,7 @@ namespace MusicGen.Tests;
 /// <summary>Training decodes each file once: the loader's view keeps what the first pass decoded for the later passes.</summary>
 public class DecodeOnceTests
 {
-    [Theory]
+    [TheoryNeeding("ffmpeg")]
     [InlineData("default")]
     [InlineData("seed2017")]
     public void Train_decodes_every_file_once(string preset)
