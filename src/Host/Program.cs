@@ -46,6 +46,7 @@ public static class Program
             EvaluateCommand.Create(console),
             EvaluateCommand.CreateReconstruct(console),
             BenchCommand.Create(console),
+            InfoCommand.Create(console),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -13,10 +13,18 @@ public static class ModelFile
     /// Saves <paramref name="model"/> with <c>mlContext.Model.Save</c>, to a temporary file beside
     /// <paramref name="path"/> that is then renamed over it, so an interrupted save never leaves a broken model.
     /// </summary>
-    public static void Save(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string path)
+    public static void Save(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string path) =>
+        Save(mlContext, model, inputSchema, path, null);
+
+    /// <summary>Saves <paramref name="model"/> as <see cref="Save(MLContext, ITransformer, DataViewSchema, string)"/> does, with <paramref name="info"/> inside.</summary>
+    public static void Save(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string path, ModelInfo? info)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
-        AtomicFile.Write(path, tmp => mlContext.Model.Save(model, inputSchema, tmp));
+        AtomicFile.Write(path, tmp =>
+        {
+            mlContext.Model.Save(model, inputSchema, tmp);
+            info?.WriteInto(tmp);
+        });
     }
 
     /// <summary>The schema a MusicGen pipeline is fitted on: one text column of paths.</summary>
@@ -27,7 +35,7 @@ public static class ModelFile
         return builder.ToSchema();
     }
 
-    /// <summary>Loads a pipeline saved by <see cref="Save"/> (or <c>mlContext.Model.Save</c>).</summary>
+    /// <summary>Loads a pipeline saved by <see cref="Save(MLContext, ITransformer, DataViewSchema, string)"/> (or <c>mlContext.Model.Save</c>).</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a readable ML.NET model; the message names it and says why.</exception>
     public static ITransformer Load(MLContext mlContext, string path)

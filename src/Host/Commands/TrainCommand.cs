@@ -101,7 +101,29 @@ internal static class TrainCommand
         var clock = Stopwatch.StartNew();
         using var fitted = pipeline.Fit(data);
         if (skipped.Count > 0) cli.Error.WriteLine($"musicgen: warning: skipped {skipped.Count} unreadable file(s): {string.Join(", ", skipped)}");
-        ModelFile.Save(ml, fitted, data.Schema, modelPath);
+        var best = epochs.Where(e => e.Validation is not null).MinBy(e => e.Validation!.Loss);
+        var info = new ModelInfo
+        {
+            Preset = preset,
+            Settings = typeof(PipelineSettings).GetProperties()
+                .Where(p => p.PropertyType.IsPrimitive || p.PropertyType.IsEnum || p.PropertyType == typeof(string) || Nullable.GetUnderlyingType(p.PropertyType) is { } u && (u.IsPrimitive || u.IsEnum) || p.PropertyType == typeof(TimeSpan))
+                .Where(p => p.Name is not (nameof(PipelineSettings.CheckpointPath) or nameof(PipelineSettings.DataFingerprint)))
+                .Select(p => (p.Name, Value: p.GetValue(settings)))
+                .Where(p => p.Value is not null)
+                .ToDictionary(p => p.Name, p => Convert.ToString(p.Value, System.Globalization.CultureInfo.InvariantCulture)!),
+            TrainingFiles = files.Select(Path.GetFileName).Where(f => !skipped.Contains(f!)).ToList()!,
+            SkippedFiles = skipped.Count > 0 ? skipped : null,
+            Epochs = epochs.Count > 0 ? epochs.Max(e => e.Epoch) : null,
+            BestEpoch = best?.Epoch,
+            Validation = best?.Validation is { } v ? new Dictionary<string, double>
+            {
+                ["loss"] = v.Loss,
+                [v.RepeatPreviousName] = v.RepeatPrevious,
+                [v.AverageName] = v.Average,
+            } : null,
+            TrainingSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
+        };
+        ModelFile.Save(ml, fitted, data.Schema, modelPath, info);
         cli.Out.WriteLine($"Saved {modelPath} ({new FileInfo(modelPath).Length / 1024} KiB) after {clock.Elapsed.TotalSeconds:F1} s.");
         if (PipelineStages.Of(fitted).Network is { PredictsTokens: true } network)
             cli.Out.WriteLine($"Backoff weight fitted on the held-out files: {network.Network.BackoffWeight:F2}" + (network.Network.BackoffFit is { } fit

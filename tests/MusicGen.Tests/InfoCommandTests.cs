@@ -1,0 +1,47 @@
+using System.Text.Json;
+
+namespace MusicGen.Tests;
+
+public class InfoCommandTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Host.Program.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void A_trained_model_says_how_it_was_trained()
+    {
+        using var temp = new TempFolder();
+        string songs = TestAudio.MelodyFolder(temp, count: 3);
+        string model = temp.File("m.zip");
+        var train = Run("train", songs, "--model", model, "--frame-size", "256", "--hop", "64", "--tokens", "16", "--mel-bands", "16",
+            "--sample-rate", "8000", "--batch-size", "2", "--sequence-length", "8", "--layers", "1", "--hidden", "16", "--embedding", "8", "--epochs", "2");
+        Assert.True(train.Code == 0, train.Err);
+
+        var (code, text, _) = Run("info", model);
+        Assert.Equal(0, code);
+        Assert.Contains("kind             token model", text);
+        Assert.Contains("preset           default", text);
+        Assert.Contains("trained on       3 file(s): song0.wav, song1.wav, song2.wav", text);
+        Assert.Contains("epochs           2", text);
+        Assert.Contains("repeat previous token", text);
+
+        var json = JsonDocument.Parse(Run("info", model, "--json").Out).RootElement;
+        Assert.Equal(16, json.GetProperty("model").GetProperty("tokens").GetInt32());
+        Assert.Equal("2", json.GetProperty("training").GetProperty("Settings").GetProperty("Epochs").GetString());
+        Assert.Equal(ModelInfo.ReadFrom(model)!.TrainingFiles, ["song0.wav", "song1.wav", "song2.wav"]);
+    }
+
+    [Fact]
+    public void A_model_saved_before_models_carried_their_history_still_tells_its_stages()
+    {
+        var (code, text, _) = Run("info", Path.Combine(AppContext.BaseDirectory, "Models", "format1-seed2017.zip"));
+        Assert.Equal(0, code);
+        Assert.Contains("kind             frame model", text);
+        Assert.Contains("not recorded", text);
+    }
+}
