@@ -218,6 +218,17 @@ public class SafetyTests
         Assert.False(File.Exists(leftover));
     }
 
+    [Fact]
+    public void A_finished_model_is_replaced_only_with_force()
+    {
+        using var temp = new TempFolder();
+        var (songs, model) = Trained(temp);
+        Refuses("m.zip exists: pass --force to replace it", [model], ["train", songs, "--model", model, .. TinyModel]);
+        var again = Run(["train", songs, "--model", model, "--force", .. TinyModel]);
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Contains("to train further with --resume; delete them when the model is final", again.Out);
+    }
+
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 

@@ -19,7 +19,7 @@ internal static class DemoCommand
             string outDir = r.GetValue(output)!;
             string model = Path.Combine(outDir, "model.zip");
             var (preset, settings) = options.Read(r);
-            int rc = TrainCommand.Run(cli, [folder], model, preset, settings, ct);
+            int rc = TrainCommand.Run(cli, [folder], model, preset, settings, ct, force: true); // the demo's own output folder
             if (rc != 0) return rc;
             string seed = Directory.EnumerateFiles(folder, "*.wav").Order(StringComparer.Ordinal).First();
             string wav = Path.Combine(outDir, "demo.wav");

@@ -21,7 +21,8 @@ internal static class TrainCommand
         var preview = new Option<string?>("--preview") { Description = "After every epoch, write MODEL.preview.wav: 5 s generated from this seed file" };
         var resume = new Option<bool>("--resume") { Description = "Continue from MODEL.ckpt, the checkpoint written after every epoch, every --checkpoint-minutes and on Ctrl+C" };
         var options = new TrainingOptions();
-        var command = new Command("train", "Train a model on audio files and folders") { paths, model, strict, resume, preview };
+        var force = new Option<bool>("--force") { Description = "Replace an existing model (without it, train refuses to overwrite one)" };
+        var command = new Command("train", "Train a model on audio files and folders") { paths, model, strict, resume, preview, force };
         options.AddTo(command);
         command.SetAction(r =>
         {
@@ -48,7 +49,7 @@ internal static class TrainCommand
                     cli.Out.WriteLine($"epoch {epoch}: wrote {previewPath}");
                 };
             }
-            int code = cli.Guard(ct => Run(cli, r.GetValue(paths)!, modelPath, preset, settings, ct, r.GetValue(strict), r.GetValue(preview)));
+            int code = cli.Guard(ct => Run(cli, r.GetValue(paths)!, modelPath, preset, settings, ct, r.GetValue(strict), r.GetValue(preview), r.GetValue(force)));
             if (code is 130 or 143 && File.Exists(companions.Checkpoint))
                 cli.Error.WriteLine($"musicgen: training stopped after a checkpoint in {companions.Checkpoint}; run the same command with --resume to continue");
             return code;
@@ -57,7 +58,7 @@ internal static class TrainCommand
     }
 
     internal static int Run(Cli cli, IReadOnlyList<string> paths, string modelPath, string preset, PipelineSettings settings, CancellationToken ct, bool strict = false,
-        string? previewSeed = null)
+        string? previewSeed = null, bool force = false)
     {
         var epochs = new List<TrainingProgress>();
         var companions = TrainingFiles.Beside(modelPath);
@@ -94,6 +95,8 @@ internal static class TrainCommand
         foreach (var leftover in companions.RemoveLeftovers()) cli.Error.WriteLine($"musicgen: removed {leftover}, left by a killed run");
         if (!settings.Resume && companions.HasInterruptedRun)
             throw new InvalidOperationException($"{companions.Checkpoint} holds a run that did not finish: continue it with --resume, or delete it to start afresh");
+        if (!settings.Resume && !force && File.Exists(companions.Model))
+            throw new InvalidOperationException($"{companions.Model} exists: pass --force to replace it, or --resume with a larger --epochs to train it further");
         settings.DataFingerprint = TrainingFiles.Fingerprint(files);
         var pipeline = preset == "seed2017" ? ml.Transforms.Seed2017Model(settings) : ml.Transforms.TokenModel(settings);
         var data = ml.Data.LoadAudioFiles(files);
@@ -131,6 +134,9 @@ internal static class TrainCommand
         TrainingLog.Save(epochs, companions.Log);
         LossPlot.Save(companions.Log, companions.LossPlot);
         cli.Out.WriteLine($"Wrote {companions.Log} and {companions.LossPlot}.");
+        var kept = new[] { companions.Checkpoint, companions.BestCheckpoint }.Where(File.Exists).ToList();
+        if (kept.Count > 0)
+            cli.Out.WriteLine($"Kept {string.Join(" and ", kept.Select(Path.GetFileName))} ({kept.Sum(f => new FileInfo(f).Length) / (1 << 20)} MiB) to train further with --resume; delete them when the model is final.");
         return 0;
     }
 }
