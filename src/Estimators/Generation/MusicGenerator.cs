@@ -304,9 +304,10 @@ public sealed class MusicGenerator
         options ??= new GenerationOptions();
         options.Validate();
         var paths = TakePaths(outputPath, options.Takes);
+        AudioWriter.CheckFormat(outputPath);
         OutputGuard.Check(paths, [seedPath]);
         var clips = GenerateTakes(seedPath, options);
-        for (int k = 0; k < clips.Count; k++) WavWriter.Write(paths[k], clips[k], format);
+        for (int k = 0; k < clips.Count; k++) AudioWriter.Write(paths[k], clips[k], format);
         return paths.Zip(clips).ToList();
     }
 
@@ -318,9 +319,10 @@ public sealed class MusicGenerator
     /// <summary>Generates and writes a WAV file (written to a temporary file, then renamed).</summary>
     public AudioClip GenerateToFile(string seedPath, string outputPath, GenerationOptions? options = null, WavSampleFormat format = WavSampleFormat.Pcm16)
     {
+        AudioWriter.CheckFormat(outputPath);
         OutputGuard.Check([outputPath], [seedPath]);
         var clip = Generate(seedPath, options);
-        WavWriter.Write(outputPath, clip, format);
+        AudioWriter.Write(outputPath, clip, format);
         return clip;
     }
 }

@@ -66,11 +66,12 @@ internal static class EvaluateCommand
         {
             string source = r.GetValue(input)!, target = r.GetValue(output)!;
             if (!File.Exists(source)) throw new FileNotFoundException($"{source}: no such file", source);
+            AudioWriter.CheckFormat(target);
             OutputGuard.Check([target], [source, r.GetValue(model)!]);
             OutputGuard.CheckWritable(target);
             var generator = new MusicGenerator(ModelFile.Load(new MLContext(), r.GetValue(model)!));
             var clip = generator.Reconstruct(source);
-            WavWriter.Write(target, clip);
+            AudioWriter.Write(target, clip);
             cli.Out.WriteLine($"Wrote {target}: {clip.Seconds:F1} s.");
             return 0;
         }));

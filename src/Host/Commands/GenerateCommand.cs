@@ -13,7 +13,7 @@ internal static class GenerateCommand
     {
         var model = new Option<string>("--model", "-m") { Description = "Trained model (.zip)", Required = true };
         var seed = new Option<string>("--seed", "-s") { Description = "Seed audio file to continue", Required = true };
-        var output = new Option<string>("--out", "-o") { Description = "Output WAV file", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Output file: .wav, or .flac, .mp3, .ogg (through ffmpeg); - writes a WAV to standard output", Required = true };
         var seconds = Cli.Option("--seconds", "Seconds of audio to generate", 20.0);
         var seedOffset = Cli.Option("--seed-offset", "Start of the priming excerpt in the seed, in seconds", 0.0);
         var prime = Cli.Option("--prime-seconds", "Seconds of the seed used to prime the model (0: all)", 10.0);
@@ -42,6 +42,17 @@ internal static class GenerateCommand
         return command;
     }
 
+    /// <summary>"--out -": one take as a WAV on standard output, for a pipe (messages go to standard error).</summary>
+    private static int ToStandardOutput(Cli cli, string modelPath, string seedPath, GenerationOptions options, WavSampleFormat format)
+    {
+        if (options.Takes != 1) throw new ArgumentException("--out -: standard output holds one take; drop --takes or write to a file");
+        var generator = new MusicGenerator(ModelFile.Load(new MLContext(seed: options.RandomSeed), modelPath));
+        var clip = generator.Generate(seedPath, options);
+        using (var stdout = Console.OpenStandardOutput()) WavWriter.Write(stdout, clip, format);
+        cli.Error.WriteLine($"Wrote {clip.Seconds:F1} s of WAV to standard output.");
+        return 0;
+    }
+
     internal static WavSampleFormat ParseFormat(string format) => format switch
     {
         "wav24" => WavSampleFormat.Pcm24,
@@ -53,6 +64,7 @@ internal static class GenerateCommand
     {
         if (!File.Exists(seedPath)) throw new FileNotFoundException($"{seedPath}: no such seed file", seedPath);
         options.Validate();
+        if (outputPath == "-") return ToStandardOutput(cli, modelPath, seedPath, options, format);
         var outputs = MusicGenerator.TakePaths(outputPath, options.Takes);
         OutputGuard.Check(outputs, [modelPath, seedPath]);
         OutputGuard.CheckWritable(outputPath);
