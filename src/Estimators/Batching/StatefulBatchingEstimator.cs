@@ -81,6 +81,13 @@ public sealed class StatefulBatchingEstimator : IEstimator<StatefulBatchingTrans
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
+        // A token column left behind is a wiring mistake: the network would learn the frames, not the tokens.
+        foreach (var column in inputSchema)
+        {
+            if (column.Name != options.FeaturesColumnName && column.Annotations.TryFindColumn(Transforms.Tokens.TokenAnnotations.TokenCountKind, out _))
+                throw new ArgumentException($"BatchStatefully: the input has the token column '{column.Name}' (from Tokenize) but batches '{options.FeaturesColumnName}'; " +
+                    $"set FeaturesColumnName = \"{column.Name}\" in StatefulBatchingEstimator.Options (and in LstmForecastingEstimator.Options) to train on the tokens.");
+        }
         SchemaShapes.RequireText(inputSchema, options.FileColumnName);
         SchemaShapes.RequireInt32(inputSchema, options.FrameIndexColumnName);
         SchemaShapes.Require(inputSchema, options.FeaturesColumnName, "a vector of Single of known size",

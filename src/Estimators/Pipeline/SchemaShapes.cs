@@ -30,6 +30,16 @@ internal static class SchemaShapes
     public static SchemaShape.Column Vector(string name, bool knownSize) =>
         new(name, knownSize ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Single, false);
 
+    /// <summary>A token column as the tokenizer writes it: a one-value vector annotated with <see cref="Transforms.Tokens.TokenAnnotations"/>.</summary>
+    public static SchemaShape.Column TokenVector(string name) =>
+        new(name, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, new SchemaShape(
+        [
+            Scalar(Transforms.Tokens.TokenAnnotations.TokenCountKind, NumberDataViewType.Int32),
+            new SchemaShape.Column(Transforms.Tokens.TokenAnnotations.FrequenciesKind, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Int64, false),
+            Scalar(Transforms.Tokens.TokenAnnotations.RepeatRateKind, NumberDataViewType.Double),
+            Vector(Transforms.Tokens.TokenAnnotations.DescriptorsKind, knownSize: true),
+        ]));
+
     /// <summary>The input's columns with <paramref name="added"/> appended (replacing same-named ones).</summary>
     public static SchemaShape Append(SchemaShape input, params SchemaShape.Column[] added)
     {

@@ -84,7 +84,16 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
     internal TokenizingTransformer Fit(IDataView input, HoldOut? holdOut)
     {
         GetOutputSchema(SchemaShape.Create(input.Schema));
-        int bins = SchemaCheck.VectorSize(SchemaCheck.RequireFloatVector(input.Schema, options.InputColumnName, knownSize: true));
+        var features = SchemaCheck.RequireFloatVector(input.Schema, options.InputColumnName, knownSize: true);
+        if (features.Annotations.Schema.GetColumnOrNull(FftVectorizingTransformer.RepresentationKind) is not null)
+        {
+            ReadOnlyMemory<char> representation = default;
+            features.Annotations.GetValue(FftVectorizingTransformer.RepresentationKind, ref representation);
+            if (!representation.Span.SequenceEqual(nameof(Transforms.Spectral.Representation.LogMagnitude)))
+                throw new ArgumentException($"Tokenize: column '{options.InputColumnName}' holds {representation} features; the codebook learns LogMagnitude frames. " +
+                    "Vectorize with new FftVectorizingEstimator.Options { Representation = Representation.LogMagnitude } (mono), or use ml.Transforms.TokenModel(...).");
+        }
+        int bins = SchemaCheck.VectorSize(features);
         var files = FileFrames.Read(input, options.FileColumnName, options.InputColumnName).ToList();
         holdOut ??= HoldOut.Choose(files.Select(f => f.File).ToList(), options.ValidationFraction);
         var codebook = CodebookFitting.Fit(files.Where(f => !holdOut.Contains(f.File)).Select(f => f.Frames).ToList(), bins, options.SampleRate,
@@ -97,6 +106,6 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
     {
         SchemaShapes.RequireText(inputSchema, options.FileColumnName);
         SchemaShapes.RequireFloatVector(inputSchema, options.InputColumnName);
-        return SchemaShapes.Append(inputSchema, SchemaShapes.Vector(options.OutputColumnName, knownSize: true));
+        return SchemaShapes.Append(inputSchema, SchemaShapes.TokenVector(options.OutputColumnName));
     }
 }

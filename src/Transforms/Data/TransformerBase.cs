@@ -9,12 +9,18 @@ namespace MusicGen.Transforms.Data;
 /// </summary>
 public abstract class MusicGenTransformerBase : ITransformer
 {
-    /// <summary>Always false: these stages look across rows.</summary>
-    public bool IsRowToRowMapper => false;
+    /// <summary>
+    /// True, though these stages look across rows: ML.NET asks this before making a PredictionEngine and would
+    /// otherwise refuse with its own words ("Must be a row to row mapper"); answering true lets
+    /// <see cref="GetRowToRowMapper"/> refuse instead, saying what to use. Saving, loading and Transform do not ask it (tested).
+    /// </summary>
+    public bool IsRowToRowMapper => true;
 
-    /// <summary>Not supported: these stages look across rows.</summary>
+    /// <summary>Not supported: these stages look across rows; the message points to <c>MusicGenerator</c> and <c>Transform</c>.</summary>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
-        throw new InvalidOperationException($"{GetType().Name} looks across rows and cannot map one row at a time.");
+        throw new InvalidOperationException($"{GetType().Name} looks across rows (a whole file, or a stream of frames) and cannot map one row at a " +
+            "time, so a PredictionEngine cannot run a MusicGen pipeline: generate with new MusicGenerator(model).Generate(seedPath), or read the " +
+            "columns of model.Transform(data).");
 
     /// <summary>The schema <see cref="Transform"/> returns for an input of <paramref name="inputSchema"/>.</summary>
     public abstract DataViewSchema GetOutputSchema(DataViewSchema inputSchema);

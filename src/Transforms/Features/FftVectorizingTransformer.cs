@@ -141,8 +141,19 @@ public sealed class FftVectorizingTransformer : MusicGenTransformerBase, IDispos
         ColumnDef<FrameRow>.Text(Names.File, r => r.File),
         ColumnDef<FrameRow>.Int32(Names.FrameIndex, r => r.Index),
         ColumnDef<FrameRow>.Single(Names.Time, r => r.Time),
-        ColumnDef<FrameRow>.Vector(Names.Features, FeatureSize, r => r.Features),
+        ColumnDef<FrameRow>.Vector(Names.Features, FeatureSize, r => r.Features).With(FeatureAnnotations()),
     ];
+
+    /// <summary>Annotation of the features column: its representation (text), so later stages can check what they get.</summary>
+    public const string RepresentationKind = "Representation";
+
+    private DataViewSchema.Annotations FeatureAnnotations()
+    {
+        var builder = new DataViewSchema.Annotations.Builder();
+        string representation = Settings.Representation.ToString();
+        builder.Add(RepresentationKind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> v) => v = representation.AsMemory());
+        return builder.ToAnnotations();
+    }
 
     private protected override VersionInfo VersionInfo => GetVersionInfo();
 
