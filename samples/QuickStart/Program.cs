@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using MusicGen;
-using MusicGen.Transforms;
 
 namespace QuickStart;
 
@@ -13,13 +12,11 @@ public static class Program
         string outDir = args.Length > 1 ? args[1] : "out";
         Directory.CreateDirectory(outDir);
 
-        // A view of file paths, then the four stages chained with catalog verbs and fitted at once.
+        // A view of file paths, then the default model in one catalog verb: loading, log-magnitude frames, a
+        // codebook of tokens, stateful batches and the LSTM (PipelineSettings.TokenModel() holds every default).
         var ml = new MLContext(seed: 1);
         IDataView files = ml.Data.LoadAudioFiles([songs]);
-        var pipeline = ml.Transforms.LoadAudio()
-            .Append(ml.Transforms.VectorizeFft(frameSize: 256))
-            .Append(ml.Transforms.BatchStatefully(BatchOrdering.ContiguousStreams, batchSize: 8))
-            .Append(ml.Transforms.PredictNextFrame(epochs: 2, layers: 2, hiddenSize: 64));
+        var pipeline = ml.Transforms.TokenModel(PipelineSettings.TokenModel() with { Epochs = 5 });
         ITransformer model = pipeline.Fit(files);
 
         // Saved with ML.NET's own format...

@@ -16,11 +16,11 @@ public class QuickStartSampleTests
     public void Sample_trains_saves_reloads_and_generates()
     {
         using var temp = new TempFolder();
-        string songs = TestAudio.MelodyFolder(temp, seconds: 3);
+        string songs = TestAudio.MelodyFolder(temp, count: 3, sampleRate: 22050, seconds: 12);
         string output = temp.Sub("out");
         QuickStart.Program.Main([songs, output]);
         Assert.True(File.Exists(Path.Combine(output, "model.zip")));
-        Assert.Equal(5 * 8000, WavReader.Read(Path.Combine(output, "continued.wav")).Length);
+        Assert.Equal(5 * 22050, WavReader.Read(Path.Combine(output, "continued.wav")).Length);
     }
 
     [Fact]
