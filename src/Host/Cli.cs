@@ -80,9 +80,12 @@ internal sealed class Cli(TextWriter output, TextWriter error)
             line += $"  validation {v.Loss:G5}{(v.Kind == LossKind.CrossEntropy ? " nats" : "")} ({v.RepeatPreviousName} {v.RepeatPrevious:G5}, {v.AverageName} {v.Average:G5})";
         if (p.Validation is { } w && w.Loss >= w.RepeatPrevious) line += "  not beating repeat-previous";
         // Remaining time: the epochs left at the speed so far, and within an epoch the frames left at this epoch's speed.
-        double left = epochsSeen == 0 ? double.NaN
+        // In the first epoch, from this epoch's speed and its known length when the data is in memory.
+        double left = epochsSeen == 0
+            ? p.EpochFrames is { } total && p.FramesPerSecond > 0 ? (Math.Max(0, total - p.Frames) + (double)total * (p.Epochs - p.Epoch)) / p.FramesPerSecond : double.NaN
             : p.EpochDone ? run.Elapsed.TotalSeconds / epochsSeen * (p.Epochs - p.Epoch)
             : run.Elapsed.TotalSeconds / epochsSeen * (p.Epochs - p.Epoch) + Math.Max(0, framesPerEpoch - p.Frames) / Math.Max(p.FramesPerSecond, 1);
+        if (!p.EpochDone && p.EpochFrames is { } all && all > 0) line += $"  {100.0 * p.Frames / all,3:F0}% of the epoch";
         if (double.IsFinite(left) && (p.Epoch < p.Epochs || !p.EpochDone))
             line += $"  ETA {TimeSpan.FromSeconds(left):h\\:mm\\:ss}";
         if (p.EpochDone) Out.WriteLine(line.PadRight(79));

@@ -25,11 +25,13 @@ public sealed class MusicPipelineEstimator : IEstimator<TransformerChain<ITransf
     private readonly LstmForecastingEstimator network;
     private readonly double validationFraction;
     private readonly Action<ITransformer, int>? epochEnd;
+    private readonly Action<HoldOut>? holdOutChosen;
 
     internal MusicPipelineEstimator(AudioLoadingEstimator loader, FftVectorizingEstimator vectorizer, FeatureNormalizingEstimator? normalizer,
         TokenizingEstimator? tokenizer, StatefulBatchingEstimator batcher, LstmForecastingEstimator network, double validationFraction,
-        Action<ITransformer, int>? epochEnd)
+        Action<ITransformer, int>? epochEnd, Action<HoldOut>? holdOutChosen = null)
     {
+        this.holdOutChosen = holdOutChosen;
         this.loader = loader;
         this.vectorizer = vectorizer;
         this.normalizer = normalizer;
@@ -57,6 +59,7 @@ public sealed class MusicPipelineEstimator : IEstimator<TransformerChain<ITransf
             }
             var loaded = Add(loader.Fit(input), input);
             var holdOut = HoldOut.Choose(validationFraction > 0 ? Files(loaded, loader.PathColumnName) : null, validationFraction);
+            holdOutChosen?.Invoke(holdOut);
             var features = Add(vectorizer.Fit(loaded), loaded);
             if (normalizer is not null) features = Add(normalizer.Fit(features), features);
             if (tokenizer is not null) features = Add(tokenizer.Fit(features, holdOut), features);

@@ -117,6 +117,8 @@ public sealed record PipelineSettings
     public Action<ITransformer, int>? EpochEnd { get; set; }
     /// <summary>Training progress callback.</summary>
     public Action<TrainingProgress>? Progress { get; set; }
+    /// <summary>Called once per fit with the audio chosen for validation (see <see cref="Estimators.Training.HoldOut"/>).</summary>
+    public Action<Estimators.Training.HoldOut>? HoldOutChosen { get; set; }
     /// <summary>Leave out files that cannot be decoded (each reported through <see cref="Warning"/>) instead of stopping. Default false.</summary>
     public bool SkipUnreadable { get; set; }
     /// <summary>Called with one line per file skipped, or decoded with a warning.</summary>
@@ -140,7 +142,7 @@ public static class Presets
         var normalize = s.Normalize ?? s.Representation != Representation.Seed2017;
         return new MusicPipelineEstimator(Loader(catalog, s, s.Channels), Vectorizer(catalog, s, s.Representation, s.Window),
             normalize ? catalog.NormalizeFeatures() : null, null, catalog.BatchStatefully(s.Ordering, s.BatchSize),
-            catalog.PredictNextFrame(Training(s)), s.ValidationFraction, s.EpochEnd);
+            catalog.PredictNextFrame(Training(s)), s.ValidationFraction, s.EpochEnd, s.HoldOutChosen);
     }
 
     /// <summary>
@@ -178,7 +180,7 @@ public static class Presets
                 Ordering = s.Ordering,
                 BatchSize = s.BatchSize,
                 FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn,
-            }), catalog.PredictNextFrame(training), s.ValidationFraction, s.EpochEnd);
+            }), catalog.PredictNextFrame(training), s.ValidationFraction, s.EpochEnd, s.HoldOutChosen);
     }
 
     private static AudioLoadingEstimator Loader(TransformsCatalog catalog, PipelineSettings s, int channels) =>

@@ -46,6 +46,7 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
         int sinceBest = position.SinceBest;
         byte[]? bestWeights = null;
         var lastCheckpoint = DateTime.UtcNow;
+        long? epochFrames = segments.Loaded?.Sum(g => (long)(g.Steps - holdOut.HeldSteps(g.File, g.Steps)) * g.Streams);
         for (int epoch = first; epoch <= options.Epochs && !(options.EarlyStoppingPatience > 0 && sinceBest >= options.EarlyStoppingPatience); epoch++)
         {
             var clock = Stopwatch.StartNew();
@@ -96,7 +97,7 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
                         if (clock.Elapsed - lastReport > TimeSpan.FromSeconds(1))
                         {
                             lastReport = clock.Elapsed;
-                            options.Progress?.Invoke(new(epoch, options.Epochs, frames, Speed(), lossSum / frames, false));
+                            options.Progress?.Invoke(new(epoch, options.Epochs, frames, Speed(), lossSum / frames, false) { EpochFrames = epochFrames });
                         }
                     }
                     validation.AddTraining(segment.Inputs.AsSpan(0, trainSteps * segment.Streams * network.FeatureSize), segment.Streams);
@@ -134,6 +135,7 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
             options.Progress?.Invoke(new(epoch, options.Epochs, frames, Speed(), lossSum / frames, true)
             {
                 Validation = report,
+                EpochFrames = epochFrames,
             });
             if (epochEnd is not null)
             {

@@ -27,6 +27,9 @@ internal sealed class SegmentCache(Func<IEnumerable<SequenceSegment>> read)
         return kept.Select(s => s.File).ToList();
     }
 
+    /// <summary>The segments when they are all in memory; else null.</summary>
+    public IReadOnlyList<SequenceSegment>? Loaded => cache;
+
     public IEnumerable<SequenceSegment> Read()
     {
         if (cache is not null)

@@ -14,6 +14,9 @@ public sealed record TrainingProgress(int Epoch, int Epochs, long Frames, double
     /// baselines on the same steps. A model that does not beat "repeat the previous frame (token)" has not learned dynamics.
     /// </summary>
     public ValidationReport? Validation { get; init; }
+
+    /// <summary>Frames trained on in a whole epoch, when known in advance (the training data is held in memory); else null.</summary>
+    public long? EpochFrames { get; init; }
 }
 
 /// <summary>What a model's loss is measured in, which decides its baselines' names.</summary>

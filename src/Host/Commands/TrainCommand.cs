@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.ML;
 using MusicGen.Estimators;
+using MusicGen.Estimators.Training;
 using MusicGen.Transforms;
 using MusicGen.Transforms.Audio;
 using MusicGen.Transforms.IO;
@@ -82,6 +83,8 @@ internal static class TrainCommand
             cli.Error.WriteLine($"musicgen: warning: {line}");
             if (line.StartsWith("skipping ", StringComparison.Ordinal)) skipped.Add(line["skipping ".Length..].Split(':')[0]);
         };
+        HoldOut? chosen = null;
+        settings.HoldOutChosen = h => chosen = h;
         var ml = new MLContext(seed: settings.Seed);
         // Checks every option before any file is read (built again below with the data's fingerprint).
         _ = preset == "seed2017" ? ml.Transforms.Seed2017Model(settings) : ml.Transforms.TokenModel(settings);
@@ -134,6 +137,13 @@ internal static class TrainCommand
         TrainingLog.Save(epochs, companions.Log);
         LossPlot.Save(companions.Log, companions.LossPlot);
         cli.Out.WriteLine($"Wrote {companions.Log} and {companions.LossPlot}.");
+        if (chosen is { WholeFiles: true } h)
+            cli.Out.WriteLine($"Validated on {h.Files.Count} held-out file(s) the model never trained on: {string.Join(", ", h.Files.Select(Path.GetFileName))}.");
+        else if (chosen is { Fraction: > 0 } tail)
+            cli.Out.WriteLine($"Validated on the last {tail.Fraction:P0} of each file (fewer than 3 files to hold out whole).");
+        if (best is not null)
+            cli.Out.WriteLine($"Kept epoch {best.Epoch} of {epochs.Max(e => e.Epoch)}, the best on held-out audio ({best.Validation!.Loss:G4}{(best.Validation.Kind == LossKind.CrossEntropy ? " nats" : "")}; " +
+                $"{best.Validation.RepeatPreviousName} {best.Validation.RepeatPrevious:G4}, {best.Validation.AverageName} {best.Validation.Average:G4}).");
         var kept = new[] { companions.Checkpoint, companions.BestCheckpoint }.Where(File.Exists).ToList();
         if (kept.Count > 0)
             cli.Out.WriteLine($"Kept {string.Join(" and ", kept.Select(Path.GetFileName))} ({kept.Sum(f => new FileInfo(f).Length) / (1 << 20)} MiB) to train further with --resume; delete them when the model is final.");
