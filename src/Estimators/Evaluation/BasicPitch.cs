@@ -24,7 +24,7 @@ public sealed class BasicPitch
     private const int HiddenOffset = 440, Written = 568;
 
     /// <summary>What to run <c>npm ci</c> in to install the tool.</summary>
-    public const string InstallHint = "install Node.js and run: npm ci --prefix tools/basic-pitch";
+    public const string InstallHint = "install Node.js and run: npm ci --prefix tools/basic-pitch, or set MUSICGEN_BASIC_PITCH to a folder with embed.js and its node_modules";
 
     private readonly string script;
 
