@@ -9,6 +9,8 @@ H=/usr/share/hyperrogue/music
 [ -d $H ] || { apt-get update -qq && apt-get install -y -qq hyperrogue-music; }
 command -v sox >/dev/null || apt-get install -y -qq sox libsox-fmt-all
 dotnet build -c Release "$repo/src/Host" -v q -nologo >/dev/null
+# Measures 8 and 9 need the Basic Pitch embedder (Node.js and its npm packages).
+[ -d "$repo/tools/basic-pitch/node_modules" ] || npm ci --prefix "$repo/tools/basic-pitch" --no-audit --no-fund >/dev/null
 dll="$repo/src/Host/bin/Release/net10.0/linux-x64/musicgen.dll"
 musicgen() { dotnet "$dll" "$@"; }
 mkdir -p "$work/train"
@@ -16,8 +18,8 @@ for t in caves crossroads desert graveyard hell icyland jungle; do ln -sf $H/hr3
 cd "$work"
 reference=($H/hr3-laboratory.ogg $H/hr3-motion.ogg $H/hr3-rlyeh.ogg)
 seeds=($H/hr3-mirror.ogg $H/hr3-laboratory.ogg)
-/usr/bin/time -f "train default: %e s wall, %M KB peak" dotnet "$dll" train "$work/train" --model default.zip
-/usr/bin/time -f "train seed2017: %e s wall, %M KB peak" dotnet "$dll" train "$work/train" --model seed2017.zip --preset seed2017 --channels 1 --sample-rate 22050
+/usr/bin/time -f "train default: %e s wall, %M KB peak" dotnet "$dll" train "$work/train" --model default.zip --force
+/usr/bin/time -f "train seed2017: %e s wall, %M KB peak" dotnet "$dll" train "$work/train" --model seed2017.zip --force --preset seed2017 --channels 1 --sample-rate 22050
 for m in default seed2017; do
   musicgen evaluate --model $m.zip --reference "${reference[@]}" --seeds "${seeds[@]}" --training "$work/train" --takes 3 --json $m.json
   for s in "${seeds[@]}"; do
