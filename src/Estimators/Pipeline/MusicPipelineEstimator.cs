@@ -11,8 +11,8 @@ namespace MusicGen;
 /// <see cref="TransformerChain{TLastTransformer}"/> that chaining the catalog verbs gives. Fitting it as one lets the
 /// stages share what they must agree on, explicitly: the files validation holds out are chosen once from the files
 /// that decode (<see cref="HoldOut"/>) and given to the tokenizer and the trainer alike, and every epoch's preview
-/// sees the whole pipeline as it stands. Every file is decoded and analysed once (the views of one fit keep what the
-/// first pass made). Built by <see cref="Presets.TokenModel"/> and <see cref="Presets.Seed2017Model"/>; keeps no
+/// sees the whole pipeline as it stands. While the collection fits the views' caches (256 MiB of audio, 256 MiB of
+/// frames), every file is decoded and analysed once. Built by <see cref="Presets.TokenModel"/> and <see cref="Presets.Seed2017Model"/>; keeps no
 /// state after <see cref="Fit"/>.
 /// </summary>
 public sealed class MusicPipelineEstimator : IEstimator<TransformerChain<ITransformer>>
@@ -31,7 +31,6 @@ public sealed class MusicPipelineEstimator : IEstimator<TransformerChain<ITransf
         TokenizingEstimator? tokenizer, StatefulBatchingEstimator batcher, LstmForecastingEstimator network, double validationFraction,
         Action<ITransformer, int>? epochEnd, Action<HoldOut>? holdOutChosen = null)
     {
-        this.holdOutChosen = holdOutChosen;
         this.loader = loader;
         this.vectorizer = vectorizer;
         this.normalizer = normalizer;
@@ -40,6 +39,7 @@ public sealed class MusicPipelineEstimator : IEstimator<TransformerChain<ITransf
         this.network = network;
         this.validationFraction = validationFraction;
         this.epochEnd = epochEnd;
+        this.holdOutChosen = holdOutChosen;
     }
 
     private IEnumerable<IEstimator<ITransformer>> Stages() =>
