@@ -180,7 +180,7 @@ internal sealed class TrainingOptions
     private readonly Option<int?> sampleRate = Maybe<int>("--sample-rate", "Model sample rate (default 22050; seed2017: 0, the first file's)");
     private readonly Option<int?> channels = Maybe<int>("--channels", "Model channels (default 1; seed2017: 1 or 2, 0: the first file's)");
     private readonly Option<int> seed = Cli.Option("--random-seed", "Random seed", 1);
-    private readonly Option<double> validation = Cli.Option("--validation", "Share of each file held out from its end for validation (0: none)", 0.1);
+    private readonly Option<double> validation = Cli.Option("--validation", "Share of the audio held out for validation: that share of whole files when there are 3 or more, else the end of each file (0: none)", 0.1);
     private readonly Option<float> decay = Cli.Option("--lr-decay", "Multiply the learning rate by this after every epoch", 1f);
     private readonly Option<double> checkpointMinutes = Cli.Option("--checkpoint-minutes", "Also checkpoint at the end of a file this many minutes after the last checkpoint (0: at epoch ends only)", 10.0);
     private readonly Option<string> device = Cli.Option("--device", "cpu, or cuda (needs a CUDA build of TorchSharp)", "cpu");
