@@ -72,7 +72,7 @@ public sealed class AudioLoadingEstimator : IEstimator<AudioLoadingTransformer>
         /// <summary>
         /// Called with one line for each file skipped, or decoded with a warning (a truncated WAV). Not saved with the model.
         /// </summary>
-        public Action<string>? Warning { get; set; }
+        public Action<LoadWarning>? Warning { get; set; }
 
         internal void Validate()
         {

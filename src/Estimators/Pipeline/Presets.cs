@@ -122,7 +122,7 @@ public sealed record PipelineSettings
     /// <summary>Leave out files that cannot be decoded (each reported through <see cref="Warning"/>) instead of stopping. Default false.</summary>
     public bool SkipUnreadable { get; set; }
     /// <summary>Called with one line per file skipped, or decoded with a warning.</summary>
-    public Action<string>? Warning { get; set; }
+    public Action<LoadWarning>? Warning { get; set; }
     /// <summary>Cancels training.</summary>
     public CancellationToken CancellationToken { get; set; }
 }

@@ -78,16 +78,14 @@ internal static class TrainCommand
         // Unreadable files are skipped by the loader as it decodes them (each file is decoded once), unless strict.
         var skipped = new List<string>();
         settings.SkipUnreadable = !strict;
-        settings.Warning = line =>
+        settings.Warning = warning =>
         {
-            cli.Error.WriteLine($"musicgen: warning: {line}");
-            if (line.StartsWith("skipping ", StringComparison.Ordinal)) skipped.Add(line["skipping ".Length..].Split(':')[0]);
+            cli.Error.WriteLine($"musicgen: warning: {warning.Message}");
+            if (warning.Skipped) skipped.Add(Path.GetFileName(warning.File));
         };
         HoldOut? chosen = null;
         settings.HoldOutChosen = h => chosen = h;
         var ml = new MLContext(seed: settings.Seed);
-        // Checks every option before any file is read (built again below with the data's fingerprint).
-        _ = preset == "seed2017" ? ml.Transforms.Seed2017Model(settings) : ml.Transforms.TokenModel(settings);
         var files = AudioFile.Expand(paths);
         if (files.Count == 0) throw new InvalidDataException($"No audio files in {string.Join(", ", paths)}.");
         // Nothing a user owns is overwritten, and an unwritable model path fails before any decoding.
@@ -101,6 +99,7 @@ internal static class TrainCommand
         if (!settings.Resume && !force && File.Exists(companions.Model))
             throw new InvalidOperationException($"{companions.Model} exists: pass --force to replace it, or --resume with a larger --epochs to train it further");
         settings.DataFingerprint = TrainingFiles.Fingerprint(files);
+        // Checks every option; nothing has been decoded yet.
         var pipeline = preset == "seed2017" ? ml.Transforms.Seed2017Model(settings) : ml.Transforms.TokenModel(settings);
         var data = ml.Data.LoadAudioFiles(files);
         cli.Out.WriteLine($"Training the {preset} preset on {files.Count} file(s), up to {settings.Epochs} epoch(s)...");

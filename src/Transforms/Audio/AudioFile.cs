@@ -64,13 +64,18 @@ public static class AudioFile
     /// <exception cref="InvalidDataException">The file cannot be decoded; the message names the file and the cause.</exception>
     public static AudioClip Read(string path, double start, double? length)
     {
-        var clip = Decode(path, start, length);
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        if (length is < 0) throw new ArgumentOutOfRangeException(nameof(length), "The length must not be negative.");
+        var container = Open(path, start, length);
+        var clip = container switch
+        {
+            AudioContainer.Wav => Slice(WavReader.Read(path), start, length),
+            AudioContainer.Ogg => WithSoxFallback(() => ExternalDecoder.Ffmpeg(path, start, length), () => ExternalDecoder.Sox(path, start, length)),
+            _ => ExternalDecoder.Ffmpeg(path, start, length),
+        };
         long bad = 0;
-        foreach (var channel in clip.Channels)
-            foreach (var v in channel)
-                if (!float.IsFinite(v)) bad++;
-        if (bad > 0)
-            throw new InvalidDataException($"{Path.GetFileName(path)}: {bad} sample(s) are NaN or infinite (a damaged float WAV?); refusing to use it");
+        foreach (var channel in clip.Channels) bad += NonFinite(channel);
+        RefuseNonFinite(path, bad);
         return clip;
     }
 
@@ -86,55 +91,36 @@ public static class AudioFile
     public static AudioStreamInfo ReadBlocks(string path, Action<float[][], int, int> onBlock, Action? restart = null)
     {
         ArgumentNullException.ThrowIfNull(onBlock);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
-        Decoding?.Invoke(path, 0, null);
-        string name = Path.GetFileName(path);
+        var container = Open(path, 0, null);
         long bad = 0;
         void Checked(float[][] block, int frames, int rate)
         {
-            foreach (var channel in block)
-                for (int i = 0; i < frames; i++)
-                    if (!float.IsFinite(channel[i])) bad++;
+            foreach (var channel in block) bad += NonFinite(channel.AsSpan(0, frames));
             onBlock(block, frames, rate);
         }
-        Span<byte> head = stackalloc byte[16];
-        int n;
-        using (var s = File.OpenRead(path)) n = s.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        if (n == 0) throw new InvalidDataException($"{name}: file is empty");
-        AudioStreamInfo info;
-        switch (Detect(head[..n]))
+        AudioStreamInfo FromWav()
         {
-            case AudioContainer.Wav:
-                using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
-                    info = WavReader.ReadBlocks(stream, name, Checked);
-                break;
-            case AudioContainer.Unknown:
-                throw new InvalidDataException($"{name}: not a recognised audio file ({Describe(head[..n])})");
-            case AudioContainer.Ogg:
-                try
-                {
-                    info = ExternalDecoder.FfmpegBlocks(path, Checked);
-                }
-                catch (InvalidDataException) when (ExternalDecoder.IsInstalled("sox"))
-                {
-                    restart?.Invoke();
-                    bad = 0;
-                    info = ExternalDecoder.SoxBlocks(path, Checked);
-                }
-                break;
-            default:
-                info = ExternalDecoder.FfmpegBlocks(path, Checked);
-                break;
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            return WavReader.ReadBlocks(stream, Path.GetFileName(path), Checked);
         }
-        if (bad > 0)
-            throw new InvalidDataException($"{name}: {bad} sample(s) are NaN or infinite (a damaged float WAV?); refusing to use it");
+        var info = container switch
+        {
+            AudioContainer.Wav => FromWav(),
+            AudioContainer.Ogg => WithSoxFallback(() => ExternalDecoder.FfmpegBlocks(path, Checked), () =>
+            {
+                restart?.Invoke();
+                bad = 0;
+                return ExternalDecoder.SoxBlocks(path, Checked);
+            }),
+            _ => ExternalDecoder.FfmpegBlocks(path, Checked),
+        };
+        RefuseNonFinite(path, bad);
         return info;
     }
 
-    private static AudioClip Decode(string path, double start, double? length)
+    /// <summary>Checks that the file exists, is not empty and holds a recognised container, and returns which one.</summary>
+    private static AudioContainer Open(string path, double start, double? length)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(start);
-        if (length is < 0) throw new ArgumentOutOfRangeException(nameof(length), "The length must not be negative.");
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
         Decoding?.Invoke(path, start, length);
         string name = Path.GetFileName(path);
@@ -143,31 +129,42 @@ public static class AudioFile
         using (var s = File.OpenRead(path)) n = s.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         if (n == 0) throw new InvalidDataException($"{name}: file is empty");
         var container = Detect(head[..n]);
-        switch (container)
+        if (container == AudioContainer.Unknown) throw new InvalidDataException($"{name}: not a recognised audio file ({Describe(head[..n])})");
+        return container;
+    }
+
+    /// <summary>Ogg files that Debian 12's ffmpeg rejects decode with sox when it is installed; if sox fails too, ffmpeg's error stands.</summary>
+    private static T WithSoxFallback<T>(Func<T> ffmpeg, Func<T> sox)
+    {
+        try
         {
-            case AudioContainer.Wav:
-                return Slice(WavReader.Read(path), start, length);
-            case AudioContainer.Unknown:
-                throw new InvalidDataException($"{name}: not a recognised audio file ({Describe(head[..n])})");
-            case AudioContainer.Ogg:
-                try
-                {
-                    return ExternalDecoder.Ffmpeg(path, start, length);
-                }
-                catch (InvalidDataException first) when (ExternalDecoder.IsInstalled("sox"))
-                {
-                    try
-                    {
-                        return ExternalDecoder.Sox(path, start, length);
-                    }
-                    catch (InvalidDataException)
-                    {
-                        throw first;
-                    }
-                }
-            default:
-                return ExternalDecoder.Ffmpeg(path, start, length);
+            return ffmpeg();
         }
+        catch (InvalidDataException first) when (ExternalDecoder.IsInstalled("sox"))
+        {
+            try
+            {
+                return sox();
+            }
+            catch (InvalidDataException)
+            {
+                throw first;
+            }
+        }
+    }
+
+    private static long NonFinite(ReadOnlySpan<float> samples)
+    {
+        long bad = 0;
+        foreach (var v in samples)
+            if (!float.IsFinite(v)) bad++;
+        return bad;
+    }
+
+    private static void RefuseNonFinite(string path, long bad)
+    {
+        if (bad > 0)
+            throw new InvalidDataException($"{Path.GetFileName(path)}: {bad} sample(s) are NaN or infinite (a damaged float WAV?); refusing to use it");
     }
 
     private static AudioClip Slice(AudioClip clip, double start, double? length)

@@ -86,7 +86,7 @@ public sealed class AudioLoadingTransformer : MusicGenTransformerBase
     /// Called once per view with one line for each file skipped (with <see cref="SkipUnreadable"/>) or decoded with a
     /// warning (a truncated WAV). Not saved.
     /// </summary>
-    public Action<string>? Warning { get; init; }
+    public Action<LoadWarning>? Warning { get; init; }
 
     /// <inheritdoc/>
     public override DataViewSchema GetOutputSchema(DataViewSchema inputSchema)

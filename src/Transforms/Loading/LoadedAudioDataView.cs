@@ -57,7 +57,8 @@ internal sealed class LoadedAudioDataView : IDataView
                 return new Decoded(null, e);
             }
         });
-        string? warning = decoded.Error is { } error ? loader.SkipUnreadable ? $"skipping {error.Message}" : null : decoded.Clip!.Warning;
+        var warning = decoded.Error is { } error ? loader.SkipUnreadable ? new LoadWarning(path, $"skipping {error.Message}", Skipped: true) : null
+            : decoded.Clip!.Warning is { } message ? new LoadWarning(path, message, Skipped: false) : null;
         if (warning is not null)
         {
             lock (reported)
@@ -170,3 +171,9 @@ internal sealed class LoadedAudioDataView : IDataView
         }
     }
 }
+
+/// <summary>A file the loader skipped, or decoded with a warning (a truncated WAV).</summary>
+/// <param name="File">The file's path.</param>
+/// <param name="Message">One line naming the file and the cause.</param>
+/// <param name="Skipped">Whether the file was left out (it could not be decoded).</param>
+public sealed record LoadWarning(string File, string Message, bool Skipped);
