@@ -88,6 +88,21 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         /// the held-out steps best (see <see cref="FrameLstm.SetBackoff"/>). Default true.
         /// </summary>
         public bool FitBackoff { get; set; } = true;
+        /// <summary>
+        /// A token model with the tokenizer's statistics in its token column: start the untrained network at "repeat the
+        /// previous token, else the training frequencies" (see <see cref="FrameLstm.StartFromBaseline"/>). Default true.
+        /// </summary>
+        public bool StartFromBaseline { get; set; } = true;
+        /// <summary>
+        /// A token model: add the successor cache, "what followed the current token earlier in this stream" (see
+        /// <see cref="FrameLstm.SuccessorCache"/>). Default true.
+        /// </summary>
+        public bool SuccessorCache { get; set; } = true;
+        /// <summary>
+        /// A token model: mix in a copy from one period earlier, the period found in the stream itself (see
+        /// <see cref="FrameLstm.PeriodicCopy"/>). Default true.
+        /// </summary>
+        public bool PeriodicCopy { get; set; } = true;
         /// <summary>Embedding size of a token model. Default 128.</summary>
         public int EmbeddingSize { get; set; } = 128;
         /// <summary>
@@ -216,7 +231,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
 
         if (options.Threads > 0) set_num_threads(options.Threads);
         manual_seed(options.Seed);
-        var network = new FrameLstm(dim, options.HiddenSizes, options.Dropouts, tokenCount, options.EmbeddingSize, descriptors);
+        var network = new FrameLstm(dim, options.HiddenSizes, options.Dropouts, tokenCount, options.EmbeddingSize, descriptors,
+            successorCache: tokenCount > 0 && options.SuccessorCache, periodicCopy: tokenCount > 0 && options.PeriodicCopy);
         try
         {
             var segments = new SegmentCache(() => SequenceSegments.Read(input, options.FileColumnName, options.FeaturesColumnName,

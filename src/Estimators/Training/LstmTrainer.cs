@@ -40,6 +40,8 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
         var position = new TrainingPosition(0, double.PositiveInfinity, 0, 0, 0, 0);
         if (options.Resume && options.CheckpointPath is { } resumeFrom && File.Exists(resumeFrom))
             position = Checkpoint.Load(resumeFrom, network, optimizer, Fingerprint(network));
+        else if (network.TokenCount > 0 && tokens is not null && options.StartFromBaseline)
+            network.StartFromBaseline(tokens.Frequencies, tokens.RepeatRate);
         int first = position.Epoch + 1;
         optimizer.LearningRate = options.LearningRate * Math.Pow(options.LearningRateDecay, first - 1);
         double best = position.BestLoss;

@@ -32,6 +32,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     private readonly Parameter? cacheGains;
     private readonly Linear? tokenProjection;
     private readonly Parameter? tokenBias;
+    private readonly Parameter? successorGain;
+    private readonly Linear? copyGate;
+    private readonly Parameter? periodSharpness;
 
     /// <summary>Per-step decay of each recent-token cache of a token model.</summary>
     public static IReadOnlyList<double> CacheDecays { get; } = [0, 0.9, 0.99];
@@ -43,8 +46,10 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <param name="tokenCount">Tokens of a token model (0: a frame model).</param>
     /// <param name="embeddingSize">A token model's embedding size.</param>
     /// <param name="descriptors">A token model's token descriptors [tokenCount, size] row-major, or null (free embeddings).</param>
+    /// <param name="successorCache">A token model: add the successor cache (<see cref="SuccessorCache"/>).</param>
+    /// <param name="periodicCopy">A token model: mix in the periodic copy (<see cref="PeriodicCopy"/>).</param>
     public FrameLstm(int featureSize, IReadOnlyList<int> hiddenSizes, IReadOnlyList<float> dropouts, int tokenCount = 0, int embeddingSize = 0,
-        float[]? descriptors = null)
+        float[]? descriptors = null, bool successorCache = false, bool periodicCopy = false)
         : base(nameof(FrameLstm))
     {
         if (hiddenSizes.Count == 0 || hiddenSizes.Count != dropouts.Count)
@@ -70,6 +75,8 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
                 tokenBias = nn.Parameter(zeros(tokenCount));
             }
             cacheGains = nn.Parameter(zeros(CacheDecays.Count));
+            if (successorCache) successorGain = nn.Parameter(zeros(1));
+            if (periodicCopy) periodSharpness = nn.Parameter(zeros(1));
             // Held in a local: TorchSharp passes a Scalar's handle to LibTorch without keeping the Scalar alive, and a
             // temporary collected during the call fails in LibTorch as "Expected false to be true" (docs/design.md).
             using Scalar uniform = 1.0 / tokenCount;
@@ -85,11 +92,34 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             inputs = HiddenSizes[i];
         }
         output = nn.Linear(inputs, tokenProjection is null ? OutputSize : embeddingSize);
+        if (periodSharpness is not null) copyGate = nn.Linear(inputs, 1);
         RegisterComponents();
     }
 
     /// <summary>Values per frame.</summary>
     public int FeatureSize { get; }
+
+    /// <summary>
+    /// Whether a token model adds a learned multiple of log(1 + n) to each token's logit, where n counts how often that
+    /// token followed the current token earlier in the stream: "what came next the last times this song played this",
+    /// which lets the model continue the patterns its seed (or the song so far) repeats, on music it never saw.
+    /// </summary>
+    public bool SuccessorCache => successorGain is not null;
+
+    /// <summary>Lags, in steps, a periodic copy looks back over: about 0.25 s to 2 s at 43 steps per second.</summary>
+    public static (int Shortest, int Longest) CopyLags => (10, 90);
+
+    /// <summary>Per-step decay of the periodic copy's match rates (about 2 s of memory at 43 steps per second).</summary>
+    public const double CopyDecay = 0.99;
+
+    /// <summary>
+    /// Whether a token model mixes its distribution with a copy from one period earlier: for every lag from
+    /// <see cref="CopyLags"/> it keeps a decayed rate of how often the stream's token equalled the token that lag
+    /// before, weights the lags by a softmax of those rates (a learned sharpness), and proposes the tokens that followed
+    /// at those lags; a gate computed from the top LSTM layer sets the share of the copy. Repeating music (a beat, a
+    /// bar, a riff) finds its own period this way, in the seed or in the song so far, on music never trained on.
+    /// </summary>
+    public bool PeriodicCopy => periodSharpness is not null;
 
     /// <summary>Tokens of a token model; 0 for a frame model.</summary>
     public int TokenCount { get; }
@@ -123,14 +153,37 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             next[i] = (h, c);
             x = dropouts[i].call(y);
         }
+        var top = x;
         var result = output.call(x);
         if (keys is not null) result = matmul(result, keys.t()).Plus(tokenBias!);
         if (tokens is null) return (result, new LstmState(next));
-        var caches = Caches(tokens, state?.Caches);
+        var onehot = nn.functional.one_hot(tokens, TokenCount).to_type(ScalarType.Float32); // [T, B, V]
+        var caches = Caches(onehot, state?.Caches);
         using Scalar one = 1;
         for (int j = 0; j < CacheDecays.Count; j++) result = result.Plus(caches[j].Plus(one).log() * cacheGains![j]);
+        Tensor? successors = null;
+        if (successorGain is not null)
+        {
+            var counts = SuccessorCounts(onehot, state, out successors);
+            result = result.Plus(counts.Plus(one).log() * successorGain);
+        }
+        Tensor? history = null, rates = null;
+        if (periodSharpness is not null)
+        {
+            var (copy, nextHistory, nextRates) = PeriodCopy(tokens, state);
+            history = nextHistory;
+            rates = nextRates;
+            var gate = nn.functional.sigmoid(copyGate!.call(top)); // [T, B, 1]
+            result = (nn.functional.softmax(result, -1) * gate.neg().Plus(one)).Plus(copy * gate).log();
+        }
         if (BackoffWeight > 0) result = WithBackoff(result, caches[0]);
-        return (result, new LstmState(next) { Caches = stack(caches.Select(c => c[-1]).ToArray()) });
+        return (result, new LstmState(next)
+        {
+            Caches = stack(caches.Select(c => c[-1]).ToArray()),
+            Successors = successors,
+            History = history,
+            MatchRates = rates,
+        });
     }
 
     /// <summary>
@@ -161,6 +214,38 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         get_buffer("backoff_weight")!.copy_(w);
     }
 
+    /// <summary>
+    /// Starts a token model's untrained network at the backoff's prediction: the output bias at the log of the training
+    /// frequencies (add-one smoothed) and the previous-token cache's gain where it gives the previous token the training
+    /// repeat rate. Training then learns departures from "repeat the previous token, else the frequencies" instead of
+    /// first rediscovering both, which took most of the optimizer's steps on a small collection.
+    /// </summary>
+    public void StartFromBaseline(IReadOnlyList<long> counts, double repeatRate)
+    {
+        if (TokenCount == 0) throw new InvalidOperationException("Only a token model has a baseline to start from.");
+        if (counts.Count != TokenCount) throw new ArgumentException($"Give {TokenCount} counts, not {counts.Count}.", nameof(counts));
+        var baseline = new RepeatOrUnigram(counts, Math.Clamp(repeatRate, 0, 0.999));
+        var logUnigram = Enumerable.Range(0, TokenCount).Select(t => (float)Math.Log(baseline.Unigram(t))).ToArray();
+        // With logits log u, a boost E on the previous token gives it u E / (1 - u + u E); at u = 1/V that equals
+        // r + (1 - r)/V when E = (r V + 1 - r) / (1 - r). The cache adds gain * log(1 + 1) to the previous token.
+        double r = baseline.RepeatRate, boost = (r * TokenCount + 1 - r) / (1 - r);
+        using var noGrad = no_grad();
+        using var bias = tensor(logUnigram);
+        (tokenBias ?? output.bias!).copy_(bias);
+        using var gain = tensor(new[] { (float)(Math.Log(boost) / Math.Log(2)) });
+        cacheGains![0].copy_(gain[0]);
+        if (successorGain is not null)
+        {
+            using Scalar unit = 1;
+            successorGain.fill_(unit);
+        }
+        if (copyGate is not null)
+        {
+            using Scalar closed = -2;
+            copyGate.bias!.fill_(closed);
+        }
+    }
+
     /// <summary>log((1 - w) softmax(logits) + w (r [same token] + (1 - r) unigram)); <paramref name="previous"/> is one-hot [T, B, V].</summary>
     internal Tensor WithBackoff(Tensor logits, Tensor previous)
     {
@@ -175,10 +260,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// For each decay d, the decayed counts c_t = d c_(t-1) + onehot(token_t) at every step [T, B, V], continuing
     /// <paramref name="previous"/> ([J, B, V], zeros when null).
     /// </summary>
-    private Tensor[] Caches(Tensor tokens, Tensor? previous)
+    private Tensor[] Caches(Tensor onehot, Tensor? previous)
     {
-        long steps = tokens.shape[0];
-        var onehot = nn.functional.one_hot(tokens, TokenCount).to_type(ScalarType.Float32); // [T, B, V]
+        long steps = onehot.shape[0];
         var flat = onehot.reshape(steps, -1);
         var result = new Tensor[CacheDecays.Count];
         for (int j = 0; j < CacheDecays.Count; j++)
@@ -203,12 +287,76 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
                 for (long k = 0; k <= t; k++) weights[t * steps + k] = (float)Math.Pow(d, t - k);
                 carried[t] = (float)Math.Pow(d, t + 1);
             }
-            var counts = matmul(tensor(weights, [steps, steps], device: tokens.device), flat).reshape(onehot.shape);
+            var counts = matmul(tensor(weights, [steps, steps], device: onehot.device), flat).reshape(onehot.shape);
             if (previous is not null)
-                counts = counts.Plus(tensor(carried, [steps, 1, 1], device: tokens.device) * previous[j].unsqueeze(0));
+                counts = counts.Plus(tensor(carried, [steps, 1, 1], device: onehot.device) * previous[j].unsqueeze(0));
             result[j] = counts;
         }
         return result;
+    }
+
+    /// <summary>
+    /// For every step t, how often each token followed the token at t earlier in the stream ([T, B, V]), counting the
+    /// pairs in <paramref name="state"/>'s successor table; <paramref name="successors"/> is that table after the last
+    /// step ([B, V, V]: row a, column b counts b after a).
+    /// </summary>
+    internal static Tensor SuccessorCounts(Tensor onehot, LstmState? state, out Tensor successors)
+    {
+        long steps = onehot.shape[0];
+        // The token before each step: the carried previous token (the decay-0 cache) before the first.
+        var first = state?.Caches is { } carried ? carried[0].unsqueeze(0) : zeros_like(onehot.narrow(0, 0, 1));
+        var before = cat([first, onehot.narrow(0, 0, steps - 1)], 0).permute(1, 0, 2); // [B, T, V]
+        var now = onehot.permute(1, 0, 2);                                                // [B, T, V]
+        // matches[b, t, s] = 1 where the token before step s is the token at step t, for s <= t: step s's token followed it.
+        var matches = bmm(now, before.transpose(1, 2)).tril();
+        var counts = bmm(matches, now);                                                   // [B, T, V]
+        successors = bmm(before.transpose(1, 2), now);                                    // [B, V, V]
+        if (state?.Successors is { } table)
+        {
+            counts = counts.Plus(bmm(now, table));
+            successors = successors.Plus(table);
+        }
+        return counts.permute(1, 0, 2);
+    }
+
+    /// <summary>
+    /// The periodic copy's proposal for every step ([T, B, V], each row summing to 1 or 0 before any history), the last
+    /// <see cref="CopyLags"/>.Longest tokens ([L, B], -1 where none) and the decayed match rate of each lag ([B, lags]).
+    /// </summary>
+    internal (Tensor Copy, Tensor History, Tensor Rates) PeriodCopy(Tensor tokens, LstmState? state)
+    {
+        var (shortest, longest) = CopyLags;
+        long steps = tokens.shape[0], streams = tokens.shape[1];
+        int lagCount = longest - shortest + 1;
+        Tensor copy, rates, extended;
+        using (no_grad())
+        {
+            var before = state?.History ?? full(new long[] { longest, streams }, -1L, dtype: ScalarType.Int64, device: tokens.device);
+            extended = cat([before, tokens], 0); // [L + T, B]
+            var lags = arange(shortest, longest + 1, dtype: ScalarType.Int64, device: tokens.device);            // [lags]
+            var at = arange(longest, longest + steps, dtype: ScalarType.Int64, device: tokens.device).unsqueeze(1); // [T, 1]
+            var back = extended.index_select(0, (at - lags.unsqueeze(0)).reshape(-1)).reshape(steps, lagCount, streams);
+            var now = tokens.unsqueeze(1);                                                                        // [T, 1, B]
+            var matches = back.eq(now).logical_and(back.ge(0L)).to_type(ScalarType.Float32).permute(0, 2, 1);     // [T, B, lags]
+            // Decayed sums d^(t-s) over the segment, plus the carried rates decayed.
+            var weights = new float[steps * steps];
+            var carried = new float[steps];
+            for (long t = 0; t < steps; t++)
+            {
+                for (long k = 0; k <= t; k++) weights[t * steps + k] = (float)((1 - CopyDecay) * Math.Pow(CopyDecay, t - k));
+                carried[t] = (float)Math.Pow(CopyDecay, t + 1);
+            }
+            rates = matmul(tensor(weights, [steps, steps], device: tokens.device), matches.reshape(steps, -1)).reshape(matches.shape);
+            if (state?.MatchRates is { } previous) rates = rates.Plus(tensor(carried, [steps, 1, 1], device: tokens.device) * previous.unsqueeze(0));
+            // The token that followed each lag's match: extended[L + t + 1 - lag].
+            var followers = extended.index_select(0, (at + 1 - lags.unsqueeze(0)).reshape(-1)).reshape(steps, lagCount, streams).permute(0, 2, 1); // [T, B, lags]
+            copy = followers;
+        }
+        var valid = copy.ge(0L);
+        var lagWeights = nn.functional.softmax(rates * periodSharpness!.exp().mul(20), -1) * valid.to_type(ScalarType.Float32); // [T, B, lags]
+        var proposal = zeros(new long[] { steps, streams, TokenCount }, device: tokens.device)
+            .scatter_add(2, copy.clamp_min(0L), lagWeights);
+        return (proposal, extended.narrow(0, steps, longest).clone(), rates[-1].clone());
     }
 }
 
@@ -232,7 +380,19 @@ public sealed class LstmState : IDisposable
         new(Layers.Select(l => (l.H.detach().MoveToOuterDisposeScope(), l.C.detach().MoveToOuterDisposeScope())).ToArray())
         {
             Caches = Caches?.detach().MoveToOuterDisposeScope(),
+            Successors = Successors?.detach().MoveToOuterDisposeScope(),
+            History = History?.detach().MoveToOuterDisposeScope(),
+            MatchRates = MatchRates?.detach().MoveToOuterDisposeScope(),
         };
+
+    /// <summary>A token model with a successor cache: how often each token followed each other token so far [B, V, V]; else null.</summary>
+    public Tensor? Successors { get; init; }
+
+    /// <summary>A token model with a periodic copy: the stream's last tokens [lags, B] (-1: none yet); else null.</summary>
+    public Tensor? History { get; init; }
+
+    /// <summary>A token model with a periodic copy: each lag's decayed match rate [B, lags]; else null.</summary>
+    public Tensor? MatchRates { get; init; }
 
     /// <summary>Frees the tensors.</summary>
     public void Dispose()
@@ -243,5 +403,8 @@ public sealed class LstmState : IDisposable
             c.Dispose();
         }
         Caches?.Dispose();
+        Successors?.Dispose();
+        History?.Dispose();
+        MatchRates?.Dispose();
     }
 }

@@ -101,7 +101,7 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
 
     private protected override VersionInfo VersionInfo => GetVersionInfo();
 
-    private static VersionInfo GetVersionInfo() => MakeVersion("MGLSTMFC", LoaderSignature, typeof(LstmForecastingTransformer));
+    private static VersionInfo GetVersionInfo() => MakeVersion("MGLSTMFC", LoaderSignature, typeof(LstmForecastingTransformer), format: 2);
 
     private protected override void SaveModel(BinaryWriter writer, ModelSaveContext ctx)
     {
@@ -116,12 +116,14 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
         writer.Write(Network.TokenCount);
         writer.Write(Network.EmbeddingSize);
         writer.Write(Network.DescriptorSize);
+        writer.Write(Network.SuccessorCache);
+        writer.Write(Network.PeriodicCopy);
         ctx.SaveBinaryStream(WeightsEntry, w => Network.save(w));
     }
 
     private static LstmForecastingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
-        CheckFormat(ctx, GetVersionInfo(), "LSTM");
+        int format = CheckFormat(ctx, GetVersionInfo(), "LSTM");
         var r = ctx.Reader;
         var names = ColumnNames.Read(r);
         int featureSize = r.ReadInt32();
@@ -141,8 +143,10 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
         int descriptorSize = r.ReadInt32();
         if (descriptorSize < 0 || descriptorSize > 1 << 12)
             throw new InvalidDataException($"The model's network description is damaged ({descriptorSize} descriptor values).");
+        bool successorCache = format >= 2 && r.ReadBoolean(); // format 2 added the successor cache and the periodic copy
+        bool periodicCopy = format >= 2 && r.ReadBoolean();
         var network = new FrameLstm(featureSize, hidden, dropouts, tokenCount, embeddingSize,
-            descriptorSize > 0 ? new float[tokenCount * descriptorSize] : null); // the weights fill the descriptors in
+            descriptorSize > 0 ? new float[tokenCount * descriptorSize] : null, successorCache, periodicCopy); // the weights fill the descriptors in
         bool found;
         try
         {

@@ -1,0 +1,104 @@
+using MusicGen.Transforms.Network;
+using MusicGen.Transforms.Torch;
+using static TorchSharp.torch;
+
+namespace MusicGen.Tests;
+
+/// <summary>The token model's stream memories: the successor cache, the periodic copy and the baseline start.</summary>
+public class NetworkCacheTests
+{
+    private static Tensor Tokens(int[] tokens, int streams = 1) =>
+        tensor(tokens.Select(t => (float)t).ToArray(), [tokens.Length / streams, streams, 1]);
+
+    [Fact]
+    public void Successor_counts_say_what_followed_the_current_token_before()
+    {
+        using var scope = NewDisposeScope();
+        int[] sequence = [0, 1, 0, 2, 0];
+        var onehot = nn.functional.one_hot(tensor(sequence.Select(t => (long)t).ToArray()).unsqueeze(1), 3).to_type(ScalarType.Float32);
+        var counts = Tensors.ToArray(FrameLstm.SuccessorCounts(onehot, null, out var table)); // [5, 1, 3]
+        Assert.Equal([0f, 0f, 0f], counts.AsSpan(0, 3).ToArray());   // step 0: nothing followed 0 yet
+        Assert.Equal([0f, 1f, 0f], counts.AsSpan(6, 3).ToArray());   // step 2 (token 0): 1 followed 0 once
+        Assert.Equal([0f, 1f, 1f], counts.AsSpan(12, 3).ToArray());  // step 4 (token 0): 1 once, then 2 once
+        var pairs = Tensors.ToArray(table);                           // row a, column b: b after a
+        Assert.Equal(1f, pairs[0 * 3 + 1]);
+        Assert.Equal(1f, pairs[0 * 3 + 2]);
+        Assert.Equal(1f, pairs[1 * 3 + 0]);
+        Assert.Equal(1f, pairs[2 * 3 + 0]);
+        Assert.Equal(4f, pairs.Sum());
+    }
+
+    [Fact]
+    public void Periodic_copy_finds_the_period_and_proposes_what_came_one_period_ago()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(1);
+        const int period = 23, vocabulary = 40;
+        var rng = new Random(3);
+        var bar = Enumerable.Range(0, period).Select(_ => rng.Next(vocabulary)).ToArray();
+        var sequence = Enumerable.Range(0, 300).Select(t => bar[t % period]).ToArray();
+        using var network = new FrameLstm(1, [8], [0f], tokenCount: vocabulary, embeddingSize: 4, periodicCopy: true);
+        var tokens = tensor(sequence.Select(t => (long)t).ToArray()).unsqueeze(1);
+        var (copy, _, rates) = network.PeriodCopy(tokens, null);
+        var proposal = Tensors.ToArray(copy);
+        int hits = 0, checkedSteps = 0;
+        for (int t = 200; t < 299; t++)
+        {
+            var row = proposal.AsSpan(t * vocabulary, vocabulary);
+            int best = row.IndexOf(row.ToArray().Max());
+            checkedSteps++;
+            if (best == sequence[t + 1] && row[best] > 0.9f) hits++;
+        }
+        Assert.Equal(checkedSteps, hits);
+        var lastRates = Tensors.ToArray(rates);
+        int bestLag = Array.IndexOf(lastRates, lastRates.Max()) + FrameLstm.CopyLags.Shortest;
+        Assert.True(bestLag % period == 0, $"the strongest lag is {bestLag}, not a multiple of {period}");
+    }
+
+    [Fact]
+    public void Running_in_pieces_with_the_state_carried_equals_running_at_once()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(2);
+        using var network = new FrameLstm(1, [8], [0f], tokenCount: 12, embeddingSize: 4, successorCache: true, periodicCopy: true);
+        network.StartFromBaseline(Enumerable.Range(1, 12).Select(i => (long)i).ToArray(), 0.4);
+        network.eval();
+        var rng = new Random(5);
+        var sequence = Enumerable.Range(0, 2 * 130).Select(_ => rng.Next(12)).ToArray(); // 130 steps x 2 streams
+        using var noGrad = no_grad();
+        var all = Tokens(sequence, streams: 2);
+        var (whole, wholeState) = network.call(all, null);
+        var (first, state) = network.call(all.narrow(0, 0, 100), null);
+        var pieces = new List<float>(Tensors.ToArray(first));
+        for (int t = 100; t < 130; t++)   // the rest one step at a time, as generation does
+        {
+            var (step, next) = network.call(all.narrow(0, t, 1), state);
+            pieces.AddRange(Tensors.ToArray(step));
+            state = next;
+        }
+        var expected = Tensors.ToArray(whole);
+        Assert.Equal(expected.Length, pieces.Count);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], pieces[i], 3);
+        Assert.Equal(Tensors.ToArray(wholeState.Successors!), Tensors.ToArray(state.Successors!));
+        Assert.Equal(Tensors.ToArray(wholeState.History!), Tensors.ToArray(state.History!));
+    }
+
+    [Fact]
+    public void An_untrained_network_starts_at_repeat_or_unigram()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        const int vocabulary = 64;
+        using var network = new FrameLstm(1, [8], [0f], tokenCount: vocabulary, embeddingSize: 4);
+        var counts = Enumerable.Range(0, vocabulary).Select(k => (long)(k < 32 ? 300 : 100)).ToArray();
+        network.StartFromBaseline(counts, repeatRate: 0.6);
+        network.eval();
+        using var noGrad = no_grad();
+        var (output, state) = network.call(Tokens([5]), null);
+        var p = Tensors.ToArray(output.softmax(-1));
+        double unigram = 301.0 / counts.Sum(c => c + 1.0);
+        Assert.InRange(p[5], 0.5, 0.75);                        // the previous token: about the repeat rate
+        Assert.InRange(p[10] / p[50], 2.0, 4.5);                // others in proportion to their frequencies (3:1)
+        Assert.InRange(p[10], 0.2 * unigram, 0.8 * unigram);    // and scaled down by the repeat's share
+    }
+}
