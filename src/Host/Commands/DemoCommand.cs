@@ -30,7 +30,7 @@ internal static class DemoCommand
         return command;
     }
 
-    /// <summary>data/ in the current folder or in the nearest parent of the program that has one.</summary>
+    /// <summary>data/ in the current folder or its parents, else beside the program (the build and the tool package carry a copy).</summary>
     internal static string FindDataFolder()
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
