@@ -48,8 +48,9 @@ public static class Program
             BenchCommand.Create(console),
             InfoCommand.Create(console),
         };
+        Help.Install(root);
         var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
+        if (parsed.Errors.Count > 0 && parsed.Action is not Help)
         {
             // Bad usage: the problems in words, and exit code 2 (as README says), without the whole help text.
             foreach (var problem in parsed.Errors) error.WriteLine($"musicgen: error: {InWords(problem.Message)}");

@@ -124,14 +124,22 @@ public class CliTests
     }
 
     [Theory]
-    [InlineData("train")]
-    [InlineData("generate")]
-    [InlineData("demo")]
-    public void Every_command_has_help(string command)
+    [InlineData("train", "Data:", "Model:", "Training:", "Output:")]
+    [InlineData("generate", "Data:", "Model:", "Generation:", "Output:")]
+    [InlineData("demo", "Data:", "Training:", "Output:")]
+    [InlineData("inspect", "Output:")]
+    [InlineData("evaluate", "Data:", "Model:", "Generation:", "Output:")]
+    [InlineData("reconstruct", "Data:", "Model:", "Output:")]
+    [InlineData("info")]
+    public void Every_command_has_grouped_help_with_examples_that_fits_100_columns(string command, params string[] groups)
     {
-        var (code, output, _) = Run(command, "--help");
+        var (code, output, _) = Run(command, "--help");   // even without the options a command requires
         Assert.Equal(0, code);
         Assert.Contains("Usage:", output);
+        Assert.Contains("Examples:\n  musicgen " + command, output.ReplaceLineEndings("\n"));
+        foreach (var group in groups) Assert.Contains("\n" + group + "\n", output.ReplaceLineEndings("\n"));
+        Assert.All(output.ReplaceLineEndings("\n").Split('\n'), line => Assert.True(line.Length <= 100, $"{line.Length} columns: {line}"));
+        Assert.DoesNotContain("[default:", output);   // one style: "(default: X)"
     }
 
     [Fact]

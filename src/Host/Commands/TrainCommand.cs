@@ -157,33 +157,33 @@ internal static class TrainCommand
 internal sealed class TrainingOptions
 {
     private readonly Option<string> preset = Cli.Option("--preset", "default: the token model that samples; seed2017: the 2017 system", "default");
-    private readonly Option<int?> epochs = Maybe<int>("--epochs", "Passes over the data (default 40; seed2017: 10)");
-    private readonly Option<BatchOrdering?> batching = Maybe<BatchOrdering>("--batching", "Stateful batch ordering: Seed2017 or ContiguousStreams (default ContiguousStreams; seed2017: Seed2017)");
-    private readonly Option<int?> batchSize = Maybe<int>("--batch-size", "State streams per batch (default 16; seed2017: 32)");
-    private readonly Option<int?> sequenceLength = Maybe<int>("--sequence-length", "Batches per optimizer step, truncated backpropagation through time (default 64; seed2017: 1)");
-    private readonly Option<int?> layers = Maybe<int>("--layers", "LSTM layers (default 2; seed2017: 3)");
-    private readonly Option<int?> hidden = Maybe<int>("--hidden", "Units per LSTM layer (default 384; seed2017: 256)");
-    private readonly Option<float?> dropout = Maybe<float>("--dropout", "Dropout after every LSTM layer (default 0.3; seed2017: 0.5, 0.3, 0.2)");
-    private readonly Option<float?> learningRate = Maybe<float>("--learning-rate", "Adam's learning rate (default 0.001)");
-    private readonly Option<float?> clip = Maybe<float>("--clip", "Clip the gradient norm to this, 0: off (default 1; seed2017: 0)");
-    private readonly Option<int?> tokens = Maybe<int>("--tokens", "Codebook size of the default preset (default 512)");
-    private readonly Option<int?> embedding = Maybe<int>("--embedding", "Token embedding size of the default preset (default 128)");
+    private readonly Option<int?> epochs = Maybe<int>("--epochs", "Passes over the data (default: 40; seed2017: 10)");
+    private readonly Option<BatchOrdering?> batching = Maybe<BatchOrdering>("--batching", "Stateful batch ordering: Seed2017 or ContiguousStreams (default: ContiguousStreams; seed2017: Seed2017)");
+    private readonly Option<int?> batchSize = Maybe<int>("--batch-size", "State streams per batch (default: 16; seed2017: 32)");
+    private readonly Option<int?> sequenceLength = Maybe<int>("--sequence-length", "Batches per optimizer step, truncated backpropagation through time (default: 64; seed2017: 1)");
+    private readonly Option<int?> layers = Maybe<int>("--layers", "LSTM layers (default: 2; seed2017: 3)");
+    private readonly Option<int?> hidden = Maybe<int>("--hidden", "Units per LSTM layer (default: 384; seed2017: 256)");
+    private readonly Option<float?> dropout = Maybe<float>("--dropout", "Dropout after every LSTM layer (default: 0.3; seed2017: 0.5, 0.3, 0.2)");
+    private readonly Option<float?> learningRate = Maybe<float>("--learning-rate", "Adam's learning rate (default: 0.001)");
+    private readonly Option<float?> clip = Maybe<float>("--clip", "Clip the gradient norm to this, 0: off (default: 1; seed2017: 0)");
+    private readonly Option<int?> tokens = Maybe<int>("--tokens", "Codebook size of the default preset (default: 512)");
+    private readonly Option<int?> embedding = Maybe<int>("--embedding", "Token embedding size of the default preset (default: 128)");
     private readonly Option<bool> describeTokens = new("--describe-tokens") { Description = "Default preset: embed and score tokens through their codebook centroids" };
-    private readonly Option<float?> tokenNoise = Maybe<float>("--token-noise", "Share of input tokens replaced at random while training the default preset (default 0.1)");
-    private readonly Option<int?> frameSize = Maybe<int>("--frame-size", "Samples per FFT frame (default 2048; seed2017: 256)");
+    private readonly Option<float?> tokenNoise = Maybe<float>("--token-noise", "Share of input tokens replaced at random while training the default preset (default: 0.1)");
+    private readonly Option<int?> frameSize = Maybe<int>("--frame-size", "Samples per FFT frame (default: 2048; seed2017: 256)");
     private readonly Option<Representation?> representation = Maybe<Representation>("--representation", "seed2017 preset's features: Seed2017, ComplexSpectrum, LogMagnitude or LogMel (the default preset is LogMagnitude)");
-    private readonly Option<int?> hop = Maybe<int>("--hop", "Samples between frames (default 512; seed2017: the frame size for Seed2017 features, a quarter of it otherwise)");
-    private readonly Option<WindowKind?> window = new("--window") { Description = "Rectangular, Hann or Hamming (default Hann; seed2017: rectangular for Seed2017 features)" };
-    private readonly Option<int?> melBands = Maybe<int>("--mel-bands", "Mel bands describing frames for the codebook (default 64), or of LogMel features (80)");
+    private readonly Option<int?> hop = Maybe<int>("--hop", "Samples between frames (default: 512; seed2017: the frame size for Seed2017 features, a quarter of it otherwise)");
+    private readonly Option<WindowKind?> window = new("--window") { Description = "Rectangular, Hann or Hamming (default: Hann; seed2017: rectangular for Seed2017 features)" };
+    private readonly Option<int?> melBands = Maybe<int>("--mel-bands", "Mel bands describing frames for the codebook (default: 64), or of LogMel features (80)");
     private readonly Option<bool?> normalize = new("--normalize") { Description = "seed2017 preset: standardise features (default: off for Seed2017 features, on otherwise)" };
-    private readonly Option<int?> sampleRate = Maybe<int>("--sample-rate", "Model sample rate (default 22050; seed2017: 0, the first file's)");
-    private readonly Option<int?> channels = Maybe<int>("--channels", "Model channels (default 1; seed2017: 1 or 2, 0: the first file's)");
+    private readonly Option<int?> sampleRate = Maybe<int>("--sample-rate", "Model sample rate (default: 22050; seed2017: 0, the first file's)");
+    private readonly Option<int?> channels = Maybe<int>("--channels", "Model channels (default: 1; seed2017: 1 or 2, 0: the first file's)");
     private readonly Option<int> seed = Cli.Option("--random-seed", "Random seed", 1);
     private readonly Option<double> validation = Cli.Option("--validation", "Share of the audio held out for validation: that share of whole files when there are 3 or more, else the end of each file (0: none)", 0.1);
     private readonly Option<float> decay = Cli.Option("--lr-decay", "Multiply the learning rate by this after every epoch", 1f);
     private readonly Option<double> checkpointMinutes = Cli.Option("--checkpoint-minutes", "Also checkpoint at the end of a file this many minutes after the last checkpoint (0: at epoch ends only)", 10.0);
     private readonly Option<string> device = Cli.Option("--device", "cpu, or cuda (needs a CUDA build of TorchSharp)", "cpu");
-    private readonly Option<int?> patience = Maybe<int>("--patience", "Stop after this many epochs without a better validation loss, 0: never (default 6; seed2017: 0)");
+    private readonly Option<int?> patience = Maybe<int>("--patience", "Stop after this many epochs without a better validation loss, 0: never (default: 6; seed2017: 0)");
 
     private static Option<T?> Maybe<T>(string name, string description) where T : struct => new(name) { Description = description };
 
