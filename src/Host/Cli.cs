@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Spectre.Console;
 using MusicGen.Estimators;
 
 namespace MusicGen.Host;
@@ -63,7 +64,7 @@ internal sealed class Cli(TextWriter output, TextWriter error)
         }
     }
 
-    /// <summary>Prints training progress: a line per epoch, and a live line in between when stderr is a terminal.</summary>
+    /// <summary>Prints training progress: a line per epoch, and a live bar in between (<see cref="WithProgressBar"/>) or a live line when the output is a terminal.</summary>
     private readonly System.Diagnostics.Stopwatch run = System.Diagnostics.Stopwatch.StartNew();
     private int epochsSeen;
     private long framesPerEpoch;
@@ -88,8 +89,50 @@ internal sealed class Cli(TextWriter output, TextWriter error)
         if (!p.EpochDone && p.EpochFrames is { } all && all > 0) line += $"  {100.0 * p.Frames / all,3:F0}% of the epoch";
         if (double.IsFinite(left) && (p.Epoch < p.Epochs || !p.EpochDone))
             line += $"  ETA {TimeSpan.FromSeconds(left):h\\:mm\\:ss}";
-        if (p.EpochDone) Out.WriteLine(line.PadRight(79));
+        if (bar is { } live)
+        {
+            // The bar shows this epoch's frames (its own ETA is the epoch's); the description the whole run's ETA.
+            long epochSize = p.EpochFrames ?? framesPerEpoch;
+            live.IsIndeterminate = epochSize <= 0;
+            live.MaxValue = Math.Max(1, epochSize);
+            live.Value = p.EpochDone ? 0 : Math.Min(p.Frames, live.MaxValue);
+            live.Description = Markup.Escape($"epoch {(p.EpochDone ? Math.Min(p.Epoch + 1, p.Epochs) : p.Epoch)}/{p.Epochs}  loss {p.Loss:G4}" +
+                (double.IsFinite(left) ? $"  all epochs: {TimeSpan.FromSeconds(left):h\\:mm\\:ss} left" : ""));
+            if (p.EpochDone) AnsiConsole.WriteLine(line);
+        }
+        else if (p.EpochDone) Out.WriteLine(line.PadRight(79));
         else if (!Console.IsOutputRedirected && ReferenceEquals(Out, Console.Out)) Out.Write("\r" + line + "\r");
+    }
+
+    private ProgressTask? bar;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> (a fit) under a live progress bar with the epoch's ETA when the output is a
+    /// terminal; otherwise as is, and <see cref="Progress"/> prints plain lines.
+    /// </summary>
+    public T WithProgressBar<T>(string starting, Func<T> work)
+    {
+        if (Console.IsOutputRedirected || !ReferenceEquals(Out, Console.Out) || !AnsiConsole.Profile.Capabilities.Interactive) return work();
+        T result = default!;
+        var progress = AnsiConsole.Progress();
+        progress.AutoClear = true;
+        progress.Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(),
+                new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(context =>
+            {
+                bar = context.AddTask(Markup.Escape(starting));
+                bar.IsIndeterminate = true;
+                try
+                {
+                    result = work();
+                }
+                finally
+                {
+                    bar.StopTask();
+                    bar = null;
+                }
+            });
+        return result;
     }
 
     public static Option<T> Option<T>(string name, string description, T defaultValue) =>

@@ -104,7 +104,7 @@ internal static class TrainCommand
         var data = ml.Data.LoadAudioFiles(files);
         cli.Out.WriteLine($"Training the {preset} preset on {files.Count} file(s), up to {settings.Epochs} epoch(s)...");
         var clock = Stopwatch.StartNew();
-        using var fitted = pipeline.Fit(data);
+        using var fitted = cli.WithProgressBar("decoding, features and codebook", () => pipeline.Fit(data));
         if (skipped.Count > 0) cli.Error.WriteLine($"musicgen: warning: skipped {skipped.Count} unreadable file(s): {string.Join(", ", skipped)}");
         var best = epochs.Where(e => e.Validation is not null).MinBy(e => e.Validation!.Loss);
         var info = new ModelInfo
