@@ -158,6 +158,26 @@ public class TokenModelTests
     }
 
     [Fact]
+    public void A_fit_reports_held_out_files_epochs_and_warnings_to_MLContext_Log()
+    {
+        using var temp = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        var messages = new List<(string Source, string Kind, string Message)>();
+        ml.Log += (_, e) =>
+        {
+            if (e.Source.StartsWith("MusicGen", StringComparison.Ordinal)) lock (messages) messages.Add((e.Source, e.Kind.ToString(), e.RawMessage));
+        };
+        string songs = TestAudio.MelodyFolder(temp, count: 3, seconds: 3);
+        File.WriteAllText(Path.Combine(songs, "notes.wav"), "not audio");
+        var files = ml.Data.LoadAudioFiles([songs]);
+        using var fitted = ml.Transforms.TokenModel(TinyTokens() with { SkipUnreadable = true, ValidationFraction = 0.34 }).Fit(files);
+        Assert.Contains(messages, m => m.Kind == "Warning" && m.Message.Contains("notes.wav", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Kind == "Info" && m.Message.StartsWith("validating on 1 held-out file(s): song", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Kind == "Info" && m.Message.StartsWith("epoch 1/2: ", StringComparison.Ordinal) && m.Message.Contains("validation", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Message.StartsWith("epoch 2/2: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_backoff_interpolates_the_network_with_repeat_or_unigram()
     {
         TorchSharp.torch.manual_seed(1);

@@ -138,7 +138,7 @@ public static class Presets
     public static MusicPipelineEstimator Seed2017Model(this TransformsCatalog catalog, PipelineSettings? settings = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        var s = settings ?? PipelineSettings.Seed2017Model();
+        var s = Logged(catalog, settings ?? PipelineSettings.Seed2017Model());
         var normalize = s.Normalize ?? s.Representation != Representation.Seed2017;
         return new MusicPipelineEstimator(Loader(catalog, s, s.Channels), Vectorizer(catalog, s, s.Representation, s.Window),
             normalize ? catalog.NormalizeFeatures() : null, null, catalog.BatchStatefully(s.Ordering, s.BatchSize),
@@ -157,7 +157,7 @@ public static class Presets
     public static MusicPipelineEstimator TokenModel(this TransformsCatalog catalog, PipelineSettings? settings = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        var s = settings ?? PipelineSettings.TokenModel();
+        var s = Logged(catalog, settings ?? PipelineSettings.TokenModel());
         if (s.SampleRate <= 0) throw new ArgumentException("The token model needs a sample rate (its codebook's mel bands depend on it).");
         if (s.Channels != 1) throw new ArgumentException("The token model is mono: set Channels to 1.");
         var tokenizer = catalog.Tokenize(new TokenizingEstimator.Options
@@ -181,6 +181,38 @@ public static class Presets
                 BatchSize = s.BatchSize,
                 FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn,
             }), catalog.PredictNextFrame(training), s.ValidationFraction, s.EpochEnd, s.HoldOutChosen);
+    }
+
+    /// <summary>A copy of <paramref name="s"/> whose callbacks also send their news to the context's log (<see cref="ContextLog"/>).</summary>
+    private static PipelineSettings Logged(TransformsCatalog catalog, PipelineSettings s)
+    {
+        if (ContextLog.Of(catalog) is not { } log) return s;
+        var progress = s.Progress;
+        var warning = s.Warning;
+        var holdOutChosen = s.HoldOutChosen;
+        return s with
+        {
+            Progress = p =>
+            {
+                progress?.Invoke(p);
+                if (!p.EpochDone) return;
+                string line = FormattableString.Invariant($"epoch {p.Epoch}/{p.Epochs}: {p.Frames} frames, {p.FramesPerSecond:F0} frames/s, loss {p.Loss:G5}");
+                if (p.Validation is { } v)
+                    line += FormattableString.Invariant($", validation {v.Loss:G5} ({v.RepeatPreviousName} {v.RepeatPrevious:G5}, {v.AverageName} {v.Average:G5})");
+                log.Info(line);
+            },
+            Warning = w =>
+            {
+                warning?.Invoke(w);
+                log.Warning(w.Message);
+            },
+            HoldOutChosen = h =>
+            {
+                holdOutChosen?.Invoke(h);
+                log.Info(h.WholeFiles ? $"validating on {h.Files.Count} held-out file(s): {string.Join(", ", h.Files.Select(Path.GetFileName))}"
+                    : FormattableString.Invariant($"validating on the last {h.Fraction:P0} of each file"));
+            },
+        };
     }
 
     private static AudioLoadingEstimator Loader(TransformsCatalog catalog, PipelineSettings s, int channels) =>

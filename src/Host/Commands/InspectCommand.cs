@@ -41,19 +41,40 @@ internal static class InspectCommand
         if (table.Rows.Count == 0) throw new InvalidDataException($"No audio files in {string.Join(", ", paths)}.");
 
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(cli.Out), Ansi = AnsiSupport.Detect, ColorSystem = ColorSystemSupport.Detect });
-        if (!live) console.Profile.Width = 200; // a file or a pipe: don't squeeze the table into 80 columns
-        var grid = new Table().Border(TableBorder.Simple);
-        foreach (var header in new[] { "file", "format", "Hz", "ch", "seconds", "peak dBFS", "RMS dBFS", "clipped %", "silent %", "centroid Hz", "status" })
-            grid.AddColumn(new TableColumn(header));
+        // The terminal's own width (Spectre assumes 80 for a writer it did not open); a file or a pipe gets 200.
+        int width = ReferenceEquals(cli.Out, Console.Out) && !Console.IsOutputRedirected ? TerminalWidth() : 200;
+        console.Profile.Width = width;
+        string[] headers = ["file", "format", "Hz", "ch", "seconds", "peak dBFS", "RMS dBFS", "clipped %", "silent %", "centroid Hz", "status"];
+        var rows = new List<string[]>();
         for (long i = 0; i < table.Rows.Count; i++)
         {
             var row = table.Rows[i];
             string F(string column, string format) => table[column][i] is double d ? d.ToString(format, System.Globalization.CultureInfo.InvariantCulture) : "";
-            grid.AddRow(Markup.Escape(Path.GetFileName((string)row[0])), Markup.Escape(row[2] is string e && !e.StartsWith("decoded", StringComparison.Ordinal) ? $"{row[1]} {e}" : $"{row[1]}"), $"{row[3]}", $"{row[4]}",
+            rows.Add([Path.GetFileName((string)row[0]), row[2] is string e && !e.StartsWith("decoded", StringComparison.Ordinal) ? $"{row[1]} {e}" : $"{row[1]}", $"{row[3]}", $"{row[4]}",
                 F("Seconds", "F1"), F("PeakDbfs", "F1"), F("RmsDbfs", "F1"), Percent(table["ClippedShare"][i]), Percent(table["SilentShare"][i]),
-                F("CentroidMeanHz", "F0"), Markup.Escape((string)row[13]));
+                F("CentroidMeanHz", "F0"), (string)row[13]]);
         }
+        // Too narrow for every column: leave out the least telling ones (all of them are in --csv) rather than break words.
+        var shown = Enumerable.Range(0, headers.Length).ToList();
+        int Needed() => shown.Sum(c => Math.Min(rows.Max(r => r[c].Length), c is 0 or 1 or 10 ? 40 : 12) is var w ? Math.Max(w, headers[c].Length) + 3 : 0) + 2;
+        var hidden = new List<string>();
+        foreach (int drop in new[] { 9, 8, 3, 2, 7, 6 })
+        {
+            if (Needed() <= width) break;
+            shown.Remove(drop);
+            hidden.Add(headers[drop]);
+        }
+        var grid = new Table().Border(TableBorder.Simple);
+        foreach (int c in shown)
+        {
+            // Numbers never break; names and texts wrap between words.
+            var column = new TableColumn(headers[c]);
+            if (c is not (0 or 1 or 10)) column.NoWrap().RightAligned();
+            grid.AddColumn(column);
+        }
+        foreach (var row in rows) grid.AddRow(shown.Select(c => Markup.Escape(row[c])).ToArray());
         console.Write(grid);
+        if (hidden.Count > 0) cli.Out.WriteLine($"(left out to fit {width} columns: {string.Join(", ", hidden)}; --csv has every column)");
 
         var warnings = AudioDataset.Warnings(table);
         int readable = (int)table.Rows.Count - warnings.Count(w => w.StartsWith("undecodable", StringComparison.Ordinal));
@@ -86,6 +107,18 @@ internal static class InspectCommand
             cli.Out.WriteLine($"Wrote {2 * written} PNG(s) to {plotFolder}.");
         }
         return 0;
+    }
+
+    private static int TerminalWidth()
+    {
+        try
+        {
+            return Math.Max(Console.WindowWidth, 60);
+        }
+        catch (IOException)
+        {
+            return 120;
+        }
     }
 
     private static string Percent(object? share) => share is double d ? (100 * d).ToString("F2", System.Globalization.CultureInfo.InvariantCulture) : "";
