@@ -65,6 +65,38 @@ public class TokenModelTests
     }
 
     [Fact]
+    public void Codebook_streams_the_files_twice_and_clusters_a_sample_but_counts_every_frame()
+    {
+        // 40 files of 50 frames, each frame one of four spectra; only 200 of the 2000 frames are clustered.
+        var rng = new Random(4);
+        int[] peaks = [3, 12, 30, 50];
+        float[] File(int index) => Enumerable.Range(0, 50).SelectMany(t =>
+        {
+            var f = new float[65];
+            for (int i = 0; i < 65; i++) f[i] = -6 + 0.05f * (float)rng.NextDouble();
+            f[peaks[(t + index) % 4]] = 0;
+            return f;
+        }).ToArray();
+        var files = Enumerable.Range(0, 40).Select(File).ToList();
+        int passes = 0;
+        IEnumerable<float[]> Read()
+        {
+            passes++;
+            foreach (var f in files) yield return f;
+        }
+        var codebook = CodebookFitting.Fit(Read, 65, 8000, tokenCount: 4, bands: 16, maxClusteringFrames: 200);
+        Assert.Equal(2, passes);
+        Assert.Equal(2000, codebook.Frequencies.Sum());
+        Assert.Equal([500L, 500L, 500L, 500L], codebook.Frequencies.Order().ToArray());
+        for (int k = 0; k < 4; k++)   // every medoid is a real frame of its own kind
+        {
+            var frame = codebook.Decode([k]);
+            Assert.Equal(0f, frame.Max());
+            Assert.Equal(k, codebook.EncodeFrame(frame));
+        }
+    }
+
+    [Fact]
     public void Sampler_honours_temperature_and_top_k()
     {
         float[] logits = [0f, 1f, 2f, 0.5f];

@@ -20,34 +20,47 @@ public static class CodebookFitting
     /// </summary>
     /// <exception cref="InvalidOperationException">There are fewer frames than tokens.</exception>
     public static Codebook Fit(IReadOnlyList<float[]> files, int bins, int sampleRate, int tokenCount, int bands = 64, int seed = 1,
+        int iterations = 25, int maxClusteringFrames = 100_000) =>
+        Fit(() => files, bins, sampleRate, tokenCount, bands, seed, iterations, maxClusteringFrames);
+
+    /// <summary>
+    /// The same, reading the files twice through <paramref name="files"/> and holding one file's frames at a time:
+    /// the first pass keeps a uniform random sample of at most <paramref name="maxClusteringFrames"/> frames (reservoir
+    /// sampling, as their log-mel descriptions), the second counts every frame's token and fetches each token's medoid.
+    /// Memory follows the sample and the longest file, not the collection.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">There are fewer frames than tokens.</exception>
+    public static Codebook Fit(Func<IEnumerable<float[]>> files, int bins, int sampleRate, int tokenCount, int bands = 64, int seed = 1,
         int iterations = 25, int maxClusteringFrames = 100_000)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tokenCount, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(bands, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxClusteringFrames, tokenCount);
         int frameSize = (bins - 1) * 2;
         var pool = MelFilters.Triangular(bands, frameSize, sampleRate);
-        long total = files.Sum(f => (long)f.Length / bins);
+        var rng = new Random(seed);
+        var raw = new Codebook(bins, bands, pool, new float[bands], Enumerable.Repeat(1f, bands).ToArray(), new float[bands], new float[bins], [0], 0);
+
+        // Pass 1: a uniform sample of the frames, described by their log-mel bands, with where each came from.
+        var described = new float[(long)maxClusteringFrames * bands];
+        var origin = new (int File, int Frame)[maxClusteringFrames];
+        long total = 0;
+        int fileIndex = 0;
+        foreach (var file in files())
+        {
+            int frames = file.Length / bins;
+            for (int t = 0; t < frames; t++, total++)
+            {
+                long slot = total < maxClusteringFrames ? total : rng.NextInt64(total + 1);
+                if (slot >= maxClusteringFrames) continue;
+                raw.Describe(file.AsSpan(t * bins, bins), described.AsSpan((int)slot * bands, bands));
+                origin[slot] = (fileIndex, t);
+            }
+            fileIndex++;
+        }
         if (total < tokenCount)
             throw new InvalidOperationException($"There are {total} frames to learn {tokenCount} tokens from; give more audio or fewer tokens.");
-        var rng = new Random(seed);
-        var picked = Enumerable.Range(0, (int)Math.Min(total, int.MaxValue)).ToArray();
-        rng.Shuffle(picked);
-        int n = Math.Min(picked.Length, maxClusteringFrames);
-        Array.Sort(picked, 0, n);
-        var frameAt = new List<(float[] File, int Index)>(n);
-        {
-            int file = 0;
-            long offset = 0;
-            foreach (int p in picked.AsSpan(0, n))
-            {
-                while (p >= offset + files[file].Length / bins) offset += files[file++].Length / bins;
-                frameAt.Add((files[file], (int)(p - offset)));
-            }
-        }
-        var raw = new Codebook(bins, bands, pool, new float[bands], Enumerable.Repeat(1f, bands).ToArray(), new float[bands], new float[bins], [0], 0);
-        var described = new float[(long)n * bands];
-        for (int i = 0; i < n; i++)
-            raw.Describe(frameAt[i].File.AsSpan(frameAt[i].Index * bins, bins), described.AsSpan(i * bands, bands));
+        int n = (int)Math.Min(total, maxClusteringFrames);
         var mean = new float[bands];
         var std = new float[bands];
         for (int b = 0; b < bands; b++)
@@ -59,20 +72,30 @@ public static class CodebookFitting
             mean[b] = (float)m;
             std[b] = (float)Math.Max(Math.Sqrt(q / n), 1e-3);
         }
-        for (long i = 0; i < described.Length; i++) described[i] = (described[i] - mean[i % bands]) / std[i % bands];
+        for (long i = 0; i < (long)n * bands; i++) described[i] = (described[i] - mean[i % bands]) / std[i % bands];
+        var (centres, members) = KMeans(described.AsSpan(0, n * bands).ToArray(), n, bands, tokenCount, iterations, rng);
+        described = [];
 
-        var (centres, members) = KMeans(described, n, bands, tokenCount, iterations, rng);
-        // Decode each token as its medoid: the clustered frame nearest the centroid.
-        var decode = new float[tokenCount * bins];
+        // Pass 2: every frame's token (counts, repeats, holds), and each token's medoid frame copied as it goes by.
+        var untallied = new Codebook(bins, bands, pool, mean, std, centres, new float[tokenCount * bins], new long[tokenCount], 0);
+        var medoidsAt = new Dictionary<(int File, int Frame), List<int>>();
         for (int k = 0; k < tokenCount; k++)
-            frameAt[members[k]].File.AsSpan(frameAt[members[k]].Index * bins, bins).CopyTo(decode.AsSpan(k * bins, bins));
-        var untallied = new Codebook(bins, bands, pool, mean, std, centres, decode, new long[tokenCount], 0);
-
+        {
+            var at = origin[members[k]];
+            if (!medoidsAt.TryGetValue(at, out var tokens)) medoidsAt[at] = tokens = [];
+            tokens.Add(k);
+        }
+        var decode = new float[tokenCount * bins];
         var counts = new long[tokenCount];
         long repeats = 0, pairs = 0;
         var holds = new List<int>();
-        foreach (var file in files)
+        fileIndex = 0;
+        foreach (var file in files())
         {
+            int frames = file.Length / bins;
+            for (int t = 0; t < frames; t++)
+                if (medoidsAt.TryGetValue((fileIndex, t), out var tokensHere))
+                    foreach (int k in tokensHere) file.AsSpan(t * bins, bins).CopyTo(decode.AsSpan(k * bins, bins));
             var tokens = untallied.Encode(file);
             int run = 0;
             for (int t = 0; t < tokens.Length; t++)
@@ -88,7 +111,10 @@ public static class CodebookFitting
                 pairs++;
                 if (tokens[t] == tokens[t - 1]) repeats++;
             }
+            fileIndex++;
         }
+        if (counts.Sum() != total)
+            throw new InvalidOperationException($"The frames changed between the codebook's two passes ({total} frames, then {counts.Sum()}).");
         holds.Sort();
         int longest = holds.Count == 0 ? 1 : holds[Math.Min(holds.Count - 1, (int)(0.99 * holds.Count))];
         return new Codebook(bins, bands, pool, mean, std, centres, decode, counts, pairs == 0 ? 0 : (double)repeats / pairs, longest);
