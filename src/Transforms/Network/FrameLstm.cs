@@ -167,16 +167,18 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             var counts = SuccessorCounts(onehot, state, out successors);
             result = result.Plus(counts.Plus(one).log() * successorGain);
         }
-        Tensor? history = null, rates = null;
+        Tensor? history = null, rates = null, probabilities = null;
         if (periodSharpness is not null)
         {
             var (copy, nextHistory, nextRates) = PeriodCopy(tokens, state);
             history = nextHistory;
             rates = nextRates;
             var gate = nn.functional.sigmoid(copyGate!.call(top)); // [T, B, 1]
-            result = (nn.functional.softmax(result, -1) * gate.neg().Plus(one)).Plus(copy * gate).log();
+            probabilities = (nn.functional.softmax(result, -1) * gate.neg().Plus(one)).Plus(copy * gate);
         }
-        if (BackoffWeight > 0) result = WithBackoff(result, caches[0]);
+        if (BackoffWeight > 0) probabilities = WithBackoff(probabilities ?? nn.functional.softmax(result, -1), caches[0]);
+        // Mixtures are summed as probabilities and turned into log-probabilities once (a log-softmax of them is themselves).
+        if (probabilities is not null) result = probabilities.log();
         return (result, new LstmState(next)
         {
             Caches = stack(caches.Select(c => c[-1]).ToArray()),
@@ -246,14 +248,14 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         }
     }
 
-    /// <summary>log((1 - w) softmax(logits) + w (r [same token] + (1 - r) unigram)); <paramref name="previous"/> is one-hot [T, B, V].</summary>
-    internal Tensor WithBackoff(Tensor logits, Tensor previous)
+    /// <summary>(1 - w) p + w (r [same token] + (1 - r) unigram), for probabilities p; <paramref name="previous"/> is one-hot [T, B, V].</summary>
+    internal Tensor WithBackoff(Tensor probabilities, Tensor previous)
     {
         var w = get_buffer("backoff_weight")!;
         var r = get_buffer("backoff_repeat")!;
         using Scalar one = 1;
         var backoff = (previous * r).Plus(get_buffer("backoff_unigram")! * r.neg().Plus(one));
-        return (nn.functional.softmax(logits, -1) * w.neg().Plus(one)).Plus(backoff * w).log();
+        return (probabilities * w.neg().Plus(one)).Plus(backoff * w);
     }
 
     /// <summary>
@@ -303,10 +305,24 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     internal static Tensor SuccessorCounts(Tensor onehot, LstmState? state, out Tensor successors)
     {
         long steps = onehot.shape[0];
+        var now = onehot.permute(1, 0, 2);                                                // [B, T, V]
+        if (steps == 1 && state?.Caches is { } last && state.Successors is { } carriedTable)
+        {
+            // One generation step: count the pair (previous, current) in the carried table in place (copying a
+            // V x V table per step cost more than the rest of the step) and hand on a new handle to it; then read
+            // the current token's row.
+            long streams = onehot.shape[1], tokens = onehot.shape[2];
+            var current = onehot[0].argmax(-1L).unsqueeze(1);                               // [B, 1] (one token per stream)
+            var previous = last[0].argmax(-1L).unsqueeze(1);                                // [B, 1]
+            var seen = last[0].sum(-1L, keepdim: true);                                     // [B, 1]: 0 before any token
+            using Scalar width = tokens;
+            carriedTable.view(streams, tokens * tokens).scatter_add_(1, previous.mul(width).Plus(current), seen);
+            successors = carriedTable.view(streams, tokens, tokens);
+            return carriedTable.gather(1, current.unsqueeze(2).expand(streams, 1, tokens)).permute(1, 0, 2);
+        }
         // The token before each step: the carried previous token (the decay-0 cache) before the first.
         var first = state?.Caches is { } carried ? carried[0].unsqueeze(0) : zeros_like(onehot.narrow(0, 0, 1));
         var before = cat([first, onehot.narrow(0, 0, steps - 1)], 0).permute(1, 0, 2); // [B, T, V]
-        var now = onehot.permute(1, 0, 2);                                                // [B, T, V]
         // matches[b, t, s] = 1 where the token before step s is the token at step t, for s <= t: step s's token followed it.
         var matches = bmm(now, before.transpose(1, 2)).tril();
         var counts = bmm(matches, now);                                                   // [B, T, V]
@@ -328,35 +344,111 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var (shortest, longest) = CopyLags;
         long steps = tokens.shape[0], streams = tokens.shape[1];
         int lagCount = longest - shortest + 1;
-        Tensor copy, rates, extended;
+        // Every Scalar is held for the whole call (docs/design.md: TorchSharp does not keep temporaries alive).
+        using Scalar none = -1L, zero = 0L, keep = CopyDecay, gain = 1 - CopyDecay, twenty = 20;
+        Tensor followers, rates, history;
         using (no_grad())
         {
-            var before = state?.History ?? full(new long[] { longest, streams }, -1L, dtype: ScalarType.Int64, device: tokens.device);
-            extended = cat([before, tokens], 0); // [L + T, B]
-            var lags = arange(shortest, longest + 1, dtype: ScalarType.Int64, device: tokens.device);            // [lags]
-            var at = arange(longest, longest + steps, dtype: ScalarType.Int64, device: tokens.device).unsqueeze(1); // [T, 1]
-            var back = extended.index_select(0, (at - lags.unsqueeze(0)).reshape(-1)).reshape(steps, lagCount, streams);
-            var now = tokens.unsqueeze(1);                                                                        // [T, 1, B]
-            var matches = back.eq(now).logical_and(back.ge(0L)).to_type(ScalarType.Float32).permute(0, 2, 1);     // [T, B, lags]
-            // Decayed sums d^(t-s) over the segment, plus the carried rates decayed.
-            var weights = new float[steps * steps];
-            var carried = new float[steps];
-            for (long t = 0; t < steps; t++)
+            var before = state?.History ?? full(new long[] { longest, streams }, none, dtype: ScalarType.Int64, device: tokens.device);
+            Tensor matches; // [T, B, lags]
+            if (steps == 1 && tokens.device_type == DeviceType.CPU && !is_grad_enabled() && state?.MatchRates is not null)
+                return PeriodCopyStep(tokens, before, state.MatchRates);
+            if (steps == 1)
             {
-                for (long k = 0; k <= t; k++) weights[t * steps + k] = (float)((1 - CopyDecay) * Math.Pow(CopyDecay, t - k));
-                carried[t] = (float)Math.Pow(CopyDecay, t + 1);
+                // One generation step: the lags look back into the history alone.
+                var back = before.index_select(0, LagIndex(longest, 0, tokens.device));                            // [lags, B]
+                matches = back.eq(tokens).logical_and(back.ge(zero)).to_type(ScalarType.Float32).t().unsqueeze(0);
+                followers = before.index_select(0, LagIndex(longest, 1, tokens.device)).t().unsqueeze(0);          // [1, B, lags]
+                rates = matches * gain;
+                if (state?.MatchRates is { } previous) rates = rates.Plus(previous.unsqueeze(0) * keep);
+                history = cat([before.narrow(0, 1, longest - 1), tokens], 0);
             }
-            rates = matmul(tensor(weights, [steps, steps], device: tokens.device), matches.reshape(steps, -1)).reshape(matches.shape);
-            if (state?.MatchRates is { } previous) rates = rates.Plus(tensor(carried, [steps, 1, 1], device: tokens.device) * previous.unsqueeze(0));
-            // The token that followed each lag's match: extended[L + t + 1 - lag].
-            var followers = extended.index_select(0, (at + 1 - lags.unsqueeze(0)).reshape(-1)).reshape(steps, lagCount, streams).permute(0, 2, 1); // [T, B, lags]
-            copy = followers;
+            else
+            {
+                var extended = cat([before, tokens], 0); // [L + T, B]
+                using Scalar lagFrom = (long)shortest, lagTo = longest + 1L, stepFrom = (long)longest, stepTo = longest + steps;
+                using var lags = arange(lagFrom, lagTo, dtype: ScalarType.Int64, device: tokens.device);
+                using var at = arange(stepFrom, stepTo, dtype: ScalarType.Int64, device: tokens.device).unsqueeze(1); // [T, 1]
+                var backAt = at.Minus(lags.unsqueeze(0)).reshape(-1);
+                var back = extended.index_select(0, backAt).reshape(steps, lagCount, streams);
+                matches = back.eq(tokens.unsqueeze(1)).logical_and(back.ge(zero)).to_type(ScalarType.Float32).permute(0, 2, 1);
+                // Decayed sums d^(t-s) over the segment, plus the carried rates decayed.
+                var weights = new float[steps * steps];
+                var carried = new float[steps];
+                for (long t = 0; t < steps; t++)
+                {
+                    for (long k = 0; k <= t; k++) weights[t * steps + k] = (float)((1 - CopyDecay) * Math.Pow(CopyDecay, t - k));
+                    carried[t] = (float)Math.Pow(CopyDecay, t + 1);
+                }
+                rates = matmul(tensor(weights, [steps, steps], device: tokens.device), matches.reshape(steps, -1)).reshape(matches.shape);
+                if (state?.MatchRates is { } previous) rates = rates.Plus(tensor(carried, [steps, 1, 1], device: tokens.device) * previous.unsqueeze(0));
+                // The token that followed each lag's match: extended[L + t + 1 - lag] = extended[backAt + 1].
+                using Scalar one = 1L;
+                followers = extended.index_select(0, backAt.Plus(one)).reshape(steps, lagCount, streams).permute(0, 2, 1); // [T, B, lags]
+                history = extended.narrow(0, steps, longest).clone();
+            }
         }
-        var valid = copy.ge(0L);
-        var lagWeights = nn.functional.softmax(rates * periodSharpness!.exp().mul(20), -1) * valid.to_type(ScalarType.Float32); // [T, B, lags]
-        var proposal = zeros(new long[] { steps, streams, TokenCount }, device: tokens.device)
-            .scatter_add(2, copy.clamp_min(0L), lagWeights);
-        return (proposal, extended.narrow(0, steps, longest).clone(), rates[-1].clone());
+        var valid = followers.ge(zero).to_type(ScalarType.Float32);
+        var lagWeights = nn.functional.softmax(rates * periodSharpness!.exp().mul(twenty), -1) * valid; // [T, B, lags]
+        var proposal = zeros(new long[] { steps, streams, TokenCount }, device: tokens.device).scatter_add(2, followers.clamp_min(zero), lagWeights);
+        return (proposal, history, rates[-1].clone());
+    }
+
+    /// <summary>
+    /// <see cref="PeriodCopy"/> for one generation step on the CPU, in plain loops: the same figures as the tensor
+    /// path, without its thirty small tensor operations (a fifth of a generation step's time).
+    /// </summary>
+    private (Tensor Copy, Tensor History, Tensor Rates) PeriodCopyStep(Tensor tokens, Tensor before, Tensor previousRates)
+    {
+        var (shortest, longest) = CopyLags;
+        int streams = (int)tokens.shape[1], lagCount = longest - shortest + 1;
+        var current = tokens.data<long>().ToArray();
+        var history = before.contiguous().data<long>().ToArray();       // [L, B]
+        var rates = previousRates.contiguous().data<float>().ToArray();  // [B, lags]
+        double sharpness = 20 * Math.Exp(periodSharpness!.item<float>());
+        var proposal = new float[streams * TokenCount];
+        var weights = new double[lagCount];
+        for (int b = 0; b < streams; b++)
+        {
+            double top = double.NegativeInfinity;
+            for (int j = 0; j < lagCount; j++)
+            {
+                int lag = shortest + j;
+                long back = history[(longest - lag) * streams + b];
+                float rate = (float)(CopyDecay * rates[b * lagCount + j] + (back >= 0 && back == current[b] ? 1 - CopyDecay : 0));
+                rates[b * lagCount + j] = rate;
+                top = Math.Max(top, rate * sharpness);
+            }
+            double sum = 0;
+            for (int j = 0; j < lagCount; j++) sum += weights[j] = Math.Exp(rates[b * lagCount + j] * sharpness - top);
+            for (int j = 0; j < lagCount; j++)
+            {
+                long follower = history[(longest + 1 - shortest - j) * streams + b];
+                if (follower >= 0) proposal[b * TokenCount + follower] += (float)(weights[j] / sum);
+            }
+        }
+        var shifted = new long[history.Length];
+        Array.Copy(history, streams, shifted, 0, history.Length - streams);
+        Array.Copy(current, 0, shifted, history.Length - streams, streams);
+        return (tensor(proposal, [1, streams, TokenCount]), tensor(shifted, [longest, streams]), tensor(rates, [streams, lagCount]));
+    }
+
+    private static readonly Dictionary<(int Longest, int Offset, DeviceType Device), Tensor> lagIndices = new();
+
+    /// <summary>For one step after a history of <paramref name="longest"/> tokens: the history rows at each lag, minus <paramref name="offset"/>.</summary>
+    private static Tensor LagIndex(int longest, int offset, Device device)
+    {
+        lock (lagIndices)
+        {
+            if (!lagIndices.TryGetValue((longest, offset, device.type), out var index))
+            {
+                var (shortest, _) = CopyLags;
+                index = tensor(Enumerable.Range(shortest, longest - shortest + 1).Select(lag => (long)(longest - lag + offset)).ToArray(), device: device);
+                index.DetachFromDisposeScope();
+                lagIndices[(longest, offset, device.type)] = index;
+            }
+            return index;
+        }
     }
 }
 

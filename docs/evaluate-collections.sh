@@ -1,0 +1,61 @@
+#!/bin/bash
+# Reproduces docs/evaluation.md's tables on three collections of Debian game music: trains each preset with
+# `musicgen train`'s defaults on about 10 minutes of a collection, evaluates it on held-out tracks of the same
+# collection (3 takes x 20 s from each of two held-out seeds), and renders seed and take spectrograms.
+# Defaults were chosen on hyperrogue only; singularity and asc are reported as they come.
+# Usage: bash docs/evaluate-collections.sh [work folder, default /tmp/eval-collections] [collections] [presets]
+#   e.g. bash docs/evaluate-collections.sh /tmp/e "hyperrogue singularity asc" "default seed2017"
+# Needs apt (the music packages, sox) and Node.js for measures 8 and 9. About 20 minutes per collection and preset pair
+# on 2 cores.
+set -euo pipefail
+work=$(realpath -m "${1:-/tmp/eval-collections}")
+collections=${2:-hyperrogue singularity asc}
+presets=${3:-default seed2017}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+need() { dpkg -s "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null; }; }
+need sox; need libsox-fmt-all
+dotnet build -c Release "$repo/src/Host" -v q -nologo >/dev/null
+[ -d "$repo/tools/basic-pitch/node_modules" ] || npm ci --prefix "$repo/tools/basic-pitch" --no-audit --no-fund >/dev/null
+export MUSICGEN_BASIC_PITCH="$repo/tools/basic-pitch"
+musicgen() { dotnet "$repo/src/Host/bin/Release/net10.0/linux-x64/musicgen.dll" "$@"; }
+
+for c in $collections; do
+  dir="$work/$c"
+  rm -rf "$dir/train" && mkdir -p "$dir/train"
+  case $c in
+    hyperrogue)   # 7 tracks, 10.0 min
+      need hyperrogue-music; M=/usr/share/hyperrogue/music
+      for t in caves crossroads desert graveyard hell icyland jungle; do ln -s "$M/hr3-$t.ogg" "$dir/train/"; done
+      reference=("$M/hr3-laboratory.ogg" "$M/hr3-motion.ogg" "$M/hr3-rlyeh.ogg")
+      seeds=("$M/hr3-mirror.ogg" "$M/hr3-laboratory.ogg") ;;
+    singularity)  # 3 tracks, 11.2 min
+      need singularity-music; M=/usr/share/games/singularity/music
+      for t in "Awakening" "Coherence" "Through Space"; do ln -s "$M/$t.ogg" "$dir/train/"; done
+      reference=("$M/Nebula.ogg" "$M/Orbital Elevator.ogg" "$M/Inevitable.ogg")
+      seeds=("$M/Enemy Unknown.ogg" "$M/Deprecation.ogg") ;;
+    asc)          # 2 tracks, 9.8 min (the package has 3: one is split between training and a seed)
+      need asc-music; M=/usr/share/games/asc/music
+      ln -s "$M/frontiers.mp3" "$dir/train/"
+      sox "$M/machine_wars.mp3" "$dir/train/machine_wars-first150s.wav" trim 0 150
+      sox "$M/machine_wars.mp3" "$dir/machine_wars-from150s.wav" trim 150
+      reference=("$M/time_to_strike.mp3")
+      seeds=("$dir/machine_wars-from150s.wav" "$M/time_to_strike.mp3") ;;
+    *) echo "unknown collection $c" >&2; exit 2 ;;
+  esac
+  cd "$dir"
+  for p in $presets; do
+    extra=(); [ "$p" = seed2017 ] && extra=(--preset seed2017 --channels 1 --sample-rate 22050)
+    /usr/bin/time -f "$c $p train: %e s wall, %M KB peak" musicgen train "$dir/train" --model "$p.zip" --force "${extra[@]}" | tail -4
+    musicgen evaluate --model "$p.zip" --reference "${reference[@]}" --seeds "${seeds[@]}" --training "$dir/train" --takes 3 --json "$p.json" | tail -12
+    for s in "${seeds[@]}"; do
+      n=$(basename "${s%.*}" | tr ' ' '_')
+      musicgen generate --model "$p.zip" --seed "$s" --out "$p-from-$n.wav" >/dev/null
+      sox "$p-from-$n.wav" -n spectrogram -x 1000 -y 257 -t "$c, $p, 20 s from $n (held out)" -o "eval-$c-$p-from-$n.png"
+    done
+  done
+  for s in "${seeds[@]}"; do
+    n=$(basename "${s%.*}" | tr ' ' '_')
+    sox "$s" -n trim 0 10 remix - rate 22050 spectrogram -x 1000 -y 257 -t "$c seed: first 10 s of $n (the priming excerpt)" -o "eval-$c-seed-$n.png"
+  done
+done
+echo "Figures: $work/*/*.json; spectrograms: $work/*/eval-*.png"
