@@ -17,7 +17,8 @@ need sox; need libsox-fmt-all
 dotnet build -c Release "$repo/src/Host" -v q -nologo >/dev/null
 [ -d "$repo/tools/basic-pitch/node_modules" ] || npm ci --prefix "$repo/tools/basic-pitch" --no-audit --no-fund >/dev/null
 export MUSICGEN_BASIC_PITCH="$repo/tools/basic-pitch"
-musicgen() { dotnet "$repo/src/Host/bin/Release/net10.0/linux-x64/musicgen.dll" "$@"; }
+dll="$repo/src/Host/bin/Release/net10.0/linux-x64/musicgen.dll"
+musicgen() { dotnet "$dll" "$@"; }
 
 for c in $collections; do
   dir="$work/$c"
@@ -45,7 +46,7 @@ for c in $collections; do
   cd "$dir"
   for p in $presets; do
     extra=(); [ "$p" = seed2017 ] && extra=(--preset seed2017 --channels 1 --sample-rate 22050)
-    /usr/bin/time -f "$c $p train: %e s wall, %M KB peak" musicgen train "$dir/train" --model "$p.zip" --force "${extra[@]}" | tail -4
+    /usr/bin/time -f "$c $p train: %e s wall, %M KB peak" dotnet "$dll" train "$dir/train" --model "$p.zip" --force "${extra[@]}" | tail -4
     musicgen evaluate --model "$p.zip" --reference "${reference[@]}" --seeds "${seeds[@]}" --training "$dir/train" --takes 3 --json "$p.json" | tail -12
     for s in "${seeds[@]}"; do
       n=$(basename "${s%.*}" | tr ' ' '_')

@@ -58,7 +58,8 @@ public sealed class MusicPipelineEstimator : IEstimator<TransformerChain<ITransf
                 return stage.Transform(data);
             }
             var loaded = Add(loader.Fit(input), input);
-            var holdOut = HoldOut.Choose(validationFraction > 0 ? Files(loaded, loader.PathColumnName) : null, validationFraction);
+            // The files that decode (the loader's view leaves out those it skips).
+            var holdOut = HoldOut.Choose(validationFraction > 0 ? Transforms.Batching.FileFrames.Names(loaded, loader.PathColumnName) : null, validationFraction);
             holdOutChosen?.Invoke(holdOut);
             var features = Add(vectorizer.Fit(loaded), loaded);
             if (normalizer is not null) features = Add(normalizer.Fit(features), features);
@@ -74,22 +75,6 @@ public sealed class MusicPipelineEstimator : IEstimator<TransformerChain<ITransf
             foreach (var stage in fitted.OfType<IDisposable>()) stage.Dispose();
             throw;
         }
-    }
-
-    /// <summary>The files a view lists, in order (through the loader's view: those that decode, when it skips the others).</summary>
-    private static List<string> Files(IDataView data, string pathColumn)
-    {
-        var column = data.Schema[pathColumn];
-        using var cursor = data.GetRowCursor([column]);
-        var get = cursor.GetGetter<ReadOnlyMemory<char>>(column);
-        ReadOnlyMemory<char> path = default;
-        var files = new List<string>();
-        while (cursor.MoveNext())
-        {
-            get(ref path);
-            files.Add(path.ToString());
-        }
-        return files;
     }
 
     /// <inheritdoc/>

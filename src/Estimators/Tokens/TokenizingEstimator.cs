@@ -95,27 +95,11 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         }
         int bins = SchemaCheck.VectorSize(features);
         // One file's frames at a time, twice (a sample, then the tallies): memory follows the longest file, not the collection.
-        holdOut ??= HoldOut.Choose(FileNames(input, options.FileColumnName), options.ValidationFraction);
+        holdOut ??= HoldOut.Choose(FileFrames.Names(input, options.FileColumnName), options.ValidationFraction);
         var codebook = CodebookFitting.Fit(
             () => FileFrames.Read(input, options.FileColumnName, options.InputColumnName).Where(f => !holdOut.Contains(f.File)).Select(f => f.Frames),
             bins, options.SampleRate, options.TokenCount, options.MelBands, options.Seed, options.Iterations);
         return new TokenizingTransformer(options.InputColumnName, options.OutputColumnName, codebook);
-    }
-
-    /// <summary>The files of a frame view, in order (reads only the file column).</summary>
-    private static List<string> FileNames(IDataView input, string fileColumn)
-    {
-        var column = input.Schema[fileColumn];
-        using var cursor = input.GetRowCursor([column]);
-        var get = cursor.GetGetter<ReadOnlyMemory<char>>(column);
-        ReadOnlyMemory<char> file = default;
-        var names = new List<string>();
-        while (cursor.MoveNext())
-        {
-            get(ref file);
-            if (names.Count == 0 || !file.Span.SequenceEqual(names[^1])) names.Add(file.ToString());
-        }
-        return names;
     }
 
     /// <inheritdoc/>

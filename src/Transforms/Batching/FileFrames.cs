@@ -37,4 +37,20 @@ internal static class FileFrames
         }
         if (current is not null) yield return (current, frames.AsSpan(0, count * size).ToArray());
     }
+
+    /// <summary>The files a view lists, in order: the value of <paramref name="fileColumn"/> wherever it changes (reads only that column).</summary>
+    public static List<string> Names(IDataView input, string fileColumn)
+    {
+        var column = input.Schema[fileColumn];
+        using var cursor = input.GetRowCursor([column]);
+        var get = cursor.GetGetter<ReadOnlyMemory<char>>(column);
+        ReadOnlyMemory<char> file = default;
+        var names = new List<string>();
+        while (cursor.MoveNext())
+        {
+            get(ref file);
+            if (names.Count == 0 || !file.Span.SequenceEqual(names[^1])) names.Add(file.ToString());
+        }
+        return names;
+    }
 }
