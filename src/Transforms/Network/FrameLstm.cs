@@ -177,8 +177,10 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             probabilities = (nn.functional.softmax(result, -1) * gate.neg().Plus(one)).Plus(copy * gate);
         }
         if (BackoffWeight > 0) probabilities = WithBackoff(probabilities ?? nn.functional.softmax(result, -1), caches[0]);
-        // Mixtures are summed as probabilities and turned into log-probabilities once (a log-softmax of them is themselves).
-        if (probabilities is not null) result = probabilities.log();
+        // Mixtures are summed as probabilities and turned into log-probabilities once (a log-softmax of them is themselves);
+        // the floor keeps a saturated gate (sigmoid rounds to 1 in float32) from giving a target log(0).
+        using Scalar floor = 1e-30f;
+        if (probabilities is not null) result = probabilities.clamp_min(floor).log();
         return (result, new LstmState(next)
         {
             Caches = stack(caches.Select(c => c[-1]).ToArray()),
