@@ -7,9 +7,11 @@ set -euo pipefail
 work=$(realpath -m "${1:?usage: consume.sh WORK_FOLDER}")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 rm -rf "$work" && mkdir -p "$work"
-version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' "$repo/Directory.Build.props")
+# A version of its own for every run: NuGet keeps a package it has seen by id and version in its global cache, so
+# packing the same version again would let the new project restore the old build.
+version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' "$repo/Directory.Build.props")-local.$(date +%s)
 for project in Transforms/MusicGen.Transforms Estimators/MusicGen.Estimators Host/MusicGen.Host; do
-  dotnet pack "$repo/src/$project.csproj" -c Release -o "$work/feed" -nologo -v q
+  dotnet pack "$repo/src/$project.csproj" -c Release -o "$work/feed" -nologo -v q -p:Version="$version"
 done
 
 # A console project outside the repository: no Directory.Build.props, no central versions, no RuntimeIdentifier.
