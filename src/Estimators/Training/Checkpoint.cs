@@ -88,7 +88,18 @@ internal static class Checkpoint
             long size = reader.ReadInt64();
             if (size <= 0 || size > reader.BaseStream.Length) throw new InvalidDataException($"{name}: damaged (weights of {size} bytes)");
             using (var weights = new MemoryStream(reader.ReadBytes((int)size)))
-                network.load(weights);
+            {
+                try
+                {
+                    network.load(weights);
+                }
+                catch (ArgumentException e)
+                {
+                    // The checksum held, so the file is whole: its network is another one (an older MusicGen's).
+                    throw new InvalidDataException($"{name}: holds a network of another shape ({e.Message}), written by another version of MusicGen; " +
+                        "delete it (and its .best.ckpt) to start afresh", e);
+                }
+            }
             optimizer.Load(reader);
             int stateSize = reader.ReadInt32();
             if (stateSize <= 0 || stateSize > 1 << 20) throw new InvalidDataException($"{name}: damaged (random state of {stateSize} bytes)");

@@ -178,6 +178,7 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
     private string Fingerprint(FrameLstm network) => string.Join(";", network.FeatureSize, string.Join(",", options.HiddenSizes),
         string.Join(",", options.Dropouts), network.TokenCount, options.EmbeddingSize, network.DescriptorSize, options.TokenNoise, options.LearningRate,
         options.LearningRateDecay, options.SequenceLength, options.GradientClipNorm, options.Seed, options.ValidationFraction)
+        + (network.SuccessorCache ? ";successor cache" : "") + (network.PeriodicCopy ? ";periodic copy" : "")
         + (options.DataFingerprint is { Length: > 0 } data ? Checkpoint.DataSeparator + data : "");
 
     /// <summary>MSE for a frame model; cross-entropy of the next token for a token model.</summary>
