@@ -26,7 +26,8 @@ public class DecodeOnceTests
         var whole = new ConcurrentDictionary<string, int>();
         AudioFile.Decoding = (path, start, length) =>
         {
-            if (start == 0 && length is null) whole.AddOrUpdate(Path.GetFileName(path), 1, (_, n) => n + 1);
+            // A file's first (here only) segment; not the 0.1 s the seed2017 preset reads for the rate.
+            if (start == 0 && length is null or >= 10) whole.AddOrUpdate(Path.GetFileName(path), 1, (_, n) => n + 1);
         };
         int code;
         var err = new StringWriter();

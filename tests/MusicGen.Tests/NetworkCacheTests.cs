@@ -64,13 +64,13 @@ public class NetworkCacheTests
         network.StartFromBaseline(Enumerable.Range(1, 12).Select(i => (long)i).ToArray(), 0.4);
         network.eval();
         var rng = new Random(5);
-        var sequence = Enumerable.Range(0, 2 * 130).Select(_ => rng.Next(12)).ToArray(); // 130 steps x 2 streams
+        var sequence = Enumerable.Range(0, 2 * 600).Select(_ => rng.Next(12)).ToArray(); // 600 steps x 2 streams: whole, it runs in pieces
         using var noGrad = no_grad();
         var all = Tokens(sequence, streams: 2);
         var (whole, wholeState) = network.call(all, null);
         var (first, state) = network.call(all.narrow(0, 0, 100), null);
         var pieces = new List<float>(Tensors.ToArray(first));
-        for (int t = 100; t < 130; t++)   // the rest one step at a time, as generation does
+        for (int t = 100; t < 600; t++)   // the rest one step at a time, as generation does
         {
             var (step, next) = network.call(all.narrow(0, t, 1), state);
             pieces.AddRange(Tensors.ToArray(step));

@@ -70,6 +70,12 @@ public sealed class AudioLoadingEstimator : IEstimator<AudioLoadingTransformer>
         /// </summary>
         public int CacheMegabytes { get; set; } = Defaults.CacheMegabytes;
         /// <summary>
+        /// Longest piece of a file decoded at once, in seconds (0: whole files): a longer file becomes consecutive rows of
+        /// at most this long with the same path, read by later stages as one file, so memory follows this, not the
+        /// longest file. Default 600.
+        /// </summary>
+        public double SegmentSeconds { get; set; } = AudioLoadingTransformer.DefaultSegmentSeconds;
+        /// <summary>
         /// Called with one line for each file skipped, or decoded with a warning (a truncated WAV). Not saved with the model.
         /// </summary>
         public Action<LoadWarning>? Warning { get; set; }
@@ -80,6 +86,8 @@ public sealed class AudioLoadingEstimator : IEstimator<AudioLoadingTransformer>
             if (SampleRate < 0) problems.Add($"SampleRate must be 0 (from the data) or positive, not {SampleRate}.");
             if (Channels is not (0 or 1 or 2)) problems.Add($"Channels must be 0 (from the data), 1 or 2, not {Channels}.");
             if (CacheMegabytes < 0) problems.Add($"CacheMegabytes must be 0 (no cache) or more, not {CacheMegabytes}.");
+            if (!(SegmentSeconds == 0 || SegmentSeconds >= 10 && SegmentSeconds <= 86400))
+                problems.Add($"SegmentSeconds must be 0 (whole files) or 10 to 86400, not {SegmentSeconds}.");
             foreach (var (name, value) in new[] { (nameof(InputColumnName), InputColumnName), (nameof(SamplesColumnName), SamplesColumnName),
                          (nameof(SampleRateColumnName), SampleRateColumnName), (nameof(ChannelsColumnName), ChannelsColumnName) })
             {
@@ -107,6 +115,7 @@ public sealed class AudioLoadingEstimator : IEstimator<AudioLoadingTransformer>
             options.ChannelsColumnName, rate, channels, options.SkipUnreadable)
         {
             CacheBytes = (long)options.CacheMegabytes << 20,
+            SegmentSeconds = options.SegmentSeconds,
             Warning = options.Warning,
         };
     }

@@ -121,6 +121,11 @@ public sealed record PipelineSettings
     public Action<Estimators.Training.HoldOut>? HoldOutChosen { get; set; }
     /// <summary>Leave out files that cannot be decoded (each reported through <see cref="Warning"/>) instead of stopping. Default false.</summary>
     public bool SkipUnreadable { get; set; }
+    /// <summary>
+    /// Longest piece of a file decoded at once, in seconds (0: whole files); memory follows it, not the longest file
+    /// (<see cref="AudioLoadingEstimator.Options.SegmentSeconds"/>). Default 600.
+    /// </summary>
+    public double SegmentSeconds { get; set; } = Transforms.AudioLoadingTransformer.DefaultSegmentSeconds;
     /// <summary>Called with one line per file skipped, or decoded with a warning.</summary>
     public Action<LoadWarning>? Warning { get; set; }
     /// <summary>Cancels training.</summary>
@@ -221,6 +226,7 @@ public static class Presets
             SampleRate = s.SampleRate,
             Channels = channels,
             SkipUnreadable = s.SkipUnreadable,
+            SegmentSeconds = s.SegmentSeconds,
             Warning = s.Warning,
         });
 

@@ -94,10 +94,11 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
                     "Vectorize with new FftVectorizingEstimator.Options { Representation = Representation.LogMagnitude } (mono), or use ml.Transforms.TokenModel(...).");
         }
         int bins = SchemaCheck.VectorSize(features);
-        // One file's frames at a time, twice (a sample, then the tallies): memory follows the longest file, not the collection.
+        // At most 16384 frames (about 6 minutes, 67 MB) at a time, twice (a sample, then the tallies): memory follows
+        // neither the collection nor the longest file. A pair of frames across two pieces goes uncounted in the repeat rate.
         holdOut ??= HoldOut.Choose(FileFrames.Names(input, options.FileColumnName), options.ValidationFraction);
         var codebook = CodebookFitting.Fit(
-            () => FileFrames.Read(input, options.FileColumnName, options.InputColumnName).Where(f => !holdOut.Contains(f.File)).Select(f => f.Frames),
+            () => FileFrames.Read(input, options.FileColumnName, options.InputColumnName, maxFrames: 16384).Where(f => !holdOut.Contains(f.File)).Select(f => f.Frames),
             bins, options.SampleRate, options.TokenCount, options.MelBands, options.Seed, options.Iterations);
         return new TokenizingTransformer(options.InputColumnName, options.OutputColumnName, codebook);
     }

@@ -183,6 +183,7 @@ internal sealed class TrainingOptions
     private readonly Option<float> decay = Cli.Option("--lr-decay", "Multiply the learning rate by this after every epoch", 1f);
     private readonly Option<double> checkpointMinutes = Cli.Option("--checkpoint-minutes", "Also checkpoint at the end of a file this many minutes after the last checkpoint (0: at epoch ends only)", 10.0);
     private readonly Option<string> device = Cli.Option("--device", "cpu, or cuda (needs a CUDA build of TorchSharp)", "cpu");
+    private readonly Option<double> segmentSeconds = Cli.Option("--segment-seconds", "Longest piece of a file decoded at once, in seconds (0: whole files); memory follows it, not the longest file", 600.0);
     private readonly Option<int?> patience = Maybe<int>("--patience", "Stop after this many epochs without a better validation loss, 0: never (default: 6; seed2017: 0)");
 
     private static Option<T?> Maybe<T>(string name, string description) where T : struct => new(name) { Description = description };
@@ -192,7 +193,8 @@ internal sealed class TrainingOptions
         preset.AcceptOnlyFromAmong("default", "seed2017");
         device.AcceptOnlyFromAmong("cpu", "cuda");
         foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, dropout, learningRate, clip, tokens, embedding,
-                     tokenNoise, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device, describeTokens })
+                     tokenNoise, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device, describeTokens,
+                     segmentSeconds })
             command.Options.Add(o);
     }
 
@@ -228,6 +230,7 @@ internal sealed class TrainingOptions
         s.DescribeTokens = r.GetValue(describeTokens);
         s.Device = r.GetValue(device)!;
         s.ValidationFraction = r.GetValue(validation);
+        s.SegmentSeconds = r.GetValue(segmentSeconds);
         s.LearningRateDecay = r.GetValue(decay);
         s.CheckpointInterval = TimeSpan.FromMinutes(Math.Max(0, r.GetValue(checkpointMinutes)));
         return (name, s);

@@ -45,6 +45,17 @@ internal static class ExternalDecoder
     public static AudioClip Sox(string path, double start = 0, double? length = null) =>
         Clip("sox", SoxArguments(path, start, length), path, "apt-get install sox libsox-fmt-all", start);
 
+    private const string PastEndKey = "MusicGen.PastEnd";
+
+    private static InvalidDataException PastEnd(InvalidDataException e)
+    {
+        e.Data[PastEndKey] = true;
+        return e;
+    }
+
+    /// <summary>Whether <paramref name="e"/> says an excerpt starts after the end of its file (not damage: a shorter file).</summary>
+    public static bool IsPastEnd(Exception e) => e.Data.Contains(PastEndKey);
+
     /// <summary>The first audio stream's codec name as ffprobe reports it (for example "aac", "alac", "opus"), or null.</summary>
     public static string? Codec(string path)
     {
@@ -124,7 +135,7 @@ internal static class ExternalDecoder
             if (parseError is not null || info is null)
                 throw new InvalidDataException($"{name}: {tool} gave no audio ({lastError})".Replace(" ()", ""), parseError);
             if (info.Frames == 0)
-                throw new InvalidDataException(offset > 0 ? $"{name}: no audio after {offset} s (the file is shorter)" : $"{name}: no audio in the file");
+                throw offset > 0 ? PastEnd(new InvalidDataException($"{name}: no audio after {offset} s (the file is shorter)")) : new InvalidDataException($"{name}: no audio in the file");
             string? warning = lastError.Length > 0 ? $"{name}: {tool} reported: {lastError}" : null;
             return info with { Encoding = $"decoded by {tool}", Warning = warning };
         }

@@ -7,8 +7,11 @@ namespace MusicGen.Transforms.Batching;
 /// <summary>Reads a frame view file by file: consecutive rows with the same file value form one file.</summary>
 internal static class FileFrames
 {
-    /// <summary>Each file's frames in one array, [frames, size] row-major (no array per frame).</summary>
-    public static IEnumerable<(string File, float[] Frames)> Read(IDataView input, string fileColumn, string featuresColumn)
+    /// <summary>
+    /// Each file's frames in one array, [frames, size] row-major (no array per frame); with <paramref name="maxFrames"/>,
+    /// a longer file comes as consecutive pieces of at most that many frames (same file name).
+    /// </summary>
+    public static IEnumerable<(string File, float[] Frames)> Read(IDataView input, string fileColumn, string featuresColumn, int maxFrames = int.MaxValue)
     {
         var fileCol = input.Schema[fileColumn];
         var featCol = input.Schema[featuresColumn];
@@ -28,6 +31,11 @@ internal static class FileFrames
             {
                 if (current is not null) yield return (current, frames.AsSpan(0, count * size).ToArray());
                 current = file.ToString();
+                count = 0;
+            }
+            if (count == maxFrames)
+            {
+                yield return (current, frames.AsSpan(0, count * size).ToArray());
                 count = 0;
             }
             getFeatures(ref features);

@@ -83,6 +83,16 @@ public sealed class AudioLoadingTransformer : MusicGenTransformerBase
     public const long DefaultCacheBytes = 256L << 20;
 
     /// <summary>
+    /// Longest piece of a file a transformed view decodes at once, in seconds (0: whole files). A longer file becomes
+    /// consecutive rows of at most this long, with the same path, which later stages read as one file; so memory follows
+    /// this setting, not the longest file. Not saved: a loaded model uses the default, 600 s.
+    /// </summary>
+    public double SegmentSeconds { get; init; } = DefaultSegmentSeconds;
+
+    /// <summary>The default of <see cref="SegmentSeconds"/>: 10 minutes (53 MB at 22050 Hz mono).</summary>
+    public const double DefaultSegmentSeconds = 600;
+
+    /// <summary>
     /// Called once per view with one line for each file skipped (with <see cref="SkipUnreadable"/>) or decoded with a
     /// warning (a truncated WAV). Not saved.
     /// </summary>

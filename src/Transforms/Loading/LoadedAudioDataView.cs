@@ -17,7 +17,7 @@ internal sealed class LoadedAudioDataView : IDataView
     private readonly IDataView input;
     private readonly AudioLoadingTransformer loader;
     private readonly DataViewSchema.Column pathColumn;
-    private readonly BoundedCache<string, Decoded> clips;
+    private readonly BoundedCache<(string File, int Segment), Decoded> clips;
     private readonly HashSet<string> reported = [];
 
     public LoadedAudioDataView(IDataView input, AudioLoadingTransformer loader, DataViewSchema.Column pathColumn, DataViewSchema schema)
@@ -26,14 +26,14 @@ internal sealed class LoadedAudioDataView : IDataView
         this.loader = loader;
         this.pathColumn = pathColumn;
         Schema = schema;
-        clips = new BoundedCache<string, Decoded>(loader.CacheBytes, d => d.Clip is { } c ? (long)c.Length * c.ChannelCount * sizeof(float) : 0);
+        clips = new BoundedCache<(string, int), Decoded>(loader.CacheBytes, d => d.Clip is { } c ? (long)c.Length * c.ChannelCount * sizeof(float) : 0);
     }
 
     public bool CanShuffle => false;
 
     public DataViewSchema Schema { get; }
 
-    public long? GetRowCount() => loader.SkipUnreadable ? null : input.GetRowCount();
+    public long? GetRowCount() => loader.SkipUnreadable || loader.SegmentSeconds > 0 ? null : input.GetRowCount();
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
         new Cursor(this, columnsNeeded.ToArray());
@@ -44,13 +44,15 @@ internal sealed class LoadedAudioDataView : IDataView
     /// <summary>A file's clip at the loader's rate and channels, or why it could not be decoded.</summary>
     private sealed record Decoded(AudioClip? Clip, InvalidDataException? Error);
 
-    private Decoded Decode(string path)
+    /// <summary>Segment <paramref name="segment"/> of a file (the whole file when segments are off), or why it could not be decoded.</summary>
+    private Decoded Decode(string path, int segment)
     {
-        var decoded = clips.GetOrAdd(path, p =>
+        double length = loader.SegmentSeconds;
+        var decoded = clips.GetOrAdd((path, segment), key =>
         {
             try
             {
-                return new Decoded(loader.Load(p), null);
+                return new Decoded(length > 0 ? loader.Load(key.File, key.Segment * length, length) : loader.Load(key.File), null);
             }
             catch (InvalidDataException e)
             {
@@ -59,14 +61,17 @@ internal sealed class LoadedAudioDataView : IDataView
         });
         var warning = decoded.Error is { } error ? loader.SkipUnreadable ? new LoadWarning(path, $"skipping {error.Message}", Skipped: true) : null
             : decoded.Clip!.Warning is { } message ? new LoadWarning(path, message, Skipped: false) : null;
-        if (warning is not null)
-        {
-            lock (reported)
-            {
-                if (reported.Add(path)) loader.Warning?.Invoke(warning);
-            }
-        }
+        if (warning is not null) Report(warning, path);
         return decoded;
+    }
+
+    /// <summary>Passes <paramref name="warning"/> on the first time this view meets <paramref name="key"/>.</summary>
+    private void Report(LoadWarning warning, string key)
+    {
+        lock (reported)
+        {
+            if (reported.Add(key)) loader.Warning?.Invoke(warning);
+        }
     }
 
     private sealed class Cursor : DataViewRowCursor
@@ -80,6 +85,8 @@ internal sealed class LoadedAudioDataView : IDataView
         private AudioClip? current;
         private ReadOnlyMemory<float>? planar;
         private long position = -1;
+        private string? segmentedFile; // the file whose next segment comes before the next input row
+        private int segment;
         private int skipped;
         private InvalidDataException? firstError;
 
@@ -128,6 +135,8 @@ internal sealed class LoadedAudioDataView : IDataView
 
         public override bool MoveNext()
         {
+            // The rest of a long file first: segment after segment until one comes back shorter than a whole one.
+            if (segmentedFile is { } file && NextSegment(file)) return true;
             ReadOnlyMemory<char> path = default;
             while (inner.MoveNext())
             {
@@ -137,8 +146,8 @@ internal sealed class LoadedAudioDataView : IDataView
                     return true;
                 }
                 getPath(ref path);
-                string file = path.ToString();
-                var decoded = parent.Decode(file);
+                string name = path.ToString();
+                var decoded = parent.Decode(name, 0);
                 if (decoded.Error is { } error)
                 {
                     if (!parent.loader.SkipUnreadable) throw error;
@@ -146,6 +155,8 @@ internal sealed class LoadedAudioDataView : IDataView
                     firstError ??= error;
                     continue;
                 }
+                segment = 0;
+                segmentedFile = Whole(decoded.Clip!) ? name : null;
                 current = decoded.Clip;
                 planar = null;
                 position++;
@@ -154,6 +165,32 @@ internal sealed class LoadedAudioDataView : IDataView
             if (position < 0 && skipped > 0)
                 throw new InvalidDataException($"No readable audio files: none of the {skipped} file(s) could be decoded (the first, {firstError!.Message}).");
             return false;
+        }
+
+        /// <summary>Whether a segment came back whole, so that the file may go on after it.</summary>
+        private bool Whole(AudioClip clip) =>
+            parent.loader.SegmentSeconds > 0 && clip.Length >= (long)Math.Floor(parent.loader.SegmentSeconds * clip.SampleRate) - 1;
+
+        /// <summary>Moves onto the next segment of <paramref name="file"/>; false at its end.</summary>
+        private bool NextSegment(string file)
+        {
+            segmentedFile = null;
+            var decoded = parent.Decode(file, segment + 1);
+            if (decoded.Error is { } ended && ExternalDecoder.IsPastEnd(ended)) return false; // the last segment was exactly whole
+            if (decoded.Error is { } error)
+            {
+                // The file's start decoded; a later piece that does not is reported (once per view) and the file ends there.
+                parent.Report(new LoadWarning(file, $"{Path.GetFileName(file)}: stopped after {(segment + 1) * parent.loader.SegmentSeconds:F0} s ({error.Message})", Skipped: false),
+                    $"{file}#{segment + 1}");
+                return false;
+            }
+            if (decoded.Clip!.Length == 0) return false;
+            segment++;
+            if (Whole(decoded.Clip)) segmentedFile = file;
+            current = decoded.Clip;
+            planar = null;
+            position++;
+            return true;
         }
 
         private static ReadOnlyMemory<float> Planar(AudioClip clip)

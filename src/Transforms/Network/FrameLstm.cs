@@ -109,6 +109,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <summary>Lags, in steps, a periodic copy looks back over: about 0.25 s to 2 s at 43 steps per second.</summary>
     public static (int Shortest, int Longest) CopyLags => (10, 90);
 
+    /// <summary>Steps a token model runs at once; longer sequences run in pieces of this many.</summary>
+    public const int PieceSteps = 256;
+
     /// <summary>Per-step decay of the periodic copy's match rates (about 2 s of memory at 43 steps per second).</summary>
     public const double CopyDecay = 0.99;
 
@@ -142,6 +145,31 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <summary>Runs a sequence [T, B, D] from <paramref name="state"/> (zeros when null); returns [T, B, D] and the new state.</summary>
     public override (Tensor Output, LstmState State) forward(Tensor input, LstmState? state)
     {
+        // A token model's stream memories build [T, T] (and [B, T, T]) matrices: a long sequence (a whole held-out file,
+        // a long seed) runs in pieces with the state carried, which gives the same outputs (NetworkCacheTests).
+        if (TokenCount > 0 && input.shape[0] > 2 * PieceSteps)
+        {
+            // Without gradients each piece's intermediate tensors are freed as it ends: only its output and the state
+            // are kept (a one-hour file's held-out pass otherwise held 13 GB of them until the end).
+            bool free = !is_grad_enabled();
+            var outputs = new List<Tensor>();
+            var carried = state;
+            for (long t = 0; t < input.shape[0]; t += PieceSteps)
+            {
+                using var pieceScope = free ? NewDisposeScope() : null;
+                var (piece, after) = forward(input.narrow(0, t, Math.Min(PieceSteps, input.shape[0] - t)), carried);
+                if (free)
+                {
+                    piece = piece.MoveToOuterDisposeScope();
+                    var kept = after.DetachToOuterScope();
+                    if (!ReferenceEquals(carried, state)) carried?.Dispose();
+                    after = kept;
+                }
+                outputs.Add(piece);
+                carried = after;
+            }
+            return (cat(outputs, 0), carried!);
+        }
         var tokens = TokenCount == 0 ? null : input.squeeze(-1).to_type(ScalarType.Int64);
         Tensor? keys = tokenProjection is null ? null : tokenProjection.call(get_buffer("descriptors")!).tanh(); // [V, E]
         var x = tokens is null ? input : keys is null ? embedding!.call(tokens) : keys.index_select(0, tokens.reshape(-1)).reshape(tokens.shape[0], tokens.shape[1], -1);
