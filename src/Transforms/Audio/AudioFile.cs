@@ -69,7 +69,7 @@ public static class AudioFile
         var container = Open(path, start, length);
         var clip = container switch
         {
-            AudioContainer.Wav => Slice(WavReader.Read(path), start, length),
+            AudioContainer.Wav => length is { } l ? WavExcerpt(path, start, l) : Slice(WavReader.Read(path), start, length),
             AudioContainer.Ogg => WithSoxFallback(() => ExternalDecoder.Ffmpeg(path, start, length), () => ExternalDecoder.Sox(path, start, length)),
             _ => ExternalDecoder.Ffmpeg(path, start, length),
         };
@@ -166,6 +166,47 @@ public static class AudioFile
         if (bad > 0)
             throw new InvalidDataException($"{Path.GetFileName(path)}: {bad} sample(s) are NaN or infinite (a damaged float WAV?); refusing to use it");
     }
+
+    /// <summary>
+    /// <paramref name="length"/> seconds of a WAV file from <paramref name="start"/>, read block by block: memory follows
+    /// the excerpt, not the file (a training segment of a 3-hour file), and reading stops after the excerpt.
+    /// </summary>
+    private static AudioClip WavExcerpt(string path, double start, double length)
+    {
+        float[][]? channels = null;
+        long from = 0, count = 0, position = 0, filled = 0;
+        string? warning = null, encoding = null;
+        int rate = 0;
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        try
+        {
+            var info = WavReader.ReadBlocks(stream, Path.GetFileName(path), (block, frames, sampleRate) =>
+            {
+                if (channels is null)
+                {
+                    rate = sampleRate;
+                    from = (long)Math.Round(start * rate);
+                    count = (long)Math.Round(length * rate);
+                    channels = block.Select(_ => new float[Math.Min(count, Array.MaxLength)]).ToArray();
+                }
+                long first = Math.Max(from, position), last = Math.Min(from + count, position + frames);
+                for (long t = first; t < last; t++, filled++)
+                    for (int c = 0; c < channels.Length; c++) channels[c][filled] = block[c][t - position];
+                position += frames;
+                if (position >= from + count) throw new ExcerptRead();
+            });
+            warning = info.Warning;
+            encoding = info.Encoding;
+        }
+        catch (ExcerptRead)
+        {
+            // The excerpt is whole; the rest of the file is not read.
+        }
+        if (channels is null) return Slice(WavReader.Read(path), start, length); // no samples at all: the whole-file path says why
+        return new AudioClip(rate, channels.Select(c => c.AsSpan(0, (int)filled).ToArray()).ToArray(), warning) { Encoding = encoding };
+    }
+
+    private sealed class ExcerptRead : Exception;
 
     private static AudioClip Slice(AudioClip clip, double start, double? length)
     {
