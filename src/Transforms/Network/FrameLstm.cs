@@ -295,7 +295,6 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     private Tensor[] Caches(Tensor onehot, Tensor? previous)
     {
         long steps = onehot.shape[0];
-        var flat = onehot.reshape(steps, -1);
         var result = new Tensor[CacheDecays.Count];
         for (int j = 0; j < CacheDecays.Count; j++)
         {
@@ -311,20 +310,31 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
                 result[j] = previous[j].mul(decay).unsqueeze(0).Plus(onehot);
                 continue;
             }
-            // Lower-triangular weights d^(t-s) for s <= t, and d^(t+1) for the carried counts.
-            var weights = new float[steps * steps];
-            var carried = new float[steps];
-            for (long t = 0; t < steps; t++)
-            {
-                for (long k = 0; k <= t; k++) weights[t * steps + k] = (float)Math.Pow(d, t - k);
-                carried[t] = (float)Math.Pow(d, t + 1);
-            }
-            var counts = matmul(tensor(weights, [steps, steps], device: onehot.device), flat).reshape(onehot.shape);
-            if (previous is not null)
-                counts = counts.Plus(tensor(carried, [steps, 1, 1], device: onehot.device) * previous[j].unsqueeze(0));
-            result[j] = counts;
+            result[j] = DecayedSums(onehot, previous?[j], d);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Decayed running sums over the steps of <paramref name="x"/> ([T, ...]): out[t] = scale * sum over s &lt;= t of
+    /// d^(t-s) x[s], plus d^(t+1) <paramref name="carried"/> (the sums before the first step, shaped like x[0]).
+    /// </summary>
+    private static Tensor DecayedSums(Tensor x, Tensor? carried, double d, double scale = 1)
+    {
+        long steps = x.shape[0];
+        var weights = new float[steps * steps];
+        var decays = new float[steps];
+        for (long t = 0; t < steps; t++)
+        {
+            for (long k = 0; k <= t; k++) weights[t * steps + k] = (float)(scale * Math.Pow(d, t - k));
+            decays[t] = (float)Math.Pow(d, t + 1);
+        }
+        var sums = matmul(tensor(weights, [steps, steps], device: x.device), x.reshape(steps, -1)).reshape(x.shape);
+        if (carried is null) return sums;
+        var shape = new long[x.dim()];
+        Array.Fill(shape, 1L);
+        shape[0] = steps;
+        return sums.Plus(tensor(decays, shape, device: x.device) * carried.unsqueeze(0));
     }
 
     /// <summary>
@@ -402,16 +412,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
                 var backAt = at.Minus(lags.unsqueeze(0)).reshape(-1);
                 var back = extended.index_select(0, backAt).reshape(steps, lagCount, streams);
                 matches = back.eq(tokens.unsqueeze(1)).logical_and(back.ge(zero)).to_type(ScalarType.Float32).permute(0, 2, 1);
-                // Decayed sums d^(t-s) over the segment, plus the carried rates decayed.
-                var weights = new float[steps * steps];
-                var carried = new float[steps];
-                for (long t = 0; t < steps; t++)
-                {
-                    for (long k = 0; k <= t; k++) weights[t * steps + k] = (float)((1 - CopyDecay) * Math.Pow(CopyDecay, t - k));
-                    carried[t] = (float)Math.Pow(CopyDecay, t + 1);
-                }
-                rates = matmul(tensor(weights, [steps, steps], device: tokens.device), matches.reshape(steps, -1)).reshape(matches.shape);
-                if (state?.MatchRates is { } previous) rates = rates.Plus(tensor(carried, [steps, 1, 1], device: tokens.device) * previous.unsqueeze(0));
+                rates = DecayedSums(matches, state?.MatchRates, CopyDecay, 1 - CopyDecay);
                 // The token that followed each lag's match: extended[L + t + 1 - lag] = extended[backAt + 1].
                 using Scalar one = 1L;
                 followers = extended.index_select(0, backAt.Plus(one)).reshape(steps, lagCount, streams).permute(0, 2, 1); // [T, B, lags]
