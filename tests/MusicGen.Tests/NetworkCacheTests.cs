@@ -60,7 +60,9 @@ public class NetworkCacheTests
     {
         using var scope = NewDisposeScope();
         manual_seed(2);
-        using var network = new FrameLstm(1, [8], [0f], tokenCount: 12, embeddingSize: 4, successorCache: true, periodicCopy: true);
+        var descriptors = Enumerable.Range(0, 12 * 3).Select(i => (float)Math.Sin(i * 1.7)).ToArray();
+        using var network = new FrameLstm(1, [8], [0f], tokenCount: 12, embeddingSize: 4, successorCache: true, periodicCopy: true,
+            beatDescriptors: descriptors);
         network.StartFromBaseline(Enumerable.Range(1, 12).Select(i => (long)i).ToArray(), 0.4);
         network.eval();
         var rng = new Random(5);
@@ -78,9 +80,42 @@ public class NetworkCacheTests
         }
         var expected = Tensors.ToArray(whole);
         Assert.Equal(expected.Length, pieces.Count);
-        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], pieces[i], 3);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], (double)pieces[i], 1e-3);
         Assert.Equal(Tensors.ToArray(wholeState.Successors!), Tensors.ToArray(state.Successors!));
         Assert.Equal(Tensors.ToArray(wholeState.History!), Tensors.ToArray(state.History!));
+        var wholeHistory = Tensors.ToArray(wholeState.OnsetHistory!);
+        var stepHistory = Tensors.ToArray(state.OnsetHistory!);
+        for (int i = 0; i < wholeHistory.Length; i++) Assert.Equal(wholeHistory[i], (double)stepHistory[i], 1e-3);
+    }
+
+    [Fact]
+    public void The_beat_clock_expects_an_onset_one_period_after_the_last_ones()
+    {
+        using var scope = NewDisposeScope();
+        // Token 0 is quiet, tokens 1-3 loud: a beat every 20 steps (a loud token held 3 steps, then quiet), with a
+        // weaker irregular rise in between, so that only a clock that found the period can say when the next beat is.
+        const int period = 20, vocabulary = 4;
+        float[] descriptors = [0, 0, 3, 3, 2, 2, 1, 1]; // [4 tokens, 2 values]
+        var rng = new Random(7);
+        var sequence = new int[600];
+        for (int t = 0; t < sequence.Length; t++)
+            sequence[t] = t % period < 3 ? 1 : rng.NextDouble() < 0.1 ? 3 : 0;
+        using var network = new FrameLstm(1, [8], [0f], tokenCount: vocabulary, embeddingSize: 4, beatDescriptors: descriptors);
+        var tokens = tensor(sequence.Select(t => (long)t).ToArray()).unsqueeze(1);
+        var (features, _, _, _) = network.Beat(tokens, null);
+        var values = Tensors.ToArray(features); // [T, 1, 2]: expected onset of the next step, periodicity
+        double onBeat = 0, offBeat = 0;
+        int onCount = 0, offCount = 0;
+        for (int t = 300; t < 599; t++)
+        {
+            if ((t + 1) % period == 0) { onBeat += values[2 * t]; onCount++; }
+            else { offBeat += values[2 * t]; offCount++; }
+        }
+        onBeat /= onCount;
+        offBeat /= offCount;
+        Assert.True(onBeat > 2, $"before a beat the clock expects {onBeat:F2} standard deviations of onset");
+        Assert.True(offBeat < 0.3, $"between beats the clock expects {offBeat:F2}");
+        Assert.InRange(values[2 * 598 + 1], 0.5, 1.2); // strongly periodic
     }
 
     [Fact]

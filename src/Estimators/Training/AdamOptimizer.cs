@@ -16,11 +16,22 @@ public sealed class AdamOptimizer : IDisposable
     private readonly Parameter[] parameters;
     private readonly Tensor[] firstMoments;
     private readonly Tensor[] secondMoments;
+    private readonly double[] rateScales;
 
     /// <summary>Creates the optimizer with zero moments.</summary>
-    public AdamOptimizer(IEnumerable<Parameter> parameters, double learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
+    /// <param name="parameters">The parameters to update.</param>
+    /// <param name="learningRate">Step size.</param>
+    /// <param name="beta1">Decay of the first moment.</param>
+    /// <param name="beta2">Decay of the second moment.</param>
+    /// <param name="epsilon">Added to the denominator for stability.</param>
+    /// <param name="rateScales">Per parameter, a multiple of the step size (null: 1 for all).</param>
+    public AdamOptimizer(IEnumerable<Parameter> parameters, double learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8,
+        IReadOnlyList<double>? rateScales = null)
     {
         this.parameters = parameters.ToArray();
+        if (rateScales is not null && rateScales.Count != this.parameters.Length)
+            throw new ArgumentException($"Give one rate scale per parameter ({this.parameters.Length}), not {rateScales.Count}.", nameof(rateScales));
+        this.rateScales = rateScales?.ToArray() ?? Enumerable.Repeat(1.0, this.parameters.Length).ToArray();
         LearningRate = learningRate;
         Beta1 = beta1;
         Beta2 = beta2;
@@ -53,11 +64,12 @@ public sealed class AdamOptimizer : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         using Scalar beta1 = Beta1, oneMinusBeta1 = 1 - Beta1, beta2 = Beta2, oneMinusBeta2 = 1 - Beta2;
-        using Scalar sqrtCorrection2 = Math.Sqrt(correction2), epsilon = Epsilon, stepSize = -LearningRate / correction1;
+        using Scalar sqrtCorrection2 = Math.Sqrt(correction2), epsilon = Epsilon;
         for (int i = 0; i < parameters.Length; i++)
         {
             var grad = parameters[i].grad;
             if (grad is null) continue;
+            using Scalar stepSize = -LearningRate * rateScales[i] / correction1;
             firstMoments[i].mul_(beta1).add_(grad, alpha: oneMinusBeta1);
             secondMoments[i].mul_(beta2).addcmul_(grad, grad, value: oneMinusBeta2);
             var denominator = secondMoments[i].sqrt().div_(sqrtCorrection2).PlusInPlace(epsilon);

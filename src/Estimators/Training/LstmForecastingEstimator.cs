@@ -103,6 +103,11 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         /// <see cref="FrameLstm.PeriodicCopy"/>). Default true.
         /// </summary>
         public bool PeriodicCopy { get; set; } = true;
+        /// <summary>
+        /// A token model read from <c>Tokenize</c>'s output: give the network a beat clock, the onset one period before
+        /// each next step, found from its tokens' descriptions (<see cref="FrameLstm.BeatClock"/>). Default true.
+        /// </summary>
+        public bool BeatClock { get; set; } = true;
         /// <summary>Embedding size of a token model. Default 128.</summary>
         public int EmbeddingSize { get; set; } = 128;
         /// <summary>
@@ -232,7 +237,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         if (options.Threads > 0) set_num_threads(options.Threads);
         manual_seed(options.Seed);
         var network = new FrameLstm(dim, options.HiddenSizes, options.Dropouts, tokenCount, options.EmbeddingSize, descriptors,
-            successorCache: tokenCount > 0 && options.SuccessorCache, periodicCopy: tokenCount > 0 && options.PeriodicCopy);
+            successorCache: tokenCount > 0 && options.SuccessorCache, periodicCopy: tokenCount > 0 && options.PeriodicCopy,
+            beatDescriptors: tokenCount > 0 && options.BeatClock && tokens?.Descriptors is { Length: > 0 } beatDescriptors ? beatDescriptors : null);
         try
         {
             var segments = new SegmentCache(() => SequenceSegments.Read(input, options.FileColumnName, options.FeaturesColumnName,

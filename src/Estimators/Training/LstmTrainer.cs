@@ -36,7 +36,7 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
         network.train();
         // One-step batches run faster without oneDNN, long sequences with it (docs/design.md).
         using var oneDnn = OneDnn.Scope(enabled: options.SequenceLength > 1);
-        using var optimizer = new AdamOptimizer(network.parameters(), options.LearningRate);
+        using var optimizer = Optimizer(network);
         var position = new TrainingPosition(0, double.PositiveInfinity, 0, 0, 0, 0);
         if (options.Resume && options.CheckpointPath is { } resumeFrom && File.Exists(resumeFrom))
             position = Checkpoint.Load(resumeFrom, network, optimizer, Fingerprint(network));
@@ -160,7 +160,7 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
         if (sinceBest > 0 && bestWeights is not null) network.load(new MemoryStream(bestWeights));
         else if (sinceBest > 0 && options.CheckpointPath is { } path && File.Exists(Checkpoint.BestPath(path)))
         {
-            using var scratch = new AdamOptimizer(network.parameters(), options.LearningRate);
+            using var scratch = Optimizer(network);
             Checkpoint.Load(Checkpoint.BestPath(path), network, scratch, Fingerprint(network));
         }
         if (network.TokenCount > 0 && options.FitBackoff && tokens is not null) BackoffFitting.Fit(network, segments.Read(), holdOut, tokens);
@@ -174,11 +174,19 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
         return stream.ToArray();
     }
 
+    /// <summary>
+    /// Adam over the network's parameters, the stream memories' gains at <see cref="FrameLstm.GainRateScale"/> times
+    /// the learning rate.
+    /// </summary>
+    private AdamOptimizer Optimizer(FrameLstm network) => new(network.parameters(), options.LearningRate,
+        rateScales: network.named_parameters().Select(p => FrameLstm.IsGain(p.name) ? FrameLstm.GainRateScale : 1.0).ToArray());
+
     /// <summary>What a checkpoint must match to be resumed: the network's shape and the options that change training.</summary>
     private string Fingerprint(FrameLstm network) => string.Join(";", network.FeatureSize, string.Join(",", options.HiddenSizes),
         string.Join(",", options.Dropouts), network.TokenCount, options.EmbeddingSize, network.DescriptorSize, options.TokenNoise, options.LearningRate,
         options.LearningRateDecay, options.SequenceLength, options.GradientClipNorm, options.Seed, options.ValidationFraction)
         + (network.SuccessorCache ? ";successor cache" : "") + (network.PeriodicCopy ? ";periodic copy" : "")
+        + (network.BeatClock ? ";beat clock" : "")
         + (options.DataFingerprint is { Length: > 0 } data ? Checkpoint.DataSeparator + data : "");
 
     /// <summary>MSE for a frame model; cross-entropy of the next token for a token model.</summary>

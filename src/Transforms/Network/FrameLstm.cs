@@ -35,6 +35,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     private readonly Parameter? successorGain;
     private readonly Linear? copyGate;
     private readonly Parameter? periodSharpness;
+    private readonly Parameter? beatGains;
 
     /// <summary>Per-step decay of each recent-token cache of a token model.</summary>
     public static IReadOnlyList<double> CacheDecays { get; } = [0, 0.9, 0.99];
@@ -48,8 +49,12 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <param name="descriptors">A token model's token descriptors [tokenCount, size] row-major, or null (free embeddings).</param>
     /// <param name="successorCache">A token model: add the successor cache (<see cref="SuccessorCache"/>).</param>
     /// <param name="periodicCopy">A token model: mix in the periodic copy (<see cref="PeriodicCopy"/>).</param>
+    /// <param name="beatDescriptors">
+    /// A token model: each token's spectral description [tokenCount, size] row-major, whose rises give the beat clock its
+    /// onsets (<see cref="BeatClock"/>); null: no beat clock.
+    /// </param>
     public FrameLstm(int featureSize, IReadOnlyList<int> hiddenSizes, IReadOnlyList<float> dropouts, int tokenCount = 0, int embeddingSize = 0,
-        float[]? descriptors = null, bool successorCache = false, bool periodicCopy = false)
+        float[]? descriptors = null, bool successorCache = false, bool periodicCopy = false, float[]? beatDescriptors = null)
         : base(nameof(FrameLstm))
     {
         if (hiddenSizes.Count == 0 || hiddenSizes.Count != dropouts.Count)
@@ -77,13 +82,21 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             cacheGains = nn.Parameter(zeros(CacheDecays.Count));
             if (successorCache) successorGain = nn.Parameter(zeros(1));
             if (periodicCopy) periodSharpness = nn.Parameter(zeros(1));
+            if (beatDescriptors is not null)
+            {
+                if (beatDescriptors.Length == 0 || beatDescriptors.Length % tokenCount != 0)
+                    throw new ArgumentException($"Give the same number of beat descriptor values for each of the {tokenCount} tokens.", nameof(beatDescriptors));
+                BeatDescriptorSize = beatDescriptors.Length / tokenCount;
+                register_buffer("beat_descriptors", tensor(beatDescriptors, [tokenCount, BeatDescriptorSize]));
+                beatGains = nn.Parameter(zeros(BeatFeatures + 1));
+            }
             // Held in a local: TorchSharp passes a Scalar's handle to LibTorch without keeping the Scalar alive, and a
             // temporary collected during the call fails in LibTorch as "Expected false to be true" (docs/design.md).
             using Scalar uniform = 1.0 / tokenCount;
             register_buffer("backoff_unigram", full(tokenCount, uniform));
             register_buffer("backoff_repeat", zeros(1));
             register_buffer("backoff_weight", zeros(1));
-            inputs = embeddingSize;
+            inputs = embeddingSize + (beatGains is null ? 0 : BeatFeatures);
         }
         for (int i = 0; i < HiddenSizes.Length; i++)
         {
@@ -98,6 +111,17 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
 
     /// <summary>Values per frame.</summary>
     public int FeatureSize { get; }
+
+    /// <summary>
+    /// How many times the network's learning rate the stream memories' gains (<see cref="IsGain"/>) should learn at. They
+    /// are a handful of scalars that start at 0 or at the baseline, and a small collection gives a few hundred optimizer
+    /// steps in all: at the network's rate they barely moved from where they started.
+    /// </summary>
+    public const double GainRateScale = 30;
+
+    /// <summary>Whether the parameter of this name is one of the stream memories' scalar gains.</summary>
+    public static bool IsGain(string parameterName) =>
+        parameterName is nameof(cacheGains) or nameof(successorGain) or nameof(periodSharpness) or nameof(beatGains);
 
     /// <summary>
     /// Whether a token model adds a learned multiple of log(1 + n) to each token's logit, where n counts how often that
@@ -123,6 +147,28 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// bar, a riff) finds its own period this way, in the seed or in the song so far, on music never trained on.
     /// </summary>
     public bool PeriodicCopy => periodSharpness is not null;
+
+    /// <summary>
+    /// Whether a token model reads a beat clock: an onset per step (the mean rise of the token's spectral description
+    /// over the previous token's), standardised by decayed running statistics; for every lag of <see cref="CopyLags"/> a
+    /// decayed autocorrelation of those onsets; and, weighted by a softmax of the autocorrelations, the onset one period
+    /// before the next step (the onset the beat expects next) and how periodic the stream is. Both go into the bottom
+    /// LSTM layer with the token, and a learned mix of them moves the previous token's logit: the network learns to hold
+    /// a token between beats and change it on them, which it cannot learn by counting steps.
+    /// </summary>
+    public bool BeatClock => beatGains is not null;
+
+    /// <summary>Values the beat clock adds to each step's input: the expected onset and the periodicity.</summary>
+    public const int BeatFeatures = 2;
+
+    /// <summary>Per-step decay of the beat clock's statistics and autocorrelations (about 4.6 s at 43 steps per second).</summary>
+    public const double BeatDecay = 0.995;
+
+    /// <summary>Sharpness of the beat clock's softmax over its lags' autocorrelations.</summary>
+    public const double BeatSharpness = 10;
+
+    /// <summary>Values describing each token to the beat clock; 0 without one.</summary>
+    public int BeatDescriptorSize { get; }
 
     /// <summary>Tokens of a token model; 0 for a frame model.</summary>
     public int TokenCount { get; }
@@ -173,6 +219,12 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var tokens = TokenCount == 0 ? null : input.squeeze(-1).to_type(ScalarType.Int64);
         Tensor? keys = tokenProjection is null ? null : tokenProjection.call(get_buffer("descriptors")!).tanh(); // [V, E]
         var x = tokens is null ? input : keys is null ? embedding!.call(tokens) : keys.index_select(0, tokens.reshape(-1)).reshape(tokens.shape[0], tokens.shape[1], -1);
+        (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates)? beat = null;
+        if (tokens is not null && beatGains is not null)
+        {
+            beat = Beat(tokens, state);
+            x = cat([x, beat.Value.Features], -1);
+        }
         var next = new (Tensor H, Tensor C)[layers.Count];
         for (int i = 0; i < layers.Count; i++)
         {
@@ -189,6 +241,13 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var caches = Caches(onehot, state?.Caches);
         using Scalar one = 1;
         for (int j = 0; j < CacheDecays.Count; j++) result = result.Plus(caches[j].Plus(one).log() * cacheGains![j]);
+        if (beat is { } clock)
+        {
+            // The previous token's logit moves with the expected onset, the periodicity and their product.
+            var f = clock.Features;
+            var mix = cat([f, f.narrow(-1, 0, 1) * f.narrow(-1, 1, 1)], -1);             // [T, B, 3]
+            result = result.Plus(matmul(mix, beatGains!).unsqueeze(-1) * onehot);
+        }
         Tensor? successors = null;
         if (successorGain is not null)
         {
@@ -215,6 +274,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             Successors = successors,
             History = history,
             MatchRates = rates,
+            OnsetHistory = beat?.History,
+            OnsetStatistics = beat?.Statistics,
+            BeatRates = beat?.Rates,
         });
     }
 
@@ -335,6 +397,51 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         Array.Fill(shape, 1L);
         shape[0] = steps;
         return sums.Plus(tensor(decays, shape, device: x.device) * carried.unsqueeze(0));
+    }
+
+    /// <summary>
+    /// The beat clock (<see cref="BeatClock"/>) for every step: its features [T, B, 2] (the expected onset of the next
+    /// step and the periodicity), the last <see cref="CopyLags"/>.Longest standardised onsets [L, B] (0 before any),
+    /// the decayed statistics [B, 3] (mean onset, mean squared onset, and the weight of the steps seen) and the decayed
+    /// autocorrelation sums of each lag [B, lags]. Nothing in it is learned: it runs without gradients.
+    /// </summary>
+    internal (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates) Beat(Tensor tokens, LstmState? state)
+    {
+        var (shortest, longest) = CopyLags;
+        long steps = tokens.shape[0], streams = tokens.shape[1];
+        int lagCount = longest - shortest + 1;
+        using var noGrad = no_grad();
+        using Scalar zero = 0, tiny = 1e-6, sharpness = BeatSharpness, low = -5, high = 5, stepOne = 1L;
+        var descriptors = get_buffer("beat_descriptors")!;
+        var now = descriptors.index_select(0, tokens.reshape(-1)).reshape(steps, streams, -1);            // [T, B, D]
+        // The description before the first step: the carried previous token's (the decay-0 cache), or the first's own.
+        var first = state?.Caches is { } carried ? matmul(carried[0], descriptors) : now[0];
+        var before = cat([first.unsqueeze(0), now.narrow(0, 0, steps - 1)], 0);
+        var onsets = now.Minus(before).clamp_min(zero).mean([-1L]);                                         // [T, B]
+        var carriedStatistics = state?.OnsetStatistics;
+        var moments = stack([onsets, onsets * onsets, ones_like(onsets)], -1);                                // [T, B, 3]
+        var statistics = DecayedSums(moments, carriedStatistics, BeatDecay, 1 - BeatDecay);
+        // Bias-corrected as Adam's moments are: the third sum is the weight 1 - d^n of the n steps seen.
+        var seen = statistics.narrow(-1, 2, 1).squeeze(-1);
+        var mean = statistics.narrow(-1, 0, 1).squeeze(-1) / seen;
+        var variance = (statistics.narrow(-1, 1, 1).squeeze(-1) / seen).Minus(mean * mean).clamp_min(zero).Plus(tiny);
+        var standardised = onsets.Minus(mean).div(variance.sqrt()).clamp(low, high);                         // [T, B]
+        var history = state?.OnsetHistory ?? zeros(new long[] { longest, streams }, device: tokens.device);
+        var extended = cat([history, standardised], 0);                                                     // [L + T, B]
+        using Scalar lagFrom = (long)shortest, lagTo = longest + 1L, stepFrom = (long)longest, stepTo = longest + steps;
+        using var lags = arange(lagFrom, lagTo, dtype: ScalarType.Int64, device: tokens.device);
+        using var at = arange(stepFrom, stepTo, dtype: ScalarType.Int64, device: tokens.device).unsqueeze(1); // [T, 1]
+        var backAt = at.Minus(lags.unsqueeze(0)).reshape(-1);
+        var back = extended.index_select(0, backAt).reshape(steps, lagCount, streams).permute(0, 2, 1);    // [T, B, lags]
+        var rates = DecayedSums(back * standardised.unsqueeze(-1), state?.BeatRates, BeatDecay, 1 - BeatDecay);
+        var correlations = rates / seen.unsqueeze(-1);
+        var weights = nn.functional.softmax(correlations * sharpness, -1);
+        // The onset one period before the next step: extended[L + t + 1 - lag].
+        var ahead = extended.index_select(0, backAt.Plus(stepOne)).reshape(steps, lagCount, streams).permute(0, 2, 1);
+        var expected = (weights * ahead).sum(-1L);
+        var periodicity = (weights * correlations).sum(-1L);
+        var features = stack([expected, periodicity], -1);                                                   // [T, B, 2]
+        return (features, extended.narrow(0, steps, longest).clone(), statistics[-1].clone(), rates[-1].clone());
     }
 
     /// <summary>
@@ -506,6 +613,9 @@ public sealed class LstmState : IDisposable
             Successors = Successors?.detach().MoveToOuterDisposeScope(),
             History = History?.detach().MoveToOuterDisposeScope(),
             MatchRates = MatchRates?.detach().MoveToOuterDisposeScope(),
+            OnsetHistory = OnsetHistory?.detach().MoveToOuterDisposeScope(),
+            OnsetStatistics = OnsetStatistics?.detach().MoveToOuterDisposeScope(),
+            BeatRates = BeatRates?.detach().MoveToOuterDisposeScope(),
         };
 
     /// <summary>A token model with a successor cache: how often each token followed each other token so far [B, V, V]; else null.</summary>
@@ -516,6 +626,15 @@ public sealed class LstmState : IDisposable
 
     /// <summary>A token model with a periodic copy: each lag's decayed match rate [B, lags]; else null.</summary>
     public Tensor? MatchRates { get; init; }
+
+    /// <summary>A token model with a beat clock: the last standardised onsets [lags, B]; else null.</summary>
+    public Tensor? OnsetHistory { get; init; }
+
+    /// <summary>A token model with a beat clock: the onsets' decayed statistics [B, 3]; else null.</summary>
+    public Tensor? OnsetStatistics { get; init; }
+
+    /// <summary>A token model with a beat clock: each lag's decayed autocorrelation sum [B, lags]; else null.</summary>
+    public Tensor? BeatRates { get; init; }
 
     /// <summary>Frees the tensors.</summary>
     public void Dispose()
@@ -529,5 +648,8 @@ public sealed class LstmState : IDisposable
         Successors?.Dispose();
         History?.Dispose();
         MatchRates?.Dispose();
+        OnsetHistory?.Dispose();
+        OnsetStatistics?.Dispose();
+        BeatRates?.Dispose();
     }
 }

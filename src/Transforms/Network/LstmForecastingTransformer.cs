@@ -101,7 +101,7 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
 
     private protected override VersionInfo VersionInfo => GetVersionInfo();
 
-    private static VersionInfo GetVersionInfo() => MakeVersion("MGLSTMFC", LoaderSignature, typeof(LstmForecastingTransformer), format: 2);
+    private static VersionInfo GetVersionInfo() => MakeVersion("MGLSTMFC", LoaderSignature, typeof(LstmForecastingTransformer), format: 3);
 
     private protected override void SaveModel(BinaryWriter writer, ModelSaveContext ctx)
     {
@@ -118,6 +118,7 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
         writer.Write(Network.DescriptorSize);
         writer.Write(Network.SuccessorCache);
         writer.Write(Network.PeriodicCopy);
+        writer.Write(Network.BeatDescriptorSize);
         ctx.SaveBinaryStream(WeightsEntry, w => Network.save(w));
     }
 
@@ -145,8 +146,13 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
             throw new InvalidDataException($"The model's network description is damaged ({descriptorSize} descriptor values).");
         bool successorCache = format >= 2 && r.ReadBoolean(); // format 2 added the successor cache and the periodic copy
         bool periodicCopy = format >= 2 && r.ReadBoolean();
+        int beatDescriptorSize = format >= 3 ? r.ReadInt32() : 0; // format 3 added the beat clock
+        if (beatDescriptorSize < 0 || beatDescriptorSize > 1 << 12)
+            throw new InvalidDataException($"The model's network description is damaged ({beatDescriptorSize} beat descriptor values).");
+        // The weights fill the descriptors in.
         var network = new FrameLstm(featureSize, hidden, dropouts, tokenCount, embeddingSize,
-            descriptorSize > 0 ? new float[tokenCount * descriptorSize] : null, successorCache, periodicCopy); // the weights fill the descriptors in
+            descriptorSize > 0 ? new float[tokenCount * descriptorSize] : null, successorCache, periodicCopy,
+            beatDescriptorSize > 0 ? new float[tokenCount * beatDescriptorSize] : null);
         bool found;
         try
         {
