@@ -119,6 +119,30 @@ public class NetworkCacheTests
     }
 
     [Fact]
+    public void The_beat_clocks_gains_are_the_parameters_that_learn_faster()
+    {
+        using var network = new FrameLstm(1, [8], [0f], tokenCount: 6, embeddingSize: 4, successorCache: true, periodicCopy: true,
+            beatDescriptors: new float[6 * 2]);
+        var faster = network.named_parameters().Select(p => p.name).Where(FrameLstm.LearnsFaster).ToArray();
+        Assert.Equal(["beatGains"], faster);
+    }
+
+    [Fact]
+    public void Adam_scales_the_step_of_each_parameter_by_its_rate_scale()
+    {
+        using var scope = NewDisposeScope();
+        var slow = new TorchSharp.Modules.Parameter(zeros(1));
+        var fast = new TorchSharp.Modules.Parameter(zeros(1));
+        using var optimizer = new MusicGen.Estimators.Training.AdamOptimizer([slow, fast], 0.01, rateScales: [1, 30]);
+        var loss = (slow.Minus(tensor(1f)).square() + fast.Minus(tensor(1f)).square()).sum();
+        loss.backward();
+        optimizer.Step();
+        // Adam's first step moves every parameter by its learning rate, whatever the gradient's size.
+        Assert.Equal(0.01, slow.item<float>(), 1e-4);
+        Assert.Equal(0.3, fast.item<float>(), 1e-3);
+    }
+
+    [Fact]
     public void An_untrained_network_starts_at_repeat_or_unigram()
     {
         using var scope = NewDisposeScope();

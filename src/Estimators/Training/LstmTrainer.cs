@@ -175,11 +175,11 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
     }
 
     /// <summary>
-    /// Adam over the network's parameters, the stream memories' gains at <see cref="FrameLstm.GainRateScale"/> times
-    /// the learning rate.
+    /// Adam over the network's parameters, the beat clock's gains at <see cref="FrameLstm.GainRateScale"/> times the
+    /// learning rate.
     /// </summary>
     private AdamOptimizer Optimizer(FrameLstm network) => new(network.parameters(), options.LearningRate,
-        rateScales: network.named_parameters().Select(p => FrameLstm.IsGain(p.name) ? FrameLstm.GainRateScale : 1.0).ToArray());
+        rateScales: network.named_parameters().Select(p => FrameLstm.LearnsFaster(p.name) ? FrameLstm.GainRateScale : 1.0).ToArray());
 
     /// <summary>What a checkpoint must match to be resumed: the network's shape and the options that change training.</summary>
     private string Fingerprint(FrameLstm network) => string.Join(";", network.FeatureSize, string.Join(",", options.HiddenSizes),

@@ -113,15 +113,14 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     public int FeatureSize { get; }
 
     /// <summary>
-    /// How many times the network's learning rate the stream memories' gains (<see cref="IsGain"/>) should learn at. They
-    /// are a handful of scalars that start at 0 or at the baseline, and a small collection gives a few hundred optimizer
-    /// steps in all: at the network's rate they barely moved from where they started.
+    /// How many times the network's learning rate the beat clock's gains (<see cref="LearnsFaster"/>) learn at. They are
+    /// three scalars that start at 0, and a small collection gives a few hundred optimizer steps before early stopping:
+    /// at the network's rate they ended within 0.06 of 0 and the takes kept no more beat than without the clock.
     /// </summary>
     public const double GainRateScale = 30;
 
-    /// <summary>Whether the parameter of this name is one of the stream memories' scalar gains.</summary>
-    public static bool IsGain(string parameterName) =>
-        parameterName is nameof(cacheGains) or nameof(successorGain) or nameof(periodSharpness) or nameof(beatGains);
+    /// <summary>Whether the parameter of this name learns at <see cref="GainRateScale"/> times the rate: the beat clock's gains.</summary>
+    public static bool LearnsFaster(string parameterName) => parameterName is nameof(beatGains);
 
     /// <summary>
     /// Whether a token model adds a learned multiple of log(1 + n) to each token's logit, where n counts how often that

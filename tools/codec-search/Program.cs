@@ -1,0 +1,140 @@
+// Codec transparency (docs/quality.md, measure 9) of other codecs than a model's own, on the same reference tracks and
+// real excerpts as `musicgen evaluate`: docs/evaluation.md's codec search. Each variant encodes the reference's
+// log-magnitude frames, decodes them, rebuilds phase with the model's Griffin-Lim and embeds the audio with Basic Pitch.
+// Usage: codec-search MODEL.zip --train FILES... --reference FILES... --seeds FILES... [--variants medoid,raw,...]
+// Variants: medoid (the model's codebook), raw (no tokens), gain (medoid with the frame's mean level), kN (a codebook
+// of N tokens fitted on --train), splitHZ (two codebooks of 512, below and above HZ), shiftN (the model's exemplars
+// transposed by up to N semitones, the nearest kept).
+using Microsoft.ML;
+using MusicGen;
+using MusicGen.Estimators.Tokens;
+using MusicGen.Evaluation;
+using MusicGen.Transforms.Audio;
+using MusicGen.Transforms.Tokens;
+
+List<string> Group(string name) => args.SkipWhile(a => a != name).Skip(1).TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
+if (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal))
+{
+    Console.Error.WriteLine("usage: codec-search MODEL.zip --train FILES... --reference FILES... --seeds FILES... [--variants medoid,raw,...]");
+    return 2;
+}
+var stages = PipelineStages.Of(ModelFile.Load(new MLContext(), args[0]));
+var codebook = stages.Tokenizer?.Codebook ?? throw new ArgumentException($"{args[0]} is not a token model.");
+var vectorizer = stages.Vectorizer;
+int bins = vectorizer.FeatureSize, sampleRate = stages.Loader.SampleRate;
+var training = Group("--train");
+var variants = Group("--variants").FirstOrDefault()?.Split(',') ?? ["medoid", "raw"];
+float[] Frames(AudioClip clip) => vectorizer.Vectorize(stages.Loader.Conform(clip).Channels);
+var referenceClips = Group("--reference").Select(f => AudioFile.Read(f)).ToList();
+var referenceFrames = referenceClips.Select(Frames).ToList();
+var trainingFrames = new Lazy<List<float[]>>(() => training.Select(f => Frames(AudioFile.Read(f))).ToList());
+float floor = referenceFrames.Min(f => f.Min());                                   // what a transposition leaves empty
+var trainingFloor = new Lazy<float>(() => trainingFrames.Value.Min(f => f.Min())); // what a band's codebook sees outside it
+var fittedCodebooks = new Dictionary<string, Codebook>();
+
+var embedder = BasicPitch.Find(out var missing) ?? throw new InvalidOperationException(missing);
+var real = QualityMetrics.Excerpts(Group("--seeds").Select(f => AudioFile.Read(f)).ToList(), 20, 3);
+var fixedSets = embedder.Embed([.. real, .. referenceClips]);
+var realSet = fixedSets.Take(real.Count).SelectMany(f => f).ToList();
+var referenceSet = fixedSets.Skip(real.Count).SelectMany(f => f).ToList();
+
+foreach (var variant in variants)
+{
+    var decoded = referenceFrames.Select(frames => Codec(variant, frames)).ToList();
+    var clips = decoded.Select((frames, i) =>
+    {
+        var samples = vectorizer.Invert(frames, 1)[0];
+        return new AudioClip(sampleRate, [samples.AsSpan(0, Math.Min(referenceClips[i].Length, samples.Length)).ToArray()]);
+    }).ToList();
+    var set = embedder.Embed(clips).SelectMany(f => f).ToList();
+    Console.WriteLine($"{variant}: codec transparency {QualityMetrics.FrechetOverReal(set, realSet, referenceSet):F3}");
+}
+return 0;
+
+float[] Codec(string variant, float[] frames)
+{
+    if (variant == "medoid") return codebook.Decode(codebook.Encode(frames));
+    if (variant == "raw") return frames;
+    if (variant == "gain") return WithLevelOf(frames, codebook.Decode(codebook.Encode(frames)));
+    if (variant.StartsWith('k'))
+    {
+        var fitted = Fitted(variant, int.Parse(variant[1..]), f => f);
+        return fitted.Decode(fitted.Encode(frames));
+    }
+    if (variant.StartsWith("split", StringComparison.Ordinal))
+    {
+        int cut = (int)Math.Round(int.Parse(variant[5..]) * (bins - 1) * 2.0 / sampleRate);
+        var low = Fitted(variant + " low", 512, f => Band(f, 0, cut));
+        var high = Fitted(variant + " high", 512, f => Band(f, cut, bins));
+        var result = low.Decode(low.Encode(Band(frames, 0, cut)));
+        var upper = high.Decode(high.Encode(Band(frames, cut, bins)));
+        for (int t = 0; t < result.Length / bins; t++) upper.AsSpan(t * bins + cut, bins - cut).CopyTo(result.AsSpan(t * bins + cut));
+        return result;
+    }
+    if (variant.StartsWith("shift", StringComparison.Ordinal)) return Transposed(frames, int.Parse(variant[5..]));
+    throw new ArgumentException($"unknown variant {variant}");
+}
+
+// A codebook fitted on the training frames as seen through a view (a band), once per name.
+Codebook Fitted(string name, int tokens, Func<float[], float[]> view)
+{
+    if (!fittedCodebooks.TryGetValue(name, out var fitted))
+        fittedCodebooks[name] = fitted = CodebookFitting.Fit(trainingFrames.Value.Select(view).ToList(), bins, sampleRate, tokens, codebook.Bands, 1);
+    return fitted;
+}
+
+float[] Band(float[] frames, int from, int to)
+{
+    var result = (float[])frames.Clone();
+    for (int t = 0; t < result.Length / bins; t++)
+        for (int b = 0; b < bins; b++)
+            if (b < from || b >= to) result[t * bins + b] = trainingFloor.Value;
+    return result;
+}
+
+float[] WithLevelOf(float[] original, float[] decoded)
+{
+    for (int t = 0; t < decoded.Length / bins; t++)
+    {
+        float level = (original.AsSpan(t * bins, bins).ToArray().Sum() - decoded.AsSpan(t * bins, bins).ToArray().Sum()) / bins;
+        for (int b = 0; b < bins; b++) decoded[t * bins + b] += level;
+    }
+    return decoded;
+}
+
+float[] Shift(ReadOnlySpan<float> frame, double semitones)
+{
+    var result = new float[bins];
+    double ratio = Math.Pow(2, semitones / 12);
+    for (int b = 0; b < bins; b++)
+    {
+        double x = b / ratio;
+        int i = (int)x;
+        result[b] = i + 1 < bins ? (float)((1 - (x - i)) * frame[i] + (x - i) * frame[i + 1]) : floor;
+    }
+    return result;
+}
+
+float[] Transposed(float[] frames, int most)
+{
+    var centroids = codebook.Descriptors();
+    int bands = codebook.Bands;
+    var result = new float[frames.Length];
+    var description = new float[bands];
+    for (int t = 0; t < frames.Length / bins; t++)
+    {
+        double best = double.MaxValue;
+        for (int s = -most; s <= most; s++)
+        {
+            var back = Shift(frames.AsSpan(t * bins, bins), -s);
+            codebook.Describe(back, description);
+            int token = codebook.EncodeFrame(back);
+            double distance = 0;
+            for (int j = 0; j < bands; j++) distance += Math.Pow(description[j] - centroids[token * bands + j], 2);
+            if (distance >= best) continue;
+            best = distance;
+            Shift(codebook.Decode([token]), s).CopyTo(result, t * bins);
+        }
+    }
+    return result;
+}
