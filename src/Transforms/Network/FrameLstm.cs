@@ -383,12 +383,14 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     private static Tensor DecayedSums(Tensor x, Tensor? carried, double d, double scale = 1)
     {
         long steps = x.shape[0];
+        var powers = new double[steps + 1];
+        for (long n = 0; n <= steps; n++) powers[n] = Math.Pow(d, n);
         var weights = new float[steps * steps];
         var decays = new float[steps];
         for (long t = 0; t < steps; t++)
         {
-            for (long k = 0; k <= t; k++) weights[t * steps + k] = (float)(scale * Math.Pow(d, t - k));
-            decays[t] = (float)Math.Pow(d, t + 1);
+            for (long k = 0; k <= t; k++) weights[t * steps + k] = (float)(scale * powers[t - k]);
+            decays[t] = (float)powers[t + 1];
         }
         var sums = matmul(tensor(weights, [steps, steps], device: x.device), x.reshape(steps, -1)).reshape(x.shape);
         if (carried is null) return sums;
