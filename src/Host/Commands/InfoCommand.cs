@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML;
+using MusicGen.Transforms.Network;
 
 namespace MusicGen.Host.Commands;
 
@@ -36,6 +37,7 @@ internal static class InfoCommand
             ["tokens"] = stages.Tokenizer?.Codebook.TokenCount,
             ["lstmLayers"] = string.Join(" x ", network.HiddenSizes),
             ["parameters"] = network.parameters().Sum(p => p.numel()),
+            ["memories"] = stages.Network.PredictsTokens ? Memories(network) : null,
             ["backoffWeight"] = stages.Network.PredictsTokens ? Math.Round(network.BackoffWeight, 3) : null,
         };
         if (json)
@@ -61,4 +63,13 @@ internal static class InfoCommand
         if (info.Settings is { } s) cli.Out.WriteLine($"{"settings",-16} {string.Join(", ", s.Select(p => $"{p.Key}={p.Value}"))}");
         return 0;
     }
+
+    /// <summary>A token model's memories of its own stream (docs/design.md), so that models of different versions can be told apart.</summary>
+    private static string Memories(FrameLstm network) => string.Join(", ", new[]
+    {
+        "recent-token caches",
+        network.SuccessorCache ? "successor cache" : null,
+        network.PeriodicCopy ? "periodic copy" : null,
+        network.BeatClock ? "beat clock" : null,
+    }.OfType<string>());
 }
