@@ -25,7 +25,7 @@ public class InfoCommandTests
         var (code, text, _) = Run("info", model);
         Assert.Equal(0, code);
         Assert.Contains("kind             token model", text);
-        Assert.Contains("memories         recent-token caches, successor cache, periodic copy, beat clock", text);
+        Assert.Contains("memories         recent-token caches, successor cache, beat clock", text);
         Assert.Contains("preset           default", text);
         Assert.Contains("trained on       3 file(s): song0.wav, song1.wav, song2.wav", text);
         Assert.Contains("epochs           2", text);

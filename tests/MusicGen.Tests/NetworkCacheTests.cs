@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace MusicGen.Tests;
 
-/// <summary>The token model's stream memories: the successor cache, the periodic copy and the baseline start.</summary>
+/// <summary>The token model's stream memories: the successor cache, the periodic copy, the beat clock and its onset guide, and the baseline start.</summary>
 public class NetworkCacheTests
 {
     private static Tensor Tokens(int[] tokens, int streams = 1) =>
@@ -86,6 +86,10 @@ public class NetworkCacheTests
         var wholeHistory = Tensors.ToArray(wholeState.OnsetHistory!);
         var stepHistory = Tensors.ToArray(state.OnsetHistory!);
         for (int i = 0; i < wholeHistory.Length; i++) Assert.Equal(wholeHistory[i], (double)stepHistory[i], 1e-3);
+        var wholeGuide = Tensors.ToArray(wholeState.OnsetGuide!);
+        var stepGuide = Tensors.ToArray(state.OnsetGuide!);
+        Assert.Equal(2 * 12, wholeGuide.Length);
+        for (int i = 0; i < wholeGuide.Length; i++) Assert.Equal(wholeGuide[i], (double)stepGuide[i], 1e-3);
     }
 
     [Fact]
@@ -102,7 +106,7 @@ public class NetworkCacheTests
             sequence[t] = t % period < 3 ? 1 : rng.NextDouble() < 0.1 ? 3 : 0;
         using var network = new FrameLstm(1, [8], [0f], tokenCount: vocabulary, embeddingSize: 4, beatDescriptors: descriptors);
         var tokens = tensor(sequence.Select(t => (long)t).ToArray()).unsqueeze(1);
-        var (features, _, _, _) = network.Beat(tokens, null);
+        var (features, _, _, _, _) = network.Beat(tokens, null);
         var values = Tensors.ToArray(features); // [T, 1, 2]: expected onset of the next step, periodicity
         double onBeat = 0, offBeat = 0;
         int onCount = 0, offCount = 0;
@@ -116,6 +120,40 @@ public class NetworkCacheTests
         Assert.True(onBeat > 2, $"before a beat the clock expects {onBeat:F2} standard deviations of onset");
         Assert.True(offBeat < 0.3, $"between beats the clock expects {offBeat:F2}");
         Assert.InRange(values[2 * 598 + 1], 0.5, 1.2); // strongly periodic
+    }
+
+    [Fact]
+    public void The_onset_guide_favours_a_rising_token_on_the_beat_and_a_held_one_between_beats()
+    {
+        using var scope = NewDisposeScope();
+        // The beat clock's test sequence: token 0 quiet, tokens 1-3 loud, a beat every 20 steps.
+        const int period = 20, vocabulary = 4;
+        float[] descriptors = [0, 0, 3, 3, 2, 2, 1, 1];
+        var rng = new Random(7);
+        var sequence = new int[600];
+        for (int t = 0; t < sequence.Length; t++)
+            sequence[t] = t % period < 3 ? 1 : rng.NextDouble() < 0.1 ? 3 : 0;
+        using var network = new FrameLstm(1, [8], [0f], tokenCount: vocabulary, embeddingSize: 4, beatDescriptors: descriptors);
+        using var noGrad = no_grad();
+        // The guide after the first n steps, where the current token is the quiet one: token 1 rises from it, token 0 holds.
+        float[] GuideAfter(int steps)
+        {
+            var (_, state) = network.call(Tokens(sequence[..steps]), null);
+            return Tensors.ToArray(state.OnsetGuide!);
+        }
+        network.eval();
+        var ends = Enumerable.Range(400, 200).Where(n => sequence[n - 1] == 0).ToArray();
+        var onBeat = ends.Where(n => n % period == 0).Select(GuideAfter).ToArray();               // the next step is a beat
+        var between = ends.Where(n => n % period is >= 8 and <= 14).Select(GuideAfter).ToArray(); // the next step is far from one
+        Assert.True(onBeat.Length >= 5 && between.Length >= 20);
+        double rise = onBeat.Average(g => g[1]), hold = onBeat.Average(g => g[0]);
+        Assert.True(rise > 1 && hold < 0, $"on the beat a rising token gets {rise:F2}, holding the quiet one {hold:F2}");
+        rise = between.Average(g => g[1]);
+        hold = between.Average(g => g[0]);
+        Assert.True(hold > rise, $"between beats holding gets {hold:F2}, rising {rise:F2}");
+        network.train();
+        var (_, training) = network.call(Tokens(sequence[..ends[0]]), null);
+        Assert.Null(training.OnsetGuide); // training and its loss never see the guide
     }
 
     [Fact]

@@ -178,6 +178,10 @@ public class TokenModelTests
             Assert.Equal(batch[k], generator.SampleTokens(seed, new GenerationOptions { Seconds = 1, RandomSeed = 5 + k })[0]);
         Assert.NotEqual(batch[0], batch[1]);   // different random seeds sample differently
         Assert.Equal(batch[0], new MusicGenerator(fitted).SampleTokens(seed, new GenerationOptions { Seconds = 1, RandomSeed = 5 })[0]);
+        // The default preset has a beat clock: its guide changes what is drawn; guidance 0 samples the network as it is.
+        Assert.True(generator.Stages.Network.Network.BeatClock);
+        Assert.NotEqual(batch[0], generator.SampleTokens(seed, new GenerationOptions { Seconds = 1, RandomSeed = 5, BeatGuidance = 0 })[0]);
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { BeatGuidance = -1 }));
 
         var greedy = generator.SampleTokens(seed, new GenerationOptions { Seconds = 1, Temperature = 0, Takes = 2, RandomSeed = 1 });
         Assert.Equal(greedy[0], greedy[1]);    // temperature 0 ignores the random seed

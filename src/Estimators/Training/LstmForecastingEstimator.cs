@@ -100,9 +100,11 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         public bool SuccessorCache { get; set; } = true;
         /// <summary>
         /// A token model: mix in a copy from one period earlier, the period found in the stream itself (see
-        /// <see cref="FrameLstm.PeriodicCopy"/>). Default true.
+        /// <see cref="FrameLstm.PeriodicCopy"/>). Default false: it lowers the held-out cross-entropy, but in generation
+        /// it copies the take's own tokens, each copy makes the next likelier, and takes froze into a few tokens or an
+        /// exact quarter-second loop (docs/evaluation.md); beat guidance keeps the beat without it.
         /// </summary>
-        public bool PeriodicCopy { get; set; } = true;
+        public bool PeriodicCopy { get; set; }
         /// <summary>
         /// A token model read from <c>Tokenize</c>'s output: give the network a beat clock, the onset one period before
         /// each next step, found from its tokens' descriptions (<see cref="FrameLstm.BeatClock"/>). Default true.

@@ -218,7 +218,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var tokens = TokenCount == 0 ? null : input.squeeze(-1).to_type(ScalarType.Int64);
         Tensor? keys = tokenProjection is null ? null : tokenProjection.call(get_buffer("descriptors")!).tanh(); // [V, E]
         var x = tokens is null ? input : keys is null ? embedding!.call(tokens) : keys.index_select(0, tokens.reshape(-1)).reshape(tokens.shape[0], tokens.shape[1], -1);
-        (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates)? beat = null;
+        (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates, Tensor Scale)? beat = null;
         if (tokens is not null && beatGains is not null)
         {
             beat = Beat(tokens, state);
@@ -276,6 +276,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             OnsetHistory = beat?.History,
             OnsetStatistics = beat?.Statistics,
             BeatRates = beat?.Rates,
+            OnsetGuide = beat is { } last && !training ? OnsetGuide(tokens[-1], last.Features[-1], last.Scale[-1]) : null,
         });
     }
 
@@ -404,9 +405,10 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// The beat clock (<see cref="BeatClock"/>) for every step: its features [T, B, 2] (the expected onset of the next
     /// step and the periodicity), the last <see cref="CopyLags"/>.Longest standardised onsets [L, B] (0 before any),
     /// the decayed statistics [B, 3] (mean onset, mean squared onset, and the weight of the steps seen) and the decayed
-    /// autocorrelation sums of each lag [B, lags]. Nothing in it is learned: it runs without gradients.
+    /// autocorrelation sums of each lag [B, lags], and the mean and deviation that standardise each step's onsets
+    /// [T, B, 2]. Nothing in it is learned: it runs without gradients.
     /// </summary>
-    internal (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates) Beat(Tensor tokens, LstmState? state)
+    internal (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates, Tensor Scale) Beat(Tensor tokens, LstmState? state)
     {
         var (shortest, longest) = CopyLags;
         long steps = tokens.shape[0], streams = tokens.shape[1];
@@ -444,7 +446,35 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var expected = (weights * ahead).sum(-1L);
         var periodicity = (weights * correlations).sum(-1L);
         var features = stack([expected, periodicity], -1);                                                   // [T, B, 2]
-        return (features, extended.narrow(0, steps, longest).clone(), statistics[-1].clone(), rates[-1].clone());
+        return (features, extended.narrow(0, steps, longest).clone(), statistics[-1].clone(), rates[-1].clone(), stack([mean, variance.sqrt()], -1));
+    }
+
+    // rises[a, b]: the onset of token b after token a as the beat clock measures onsets; made at the first generation.
+    private Tensor? beatRises;
+
+    /// <summary>
+    /// The beat clock's guide for the step after the last [B, V]: the expected onset times each token's own onset after
+    /// the current token, standardised as the clock's onsets are (at most 5 deviations either way). Positive where a
+    /// token's onset is what the beat expects: a token that rises where the beat falls, or holds between beats.
+    /// Generation adds a multiple of it to the logits (beat guidance); training and scoring never see it.
+    /// </summary>
+    private Tensor OnsetGuide(Tensor current, Tensor features, Tensor scale)
+    {
+        using var noGrad = no_grad();
+        if (beatRises is null)
+        {
+            var d = get_buffer("beat_descriptors")!;
+            using Scalar zero = 0;
+            var rows = new List<Tensor>();
+            // In rows of 64 tokens: all [V, V, size] differences at once would be gigabytes for a large codebook.
+            for (long a = 0; a < TokenCount; a += 64)
+                rows.Add(d.unsqueeze(0).Minus(d.narrow(0, a, Math.Min(64, TokenCount - a)).unsqueeze(1)).clamp_min(zero).mean([-1L]));
+            beatRises = cat(rows, 0).DetachFromDisposeScope();
+            foreach (var row in rows) row.Dispose();
+        }
+        using Scalar low = -5, high = 5;
+        var z = beatRises.index_select(0, current).Minus(scale.narrow(-1, 0, 1)).div(scale.narrow(-1, 1, 1)).clamp(low, high); // [B, V]
+        return features.narrow(-1, 0, 1) * z;
     }
 
     // A managed copy of the beat descriptors for the plain-loop step; a buffer that is never trained, filled in at loading.
@@ -454,7 +484,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <see cref="Beat"/> for one generation step on the CPU, in plain loops: the same figures as the tensor path without
     /// its forty small tensor operations (with them, bench generate ran at 16.4x real time, with the loop at 18x).
     /// </summary>
-    private (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates) BeatStep(Tensor tokens, Tensor previousOnehot,
+    private (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates, Tensor Scale) BeatStep(Tensor tokens, Tensor previousOnehot,
         Tensor carriedHistory, Tensor carriedMoments, Tensor carriedRates)
     {
         var (shortest, longest) = CopyLags;
@@ -466,6 +496,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var moments = carriedMoments.contiguous().data<float>().ToArray();   // [B, 3]
         var rates = carriedRates.contiguous().data<float>().ToArray();       // [B, lags]
         var features = new float[streams * BeatFeatures];
+        var scale = new float[streams * 2];
         var weights = new double[lagCount];
         var shifted = new float[history.Length];
         Array.Copy(history, streams, shifted, 0, history.Length - streams);
@@ -481,6 +512,8 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             double seen = moments[b * 3 + 2], mean = moments[b * 3] / seen;
             double variance = Math.Max(0, moments[b * 3 + 1] / seen - mean * mean) + 1e-6;
             float z = (float)Math.Clamp((onset - mean) / Math.Sqrt(variance), -5, 5);
+            scale[b * 2] = (float)mean;
+            scale[b * 2 + 1] = (float)Math.Sqrt(variance);
             double top = double.NegativeInfinity;
             for (int j = 0; j < lagCount; j++)
             {
@@ -502,7 +535,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             shifted[(longest - 1) * streams + b] = z;
         }
         return (tensor(features, [1, streams, BeatFeatures]), tensor(shifted, [longest, streams]), tensor(moments, [streams, 3]),
-            tensor(rates, [streams, lagCount]));
+            tensor(rates, [streams, lagCount]), tensor(scale, [1, streams, 2]));
     }
 
     /// <summary>
@@ -677,6 +710,7 @@ public sealed class LstmState : IDisposable
             OnsetHistory = OnsetHistory?.detach().MoveToOuterDisposeScope(),
             OnsetStatistics = OnsetStatistics?.detach().MoveToOuterDisposeScope(),
             BeatRates = BeatRates?.detach().MoveToOuterDisposeScope(),
+            OnsetGuide = OnsetGuide?.detach().MoveToOuterDisposeScope(),
         };
 
     /// <summary>A token model with a successor cache: how often each token followed each other token so far [B, V, V]; else null.</summary>
@@ -697,6 +731,12 @@ public sealed class LstmState : IDisposable
     /// <summary>A token model with a beat clock: each lag's decayed autocorrelation sum [B, lags]; else null.</summary>
     public Tensor? BeatRates { get; init; }
 
+    /// <summary>
+    /// A token model with a beat clock, not training: for the next step, how well each token's onset fits the onset the
+    /// beat expects [B, V] (positive: fits), which generation's beat guidance adds to the logits; else null.
+    /// </summary>
+    public Tensor? OnsetGuide { get; init; }
+
     /// <summary>Frees the tensors.</summary>
     public void Dispose()
     {
@@ -712,5 +752,6 @@ public sealed class LstmState : IDisposable
         OnsetHistory?.Dispose();
         OnsetStatistics?.Dispose();
         BeatRates?.Dispose();
+        OnsetGuide?.Dispose();
     }
 }
