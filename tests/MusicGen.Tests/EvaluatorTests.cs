@@ -21,6 +21,29 @@ public class EvaluatorTests
         }).Fit(ml.Data.LoadAudioFiles([songs]));
 
     [Fact]
+    public void Evaluation_samples_with_every_option_the_caller_gave_except_its_own_length_takes_and_seeds()
+    {
+        // Every settable option gets a value unlike its default; the evaluation must pass each on (a sampling option
+        // it dropped once, beat guidance, made evaluate measure the default whatever the command line said).
+        var given = new GenerationOptions();
+        var defaults = new GenerationOptions();
+        foreach (var p in typeof(GenerationOptions).GetProperties().Where(p => p.CanWrite))
+        {
+            object? value = p.PropertyType == typeof(double) ? (double)p.GetValue(defaults)! + 1.5
+                : p.PropertyType == typeof(int) ? (int)p.GetValue(defaults)! + 2
+                : p.PropertyType == typeof(bool) ? !(bool)p.GetValue(defaults)!
+                : null;
+            if (value is not null) p.SetValue(given, value);
+        }
+        var used = Evaluator.EvaluationOptions(given, seconds: 7, takes: 2);
+        string[] own = [nameof(GenerationOptions.Seconds), nameof(GenerationOptions.Takes), nameof(GenerationOptions.RandomSeed), nameof(GenerationOptions.Progress)];
+        foreach (var p in typeof(GenerationOptions).GetProperties().Where(p => p.CanWrite && !own.Contains(p.Name)))
+            Assert.True(Equals(p.GetValue(given), p.GetValue(used)), $"{p.Name}: given {p.GetValue(given)}, evaluated with {p.GetValue(used)}");
+        Assert.Equal((7.0, 2, 1), (used.Seconds, used.Takes, used.RandomSeed));
+        Assert.Null(used.Progress);
+    }
+
+    [Fact]
     public void Reconstruct_is_exact_for_Seed2017_and_close_for_log_magnitude()
     {
         using var temp = new TempFolder();

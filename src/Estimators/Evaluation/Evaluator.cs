@@ -47,19 +47,7 @@ public static class Evaluator
         var seedClips = seeds.Select(AudioFile.Read).ToList();
         var seedFrames = seedClips.Select(QualityMetrics.LogMel).ToList();
 
-        var given = generation ?? new GenerationOptions();
-        var options = new GenerationOptions // the caller's sampling, with the evaluation's length, takes and random seeds
-        {
-            Seconds = seconds,
-            RandomSeed = 1,
-            Takes = takes,
-            Temperature = given.Temperature,
-            TopK = given.TopK,
-            LoopGuard = given.LoopGuard,
-            PrimeSeconds = given.PrimeSeconds,
-            PhaseIterations = given.PhaseIterations,
-            SeedOffsetSeconds = given.SeedOffsetSeconds,
-        };
+        var options = EvaluationOptions(generation ?? new GenerationOptions(), seconds, takes);
         var perSeed = new List<List<(AudioClip Clip, float[][] Frames)>>();
         foreach (var seed in seeds)
         {
@@ -197,4 +185,22 @@ public static class Evaluator
         }
         return scores.RepeatPrevious == 0 ? (double.NaN, double.NaN) : (scores.Model / scores.RepeatPrevious, scores.Model / scores.Unigram);
     }
+
+    /// <summary>
+    /// The caller's sampling and priming options with the evaluation's own length, takes and random seeds (take k of
+    /// every seed uses random seed k), and no progress callback.
+    /// </summary>
+    internal static GenerationOptions EvaluationOptions(GenerationOptions given, double seconds, int takes) => new()
+    {
+        Seconds = seconds,
+        RandomSeed = 1,
+        Takes = takes,
+        Temperature = given.Temperature,
+        TopK = given.TopK,
+        BeatGuidance = given.BeatGuidance,
+        LoopGuard = given.LoopGuard,
+        PrimeSeconds = given.PrimeSeconds,
+        PhaseIterations = given.PhaseIterations,
+        SeedOffsetSeconds = given.SeedOffsetSeconds,
+    };
 }

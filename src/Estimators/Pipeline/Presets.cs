@@ -155,7 +155,7 @@ public static class Presets
     /// STFT (2048-sample Hann window, hop 512), a 512-token codebook learned by k-means over 64 standardised log-mel bands
     /// (each token decodes to a real training frame), 16 contiguous streams with truncated backpropagation through
     /// time over 64 steps, an embedding of 128 and 2 LSTM layers of 384 units (dropout 0.3) with recent-token caches, a
-    /// successor cache, a periodic copy and a beat clock (<see cref="Transforms.Network.FrameLstm"/>), softmax and
+    /// successor cache and a beat clock (<see cref="Transforms.Network.FrameLstm"/>; no periodic copy), softmax and
     /// cross-entropy, 10% of input tokens replaced at random while training, early stopping on whole held-out files (left
     /// out of the codebook too), a backoff to "repeat or unigram" weighted on those files, and Griffin-Lim phase (12
     /// iterations) at generation. Settings start from <see cref="PipelineSettings.TokenModel"/>.
