@@ -266,6 +266,14 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         // Mixtures are summed as probabilities and turned into log-probabilities once (a log-softmax of them is themselves);
         // the floor keeps a saturated gate (sigmoid rounds to 1 in float32) from giving a target log(0).
         using Scalar floor = 1e-30f;
+        // Generation's onset guide reads the last few tokens: kept (and the guide made) only outside training.
+        Tensor? recent = null;
+        if (beat is not null && !training)
+        {
+            var carriedRecent = state?.RecentTokens ?? tokens[0].unsqueeze(0).expand(GuideSpan, -1);
+            var joined = cat([carriedRecent, tokens], 0);
+            recent = joined.narrow(0, joined.shape[0] - GuideSpan, GuideSpan).clone();                        // [span, B]
+        }
         if (probabilities is not null) result = probabilities.clamp_min(floor).log();
         return (result, new LstmState(next)
         {
@@ -276,7 +284,8 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             OnsetHistory = beat?.History,
             OnsetStatistics = beat?.Statistics,
             BeatRates = beat?.Rates,
-            OnsetGuide = beat is { } last && !training ? OnsetGuide(tokens[-1], last.Features[-1], last.Scale[-1]) : null,
+            RecentTokens = recent,
+            OnsetGuide = beat is { } last && recent is not null ? OnsetGuide(recent, last.Features[-1], last.Scale[-1]) : null,
         });
     }
 
@@ -449,31 +458,29 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         return (features, extended.narrow(0, steps, longest).clone(), statistics[-1].clone(), rates[-1].clone(), stack([mean, variance.sqrt()], -1));
     }
 
-    // rises[a, b]: the onset of token b after token a as the beat clock measures onsets; made at the first generation.
-    private Tensor? beatRises;
+    /// <summary>Steps the onset guide measures a token's rise over (the current one included): about 0.1 s.</summary>
+    public const int GuideSpan = 4;
 
     /// <summary>
-    /// The beat clock's guide for the step after the last [B, V]: the expected onset times each token's own onset after
-    /// the current token, standardised as the clock's onsets are (at most 5 deviations either way). Positive where a
-    /// token's onset is what the beat expects: a token that rises where the beat falls, or holds between beats.
-    /// Generation adds a multiple of it to the logits (beat guidance); training and scoring never see it.
+    /// The beat clock's guide for the step after the last [B, V]: the expected onset times each token's own onset,
+    /// standardised as the clock's onsets are (at most 5 deviations either way). Positive where a token's onset is what
+    /// the beat expects: one that rises where the beat falls, or holds between beats. A token's onset here is its rise
+    /// over the loudest of the last <see cref="GuideSpan"/> tokens in each band, not over the current one alone: measured
+    /// over the previous token only, alternating a loud and a quiet token scored an onset every other step, its
+    /// autocorrelation looked periodic at every even lag, and the guide drove takes into that flicker. Generation adds
+    /// a multiple of the guide to the logits (beat guidance); training and scoring never see it.
     /// </summary>
-    private Tensor OnsetGuide(Tensor current, Tensor features, Tensor scale)
+    /// <param name="recent">The last <see cref="GuideSpan"/> tokens [span, B], the current one last.</param>
+    /// <param name="features">The clock's features after the current token [B, 2]; the first is the expected onset.</param>
+    /// <param name="scale">The mean and deviation that standardise the clock's onsets [B, 2].</param>
+    private Tensor OnsetGuide(Tensor recent, Tensor features, Tensor scale)
     {
         using var noGrad = no_grad();
-        if (beatRises is null)
-        {
-            var d = get_buffer("beat_descriptors")!;
-            using Scalar zero = 0;
-            var rows = new List<Tensor>();
-            // In rows of 64 tokens: all [V, V, size] differences at once would be gigabytes for a large codebook.
-            for (long a = 0; a < TokenCount; a += 64)
-                rows.Add(d.unsqueeze(0).Minus(d.narrow(0, a, Math.Min(64, TokenCount - a)).unsqueeze(1)).clamp_min(zero).mean([-1L]));
-            beatRises = cat(rows, 0).DetachFromDisposeScope();
-            foreach (var row in rows) row.Dispose();
-        }
-        using Scalar low = -5, high = 5;
-        var z = beatRises.index_select(0, current).Minus(scale.narrow(-1, 0, 1)).div(scale.narrow(-1, 1, 1)).clamp(low, high); // [B, V]
+        using Scalar zero = 0, low = -5, high = 5;
+        var descriptors = get_buffer("beat_descriptors")!;                                                  // [V, D]
+        var loudest = descriptors.index_select(0, recent.reshape(-1)).reshape(recent.shape[0], recent.shape[1], -1).amax([0L]); // [B, D]
+        var rises = descriptors.unsqueeze(0).Minus(loudest.unsqueeze(1)).clamp_min(zero).mean([-1L]);     // [B, V]
+        var z = rises.Minus(scale.narrow(-1, 0, 1)).div(scale.narrow(-1, 1, 1)).clamp(low, high);
         return features.narrow(-1, 0, 1) * z;
     }
 
@@ -711,6 +718,7 @@ public sealed class LstmState : IDisposable
             OnsetStatistics = OnsetStatistics?.detach().MoveToOuterDisposeScope(),
             BeatRates = BeatRates?.detach().MoveToOuterDisposeScope(),
             OnsetGuide = OnsetGuide?.detach().MoveToOuterDisposeScope(),
+            RecentTokens = RecentTokens?.detach().MoveToOuterDisposeScope(),
         };
 
     /// <summary>A token model with a successor cache: how often each token followed each other token so far [B, V, V]; else null.</summary>
@@ -737,6 +745,9 @@ public sealed class LstmState : IDisposable
     /// </summary>
     public Tensor? OnsetGuide { get; init; }
 
+    /// <summary>A token model with a beat clock, not training: the last <see cref="FrameLstm.GuideSpan"/> tokens [span, B]; else null.</summary>
+    public Tensor? RecentTokens { get; init; }
+
     /// <summary>Frees the tensors.</summary>
     public void Dispose()
     {
@@ -753,5 +764,6 @@ public sealed class LstmState : IDisposable
         OnsetStatistics?.Dispose();
         BeatRates?.Dispose();
         OnsetGuide?.Dispose();
+        RecentTokens?.Dispose();
     }
 }
