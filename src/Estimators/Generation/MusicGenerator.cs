@@ -33,9 +33,9 @@ public sealed class GenerationOptions
     /// the seed and the take so far (0: sample the network's own distribution). The network's guide (the expected onset
     /// times each token's onset, in deviations) is multiplied by this and added to the logits, so that at a beat the
     /// tokens that rise become likelier and between beats the ones that hold, whatever their harmony. Default 8: on the
-    /// collection it was tuned on, the takes' pulse went from 0.26 to 0.85 of the music's (0.6-1.5 is the target) while
-    /// they moved more, not less, and sounded noisier (a higher Basic Pitch FAD, still inside its target but once;
-    /// docs/evaluation.md).
+    /// collection it was tuned on, the takes' pulse went from 0.26 (no guidance) to 0.85 of the music's (0.6-1.5 is the
+    /// target) while they moved more, not less, and sounded noisier (a higher Basic Pitch FAD, still inside its target
+    /// but once; docs/evaluation.md).
     /// </summary>
     public double BeatGuidance { get; set; } = 8;
     /// <summary>

@@ -263,9 +263,6 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             probabilities = (nn.functional.softmax(result, -1) * gate.neg().Plus(one)).Plus(copy * gate);
         }
         if (BackoffWeight > 0) probabilities = WithBackoff(probabilities ?? nn.functional.softmax(result, -1), caches[0]);
-        // Mixtures are summed as probabilities and turned into log-probabilities once (a log-softmax of them is themselves);
-        // the floor keeps a saturated gate (sigmoid rounds to 1 in float32) from giving a target log(0).
-        using Scalar floor = 1e-30f;
         // Generation's onset guide reads the last few tokens: kept (and the guide made) only outside training.
         Tensor? recent = null;
         if (beat is not null && !training)
@@ -274,6 +271,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             var joined = cat([carriedRecent, tokens], 0);
             recent = joined.narrow(0, joined.shape[0] - GuideSpan, GuideSpan).clone();                        // [span, B]
         }
+        // Mixtures are summed as probabilities and turned into log-probabilities once (a log-softmax of them is themselves);
+        // the floor keeps a saturated gate (sigmoid rounds to 1 in float32) from giving a target log(0).
+        using Scalar floor = 1e-30f;
         if (probabilities is not null) result = probabilities.clamp_min(floor).log();
         return (result, new LstmState(next)
         {
@@ -464,7 +464,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <summary>
     /// The beat clock's guide for the step after the last [B, V]: the expected onset times each token's own onset,
     /// standardised as the clock's onsets are (at most 5 deviations either way). Positive where a token's onset is what
-    /// the beat expects: one that rises where the beat falls, or holds between beats. A token's onset here is its rise
+    /// the beat expects: one that rises where the beat expects an onset, or holds between beats. A token's onset here is its rise
     /// over the loudest of the last <see cref="GuideSpan"/> tokens in each band, not over the current one alone: measured
     /// over the previous token only, alternating a loud and a quiet token scored an onset every other step, its
     /// autocorrelation looked periodic at every even lag, and the guide drove takes into that flicker. Generation adds
