@@ -462,7 +462,8 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     public const int GuideSpan = 4;
 
     /// <summary>
-    /// The beat clock's guide for the step after the last [B, V]: the expected onset times each token's own onset,
+    /// The beat clock's guide for the step after the last [B, V]: the expected onset, times the periodicity (0 where the
+    /// clock hears no beat, so that no beat is imposed on music without one), times each token's own onset,
     /// standardised as the clock's onsets are (at most 5 deviations either way). Positive where a token's onset is what
     /// the beat expects: one that rises where the beat expects an onset, or holds between beats. A token's onset here is its rise
     /// over the loudest of the last <see cref="GuideSpan"/> tokens in each band, not over the current one alone: measured
@@ -471,7 +472,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// a multiple of the guide to the logits (beat guidance); training and scoring never see it.
     /// </summary>
     /// <param name="recent">The last <see cref="GuideSpan"/> tokens [span, B], the current one last.</param>
-    /// <param name="features">The clock's features after the current token [B, 2]; the first is the expected onset.</param>
+    /// <param name="features">The clock's features after the current token [B, 2]: the expected onset and the periodicity.</param>
     /// <param name="scale">The mean and deviation that standardise the clock's onsets [B, 2].</param>
     private Tensor OnsetGuide(Tensor recent, Tensor features, Tensor scale)
     {
@@ -481,7 +482,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var loudest = descriptors.index_select(0, recent.reshape(-1)).reshape(recent.shape[0], recent.shape[1], -1).amax([0L]); // [B, D]
         var rises = descriptors.unsqueeze(0).Minus(loudest.unsqueeze(1)).clamp_min(zero).mean([-1L]);     // [B, V]
         var z = rises.Minus(scale.narrow(-1, 0, 1)).div(scale.narrow(-1, 1, 1)).clamp(low, high);
-        return features.narrow(-1, 0, 1) * z;
+        return features.narrow(-1, 0, 1) * features.narrow(-1, 1, 1).clamp_min(zero) * z;
     }
 
     // A managed copy of the beat descriptors for the plain-loop step; a buffer that is never trained, filled in at loading.
