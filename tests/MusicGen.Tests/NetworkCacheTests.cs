@@ -106,7 +106,7 @@ public class NetworkCacheTests
             sequence[t] = t % period < 3 ? 1 : rng.NextDouble() < 0.1 ? 3 : 0;
         using var network = new FrameLstm(1, [8], [0f], tokenCount: vocabulary, embeddingSize: 4, beatDescriptors: descriptors);
         var tokens = tensor(sequence.Select(t => (long)t).ToArray()).unsqueeze(1);
-        var (features, _, _, _, _) = network.Beat(tokens, null);
+        var (features, _, _, _) = network.Beat(tokens, null);
         var values = Tensors.ToArray(features); // [T, 1, 2]: expected onset of the next step, periodicity
         double onBeat = 0, offBeat = 0;
         int onCount = 0, offCount = 0;

@@ -218,7 +218,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var tokens = TokenCount == 0 ? null : input.squeeze(-1).to_type(ScalarType.Int64);
         Tensor? keys = tokenProjection is null ? null : tokenProjection.call(get_buffer("descriptors")!).tanh(); // [V, E]
         var x = tokens is null ? input : keys is null ? embedding!.call(tokens) : keys.index_select(0, tokens.reshape(-1)).reshape(tokens.shape[0], tokens.shape[1], -1);
-        (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates, Tensor Scale)? beat = null;
+        (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates)? beat = null;
         if (tokens is not null && beatGains is not null)
         {
             beat = Beat(tokens, state);
@@ -285,7 +285,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             OnsetStatistics = beat?.Statistics,
             BeatRates = beat?.Rates,
             RecentTokens = recent,
-            OnsetGuide = beat is { } last && recent is not null ? OnsetGuide(recent, last.Features[-1], last.Scale[-1]) : null,
+            OnsetGuide = beat is { } last && recent is not null ? OnsetGuide(recent, last.Features[-1], last.Statistics) : null,
         });
     }
 
@@ -414,10 +414,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// The beat clock (<see cref="BeatClock"/>) for every step: its features [T, B, 2] (the expected onset of the next
     /// step and the periodicity), the last <see cref="CopyLags"/>.Longest standardised onsets [L, B] (0 before any),
     /// the decayed statistics [B, 3] (mean onset, mean squared onset, and the weight of the steps seen) and the decayed
-    /// autocorrelation sums of each lag [B, lags], and the mean and deviation that standardise each step's onsets
-    /// [T, B, 2]. Nothing in it is learned: it runs without gradients.
+    /// autocorrelation sums of each lag [B, lags]. Nothing in it is learned: it runs without gradients.
     /// </summary>
-    internal (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates, Tensor Scale) Beat(Tensor tokens, LstmState? state)
+    internal (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates) Beat(Tensor tokens, LstmState? state)
     {
         var (shortest, longest) = CopyLags;
         long steps = tokens.shape[0], streams = tokens.shape[1];
@@ -455,7 +454,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var expected = (weights * ahead).sum(-1L);
         var periodicity = (weights * correlations).sum(-1L);
         var features = stack([expected, periodicity], -1);                                                   // [T, B, 2]
-        return (features, extended.narrow(0, steps, longest).clone(), statistics[-1].clone(), rates[-1].clone(), stack([mean, variance.sqrt()], -1));
+        return (features, extended.narrow(0, steps, longest).clone(), statistics[-1].clone(), rates[-1].clone());
     }
 
     /// <summary>Steps the onset guide measures a token's rise over (the current one included): about 0.1 s.</summary>
@@ -473,15 +472,19 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// </summary>
     /// <param name="recent">The last <see cref="GuideSpan"/> tokens [span, B], the current one last.</param>
     /// <param name="features">The clock's features after the current token [B, 2]: the expected onset and the periodicity.</param>
-    /// <param name="scale">The mean and deviation that standardise the clock's onsets [B, 2].</param>
-    private Tensor OnsetGuide(Tensor recent, Tensor features, Tensor scale)
+    /// <param name="statistics">The clock's decayed onset statistics after the current token [B, 3] (see <see cref="Beat"/>).</param>
+    private Tensor OnsetGuide(Tensor recent, Tensor features, Tensor statistics)
     {
         using var noGrad = no_grad();
-        using Scalar zero = 0, low = -5, high = 5;
+        using Scalar zero = 0, low = -5, high = 5, tiny = 1e-6;
+        // Standardised as Beat standardises the clock's own onsets: bias-corrected decayed mean and variance.
+        var seen = statistics.narrow(-1, 2, 1);
+        var mean = statistics.narrow(-1, 0, 1) / seen;
+        var deviation = (statistics.narrow(-1, 1, 1) / seen).Minus(mean * mean).clamp_min(zero).Plus(tiny).sqrt(); // [B, 1]
         var descriptors = get_buffer("beat_descriptors")!;                                                  // [V, D]
         var loudest = descriptors.index_select(0, recent.reshape(-1)).reshape(recent.shape[0], recent.shape[1], -1).amax([0L]); // [B, D]
         var rises = descriptors.unsqueeze(0).Minus(loudest.unsqueeze(1)).clamp_min(zero).mean([-1L]);     // [B, V]
-        var z = rises.Minus(scale.narrow(-1, 0, 1)).div(scale.narrow(-1, 1, 1)).clamp(low, high);
+        var z = rises.Minus(mean).div(deviation).clamp(low, high);
         return features.narrow(-1, 0, 1) * features.narrow(-1, 1, 1).clamp_min(zero) * z;
     }
 
@@ -492,7 +495,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <see cref="Beat"/> for one generation step on the CPU, in plain loops: the same figures as the tensor path without
     /// its forty small tensor operations (with them, bench generate ran at 16.4x real time, with the loop at 18x).
     /// </summary>
-    private (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates, Tensor Scale) BeatStep(Tensor tokens, Tensor previousOnehot,
+    private (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates) BeatStep(Tensor tokens, Tensor previousOnehot,
         Tensor carriedHistory, Tensor carriedMoments, Tensor carriedRates)
     {
         var (shortest, longest) = CopyLags;
@@ -504,7 +507,6 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var moments = carriedMoments.contiguous().data<float>().ToArray();   // [B, 3]
         var rates = carriedRates.contiguous().data<float>().ToArray();       // [B, lags]
         var features = new float[streams * BeatFeatures];
-        var scale = new float[streams * 2];
         var weights = new double[lagCount];
         var shifted = new float[history.Length];
         Array.Copy(history, streams, shifted, 0, history.Length - streams);
@@ -520,8 +522,6 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             double seen = moments[b * 3 + 2], mean = moments[b * 3] / seen;
             double variance = Math.Max(0, moments[b * 3 + 1] / seen - mean * mean) + 1e-6;
             float z = (float)Math.Clamp((onset - mean) / Math.Sqrt(variance), -5, 5);
-            scale[b * 2] = (float)mean;
-            scale[b * 2 + 1] = (float)Math.Sqrt(variance);
             double top = double.NegativeInfinity;
             for (int j = 0; j < lagCount; j++)
             {
@@ -543,7 +543,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             shifted[(longest - 1) * streams + b] = z;
         }
         return (tensor(features, [1, streams, BeatFeatures]), tensor(shifted, [longest, streams]), tensor(moments, [streams, 3]),
-            tensor(rates, [streams, lagCount]), tensor(scale, [1, streams, 2]));
+            tensor(rates, [streams, lagCount]));
     }
 
     /// <summary>
