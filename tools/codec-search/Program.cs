@@ -3,8 +3,10 @@
 // log-magnitude frames, decodes them, rebuilds phase with the model's Griffin-Lim and embeds the audio with Basic Pitch.
 // Usage: codec-search MODEL.zip --train FILES... --reference FILES... --seeds FILES... [--variants medoid,raw,...]
 // Variants: medoid (the model's codebook), raw (no tokens), gain (medoid with the frame's mean level), kN (a codebook
-// of N tokens fitted on --train), splitHZ (two codebooks of 512, below and above HZ), shiftN (the model's exemplars
-// transposed by up to N semitones, the nearest kept).
+// of N tokens fitted on --train), splitHZ (two codebooks of 512, below and above HZ), bandsHZ_HZ_...[xK] (one codebook
+// of K, default 512, per band between the cuts), shiftN (the model's exemplars transposed by up to N semitones, the
+// nearest kept), peaksN (the exemplars with each frame's N most prominent peaks copied over them), qpeaksN (the same
+// peaks quantised: a quarter tone, 3 dB), speaksN (quantised peaks over the exemplar's smoothed envelope).
 using Microsoft.ML;
 using MusicGen;
 using MusicGen.Estimators.Tokens;
@@ -71,6 +73,25 @@ float[] Codec(string variant, float[] frames)
         for (int t = 0; t < result.Length / bins; t++) upper.AsSpan(t * bins + cut, bins - cut).CopyTo(result.AsSpan(t * bins + cut));
         return result;
     }
+    if (variant.StartsWith("bands", StringComparison.Ordinal))
+    {
+        // bandsHZ_HZ_..._xK: one codebook of K per band between the cuts
+        var parts = variant[5..].Split('x');
+        int size = parts.Length > 1 ? int.Parse(parts[1]) : 512;
+        var cuts = parts[0].Split('_').Select(h => (int)Math.Round(int.Parse(h) * (bins - 1) * 2.0 / sampleRate)).Prepend(0).Append(bins).ToArray();
+        var result = new float[frames.Length];
+        for (int i = 0; i + 1 < cuts.Length; i++)
+        {
+            int from = cuts[i], to = cuts[i + 1];
+            var book = Fitted($"{variant} {i}", size, f => Band(f, from, to));
+            var part = book.Decode(book.Encode(Band(frames, from, to)));
+            for (int t = 0; t < result.Length / bins; t++) part.AsSpan(t * bins + from, to - from).CopyTo(result.AsSpan(t * bins + from));
+        }
+        return result;
+    }
+    if (variant.StartsWith("peaks", StringComparison.Ordinal)) return WithPeaks(frames, int.Parse(variant[5..]), false);
+    if (variant.StartsWith("speaks", StringComparison.Ordinal)) return WithPeaks(frames, int.Parse(variant[6..]), true, smooth: true);
+    if (variant.StartsWith("qpeaks", StringComparison.Ordinal)) return WithPeaks(frames, int.Parse(variant[6..]), true);
     if (variant.StartsWith("shift", StringComparison.Ordinal)) return Transposed(frames, int.Parse(variant[5..]));
     throw new ArgumentException($"unknown variant {variant}");
 }
@@ -100,6 +121,65 @@ float[] WithLevelOf(float[] original, float[] decoded)
         for (int b = 0; b < bins; b++) decoded[t * bins + b] += level;
     }
     return decoded;
+}
+
+// The model's exemplars with the N most prominent spectral peaks of each frame laid over them: exactly (the peak's
+// main lobe copied), or quantised (centre to a quarter tone, level to 3 dB, drawn as a Hann window's main lobe).
+float[] WithPeaks(float[] frames, int count, bool quantised, bool smooth = false)
+{
+    var result = codebook.Decode(codebook.Encode(frames));
+    if (smooth)
+    {
+        // the exemplar's envelope without its partials: a running minimum, then a running mean, over 17 bins
+        var copy = (float[])result.Clone();
+        for (int t = 0; t < result.Length / bins; t++)
+            for (int b = 0; b < bins; b++)
+            {
+                float low = float.MaxValue;
+                for (int j = Math.Max(0, b - 8); j <= Math.Min(bins - 1, b + 8); j++) low = Math.Min(low, copy[t * bins + j]);
+                result[t * bins + b] = low;
+            }
+        copy = (float[])result.Clone();
+        for (int t = 0; t < result.Length / bins; t++)
+            for (int b = 0; b < bins; b++)
+            {
+                double sum = 0; int n = 0;
+                for (int j = Math.Max(0, b - 8); j <= Math.Min(bins - 1, b + 8); j++) { sum += copy[t * bins + j]; n++; }
+                result[t * bins + b] = (float)(sum / n);
+            }
+    }
+    double hz = sampleRate / (2.0 * (bins - 1));
+    for (int t = 0; t < frames.Length / bins; t++)
+    {
+        var f = frames.AsSpan(t * bins, bins);
+        var r = result.AsSpan(t * bins, bins);
+        var peaks = new List<(int Bin, float Prominence)>();
+        for (int b = 3; b < bins - 3; b++)
+            if (f[b] > f[b - 1] && f[b] >= f[b + 1] && b * hz > 30) peaks.Add((b, f[b] - r[b]));
+        foreach (var (b, _) in peaks.OrderByDescending(p => p.Prominence).Take(count))
+        {
+            if (!quantised)
+            {
+                for (int j = b - 2; j <= b + 2; j++) r[j] = Math.Max(r[j], f[j]);
+                continue;
+            }
+            // parabolic centre, then a quarter tone grid; level in 3 dB steps (natural log: 0.345)
+            double a = f[b - 1], c = f[b + 1], m = f[b];
+            double centre = b + Math.Clamp((a - c) / (2 * (a - 2 * m + c) + 1e-9), -0.5, 0.5);
+            double q = Math.Round(48 * Math.Log2(centre * hz / 440.0));
+            centre = 440.0 * Math.Pow(2, q / 48) / hz;
+            double level = Math.Round(m / 0.345) * 0.345;
+            for (int j = (int)Math.Floor(centre) - 2; j <= (int)Math.Ceiling(centre) + 2; j++)
+            {
+                if (j < 0 || j >= bins) continue;
+                double d = Math.Abs(j - centre);
+                if (d >= 2) continue;
+                double lobe = d < 1e-6 ? 1 : Math.Abs(Math.Sin(Math.PI * d) / (Math.PI * d) / (1 - d * d));
+                r[j] = Math.Max(r[j], (float)(level + Math.Log(Math.Max(lobe, 1e-4))));
+            }
+        }
+    }
+    return result;
 }
 
 float[] Shift(ReadOnlySpan<float> frame, double semitones)
