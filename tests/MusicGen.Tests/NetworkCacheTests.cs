@@ -56,6 +56,29 @@ public class NetworkCacheTests
     }
 
     [Fact]
+    public void Keeping_the_token_keys_gives_the_same_outputs_and_lets_them_go_after()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var descriptors = Enumerable.Range(0, 12 * 3).Select(i => (float)Math.Cos(i * 0.9)).ToArray();
+        using var network = new FrameLstm(1, [8], [0f], tokenCount: 12, embeddingSize: 4, descriptors: descriptors);
+        network.eval();
+        using var noGrad = no_grad();
+        var input = Tokens(Enumerable.Range(0, 40).Select(i => i * 7 % 12).ToArray(), streams: 2);
+        var plain = Tensors.ToArray(network.call(input, null).Output);
+        float[] kept;
+        using (network.KeepTokenKeys())
+        {
+            using (network.KeepTokenKeys()) { } // a nested scope leaves the outer one's keys in place
+            kept = Tensors.ToArray(network.call(input, null).Output);
+        }
+        Assert.Equal(plain, kept);
+        // Outside the scope the keys follow the weights again.
+        using (no_grad()) network.parameters().First(p => p.shape.Length == 2 && p.shape[1] == 3).mul_(2);
+        Assert.NotEqual(plain, Tensors.ToArray(network.call(input, null).Output));
+    }
+
+    [Fact]
     public void Running_in_pieces_with_the_state_carried_equals_running_at_once()
     {
         using var scope = NewDisposeScope();

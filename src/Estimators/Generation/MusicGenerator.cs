@@ -48,7 +48,7 @@ public sealed class GenerationOptions
     /// is not sampled again until another one comes, so that generation cannot freeze into a drone. Default true.
     /// </summary>
     public bool LoopGuard { get; set; } = true;
-    /// <summary>Griffin-Lim iterations when rebuilding phase; 0 (default) uses the model's own setting (32).</summary>
+    /// <summary>Griffin-Lim iterations when rebuilding phase; 0 (default) uses the model's own setting (6 in the default preset).</summary>
     public int PhaseIterations { get; set; }
     /// <summary>Takes generated together (one batch); each has its own random seed. Default 1.</summary>
     public int Takes { get; set; } = 1;
@@ -223,21 +223,9 @@ public sealed class MusicGenerator
 
     private int[][] SampleTokens(float[] primeFrames, GenerationOptions options, int count)
     {
-        // One step of a small batch is dozens of tiny operations: one thread runs them faster than a pool of them.
-        int threads = get_num_threads();
-        set_num_threads(1);
-        try
-        {
-            return SampleTokensOnOneThread(primeFrames, options, count);
-        }
-        finally
-        {
-            set_num_threads(threads);
-        }
-    }
-
-    private int[][] SampleTokensOnOneThread(float[] primeFrames, GenerationOptions options, int count)
-    {
+        // LibTorch's own thread count: a step's small operations run as fast on one thread as on two, and its LSTM
+        // matrix products faster on two (bench generate: 0.87 s against 1.02 s for a 20 s take's sampling on 2 cores).
+        using var keys = network.Network.KeepTokenKeys();
         var codebook = tokenizer!.Codebook;
         int takes = options.Takes, tokenCount = network.OutputSize;
         var primeTokens = codebook.Encode(primeFrames);

@@ -179,8 +179,9 @@ public static class Presets
         training.EmbeddingSize = s.EmbeddingSize;
         training.TokenNoise = s.TokenNoise;
         training.FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn;
-        // 12 Griffin-Lim iterations: on held-out music every measure came out as with 32, at under half the cost.
-        return new MusicPipelineEstimator(Loader(catalog, s, 1), Vectorizer(catalog, s, Representation.LogMagnitude, s.Window ?? WindowKind.Hann, phaseIterations: 12),
+        // 6 Griffin-Lim iterations from the phase-locked start: on hyperrogue's held-out music every measure came out as
+        // with 12 (FAD 1.46 against 1.50, codec 1.46 both), and both better than 12 from a random phase (1.61, 1.53).
+        return new MusicPipelineEstimator(Loader(catalog, s, 1), Vectorizer(catalog, s, Representation.LogMagnitude, s.Window ?? WindowKind.Hann, phaseIterations: 6),
             null, tokenizer, catalog.BatchStatefully(new StatefulBatchingEstimator.Options
             {
                 Ordering = s.Ordering,

@@ -53,6 +53,17 @@ internal static class BenchCommand
             cli.Out.WriteLine($"{"decoding tokens and Griffin-Lim phase",-48} {total - sampling,8:F2}");
         }
         cli.Out.WriteLine($"{"all of generation",-48} {total,8:F2} {audio / total,12:F1}");
+        if (generator.Tokenizer is { } tokenizer)
+        {
+            // How consistent the take's audio is with its decoded frames, for each start of the phase.
+            var frames = tokenizer.Codebook.Decode(generator.SampleTokens(seedPath, options)[0]);
+            var spectral = generator.Stages.Vectorizer.Spectral;
+            foreach (var start in new[] { PhaseStart.Locked, PhaseStart.Random })
+            {
+                var samples = spectral.Inverse(frames, 1, options.RandomSeed, options.PhaseIterations, start);
+                cli.Out.WriteLine($"take 1's phase from a {start.ToString().ToLowerInvariant()} start: spectral convergence {spectral.SpectralConvergence(frames, samples):F1} dB");
+            }
+        }
         return 0;
     }
 
@@ -79,11 +90,15 @@ internal static class BenchCommand
             var features = transform.Direct([samples]); // warm-up
             cli.Out.WriteLine($"{name,-48} {seconds / Median(repeat, () => transform.Direct([samples])),12:F0}");
             if (settings.Representation is Representation.LogMagnitude or Representation.LogMel)
-            {
-                var clock = Stopwatch.StartNew();
-                transform.Inverse(features, 1);
-                cli.Out.WriteLine($"{"  inverse, " + settings.GriffinLimIterations + " Griffin-Lim iterations",-48} {seconds / clock.Elapsed.TotalSeconds,12:F1}");
-            }
+                foreach (var start in new[] { PhaseStart.Random, PhaseStart.Locked })
+                    foreach (int iterations in new[] { 4, settings.GriffinLimIterations })
+                    {
+                        var clock = Stopwatch.StartNew();
+                        var back = transform.Inverse(features, 1, iterations: iterations, start: start);
+                        double speed = seconds / clock.Elapsed.TotalSeconds;
+                        cli.Out.WriteLine($"{$"  inverse, {iterations} Griffin-Lim iterations, {start.ToString().ToLowerInvariant()} start",-48} {speed,12:F1}"
+                            + $"   spectral convergence {transform.SpectralConvergence(features, back),6:F1} dB");
+                    }
         }
         foreach (var line in Numpy(samples, repeat, rate)) cli.Out.WriteLine(line);
         return 0;

@@ -216,7 +216,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             return (cat(outputs, 0), carried!);
         }
         var tokens = TokenCount == 0 ? null : input.squeeze(-1).to_type(ScalarType.Int64);
-        Tensor? keys = tokenProjection is null ? null : tokenProjection.call(get_buffer("descriptors")!).tanh(); // [V, E]
+        Tensor? keys = keptKeys ?? TokenKeys();
         var x = tokens is null ? input : keys is null ? embedding!.call(tokens) : keys.index_select(0, tokens.reshape(-1)).reshape(tokens.shape[0], tokens.shape[1], -1);
         (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates)? beat = null;
         if (tokens is not null && beatGains is not null)
@@ -287,6 +287,34 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             RecentTokens = recent,
             OnsetGuide = beat is { } last && recent is not null ? OnsetGuide(recent, last.Features[-1], last.Statistics) : null,
         });
+    }
+
+    // The token keys while a KeepTokenKeys scope lasts.
+    private Tensor? keptKeys;
+
+    /// <summary>Each token's key [V, E]: its descriptors projected, the rows the output is scored against (null without descriptors).</summary>
+    private Tensor? TokenKeys() => tokenProjection?.call(get_buffer("descriptors")!).tanh();
+
+    /// <summary>
+    /// While the returned scope lasts, the token keys are computed once instead of at every call: for generation,
+    /// whose steps run one at a time with weights that do not change (the projection of 512 descriptors cost as much
+    /// as a tenth of a step). Calls in the scope must not train the network.
+    /// </summary>
+    public IDisposable KeepTokenKeys()
+    {
+        if (keptKeys is not null || tokenProjection is null) return new KeptKeys(null);
+        using (no_grad()) keptKeys = TokenKeys()!.DetachFromDisposeScope();
+        return new KeptKeys(this);
+    }
+
+    private sealed class KeptKeys(FrameLstm? owner) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (owner?.keptKeys is not { } keys) return;
+            owner.keptKeys = null;
+            keys.Dispose();
+        }
     }
 
     /// <summary>
@@ -475,20 +503,37 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <param name="statistics">The clock's decayed onset statistics after the current token [B, 3] (see <see cref="Beat"/>).</param>
     private Tensor OnsetGuide(Tensor recent, Tensor features, Tensor statistics)
     {
-        using var noGrad = no_grad();
-        using Scalar zero = 0, low = -5, high = 5, tiny = 1e-6;
-        // Standardised as Beat standardises the clock's own onsets: bias-corrected decayed mean and variance.
-        var seen = statistics.narrow(-1, 2, 1);
-        var mean = statistics.narrow(-1, 0, 1) / seen;
-        var deviation = (statistics.narrow(-1, 1, 1) / seen).Minus(mean * mean).clamp_min(zero).Plus(tiny).sqrt(); // [B, 1]
-        var descriptors = get_buffer("beat_descriptors")!;                                                  // [V, D]
-        var loudest = descriptors.index_select(0, recent.reshape(-1)).reshape(recent.shape[0], recent.shape[1], -1).amax([0L]); // [B, D]
-        var rises = descriptors.unsqueeze(0).Minus(loudest.unsqueeze(1)).clamp_min(zero).mean([-1L]);     // [B, V]
-        var z = rises.Minus(mean).div(deviation).clamp(low, high);
-        return features.narrow(-1, 0, 1) * features.narrow(-1, 1, 1).clamp_min(zero) * z;
+        // In plain loops: the inputs are a few values per stream, and the tensor operations (twenty of them) cost a
+        // sixth of a generation step.
+        int span = (int)recent.shape[0], streams = (int)recent.shape[1], size = BeatDescriptorSize;
+        var descriptors = beatDescriptorValues ??= get_buffer("beat_descriptors")!.cpu().contiguous().data<float>().ToArray();
+        var tokens = recent.cpu().contiguous().data<long>().ToArray();      // [span, B]
+        var clock = features.cpu().contiguous().data<float>().ToArray();    // [B, 2]
+        var moments = statistics.cpu().contiguous().data<float>().ToArray(); // [B, 3]
+        var guide = new float[streams * TokenCount];
+        var loudest = new float[size];
+        var rise = new float[size];
+        for (int b = 0; b < streams; b++)
+        {
+            // Standardised as Beat standardises the clock's own onsets: bias-corrected decayed mean and variance.
+            double seen = moments[b * 3 + 2], mean = moments[b * 3] / seen;
+            double deviation = Math.Sqrt(Math.Max(0, moments[b * 3 + 1] / seen - mean * mean) + 1e-6);
+            double scale = clock[b * BeatFeatures] * Math.Max(0, clock[b * BeatFeatures + 1]);
+            loudest.AsSpan().Fill(float.NegativeInfinity);
+            for (int k = 0; k < span; k++)
+                System.Numerics.Tensors.TensorPrimitives.Max(loudest, descriptors.AsSpan((int)tokens[k * streams + b] * size, size), loudest);
+            for (int v = 0; v < TokenCount; v++)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Subtract(descriptors.AsSpan(v * size, size), loudest, rise);
+                System.Numerics.Tensors.TensorPrimitives.Max(rise, 0f, rise);
+                double z = Math.Clamp((System.Numerics.Tensors.TensorPrimitives.Sum(rise) / size - mean) / deviation, -5, 5);
+                guide[b * TokenCount + v] = (float)(scale * z);
+            }
+        }
+        return tensor(guide, [streams, TokenCount], device: recent.device);
     }
 
-    // A managed copy of the beat descriptors for the plain-loop step; a buffer that is never trained, filled in at loading.
+    // A managed copy of the beat descriptors for the plain loops; a buffer that is never trained, filled in at loading.
     private float[]? beatDescriptorValues;
 
     /// <summary>

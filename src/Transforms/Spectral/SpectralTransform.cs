@@ -74,10 +74,11 @@ public sealed class SpectralTransform : IDisposable
 
     /// <summary>
     /// Samples from frame-major features. Exact for Seed2017 and ComplexSpectrum; the log representations rebuild phase
-    /// with <see cref="SpectralSettings.GriffinLimIterations"/> iterations of Griffin-Lim, from a random phase drawn with
-    /// <paramref name="seed"/>.
+    /// with <see cref="SpectralSettings.GriffinLimIterations"/> iterations of Griffin-Lim (or <paramref name="iterations"/>
+    /// when positive), from a phase-locked start (<see cref="PhaseStart.Locked"/>) whose first frame is drawn with
+    /// <paramref name="seed"/>, or from a random phase (<see cref="PhaseStart.Random"/>, for comparison).
     /// </summary>
-    public float[][] Inverse(ReadOnlySpan<float> features, int channels, int seed = 0, int iterations = 0)
+    public float[][] Inverse(ReadOnlySpan<float> features, int channels, int seed = 0, int iterations = 0, PhaseStart start = PhaseStart.Locked)
     {
         if (seed2017 is not null) return seed2017.Inverse(features, channels);
         int dim = FeatureSize(channels);
@@ -97,11 +98,32 @@ public sealed class SpectralTransform : IDisposable
         }
         else
         {
-            signal = GriffinLim(Magnitude(x), frames, seed, iterations > 0 ? iterations : Settings.GriffinLimIterations);
+            signal = GriffinLim(Magnitude(x), frames, seed, iterations > 0 ? iterations : Settings.GriffinLimIterations, start);
         }
         var samples = Tensors.ToArray(signal);
         int length = samples.Length / channels;
         return Enumerable.Range(0, channels).Select(ch => samples.AsSpan(ch * length, length).ToArray()).ToArray();
+    }
+
+    /// <summary>
+    /// How far <paramref name="samples"/> are from having the log features <paramref name="features"/> (as
+    /// <see cref="Direct"/> gives them): the spectral convergence || e^F - e^F' || / || e^F ||, in decibels (20 log10;
+    /// lower is closer). A phase reconstruction's own measure: a spectrogram built frame by frame may have no signal at all.
+    /// </summary>
+    public double SpectralConvergence(ReadOnlySpan<float> features, float[][] samples)
+    {
+        if (Settings.Representation is not (Representation.LogMagnitude or Representation.LogMel))
+            throw new InvalidOperationException($"Spectral convergence compares log features, not {Settings.Representation}.");
+        var rebuilt = Direct(samples);
+        int n = Math.Min(features.Length, rebuilt.Length);
+        double difference = 0, total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double a = Math.Exp(features[i]), b = Math.Exp(rebuilt[i]);
+            difference += (a - b) * (a - b);
+            total += a * a;
+        }
+        return 10 * Math.Log10(difference / total);
     }
 
     /// <summary>Magnitude spectrogram [C, B, F] (unscaled STFT units) from log features [C, D, F].</summary>
@@ -141,11 +163,12 @@ public sealed class SpectralTransform : IDisposable
         istft(spectrum, Settings.FrameSize, Settings.Hop, window: window, center: true, onesided: true, length: (long)(frames - 1) * Settings.Hop);
 
     /// <summary>Fast Griffin-Lim (Perraudin et al. 2013, momentum 0.99): a signal whose STFT magnitude approaches <paramref name="magnitude"/>.</summary>
-    private Tensor GriffinLim(Tensor magnitude, int frames, int seed, int iterations)
+    private Tensor GriffinLim(Tensor magnitude, int frames, int seed, int iterations, PhaseStart start)
     {
         using var generator = new Generator((ulong)seed);
         using Scalar twoPi = 2 * Math.PI, momentum = 0.99 / (1 + 0.99), tiny = 1e-16;
-        var phase = rand(magnitude.shape, generator: generator).mul(twoPi);
+        var phase = start == PhaseStart.Random ? rand(magnitude.shape, generator: generator).mul(twoPi)
+            : LockedPhase(magnitude, rand(magnitude.shape[0], magnitude.shape[1], generator: generator).mul(twoPi));
         var angles = polar(ones_like(magnitude), phase).DetachFromDisposeScope();   // unit complex numbers
         var previous = zeros_like(angles).DetachFromDisposeScope();
         try
@@ -170,6 +193,58 @@ public sealed class SpectralTransform : IDisposable
         }
     }
 
+    /// <summary>
+    /// Griffin-Lim's starting phase [C, B, F], from the magnitudes alone: a phase vocoder with phase locking (Laroche and
+    /// Dolson 1999). Each spectral peak advances by its own frequency over a hop (the centre found by a parabola through
+    /// the log magnitudes of the peak and its neighbours); the bins nearer that peak than any other follow it, a half
+    /// turn apart from bin to bin as a centred window's transform is. <paramref name="start"/> [C, B] is the first frame's
+    /// phase (locking the first frame to its peaks as well rebuilt a steady tone worse: -20 dB against -26). On real music this start with no iteration is as consistent as 12 iterations from a random phase
+    /// (docs/evaluation.md), and iterations from it converge further.
+    /// </summary>
+    private Tensor LockedPhase(Tensor magnitude, Tensor start)
+    {
+        int channels = (int)magnitude.shape[0], bins = (int)magnitude.shape[1], frames = (int)magnitude.shape[2];
+        using Scalar tiny = 1e-12;
+        var logs = Tensors.ToArray(magnitude.permute(0, 2, 1).Plus(tiny).log());   // [C, F, B]
+        var first = Tensors.ToArray(start);
+        var phase = new float[logs.Length];
+        double advance = 2 * Math.PI * Settings.Hop / Settings.FrameSize, turn = 2 * Math.PI;
+        var peaks = new List<int>();
+        for (int c = 0; c < channels; c++)
+        {
+            for (int f = 0; f < frames; f++)
+            {
+                var row = logs.AsSpan((c * frames + f) * bins, bins);
+                var now = phase.AsSpan((c * frames + f) * bins, bins);
+                if (f == 0)
+                {
+                    first.AsSpan(c * bins, bins).CopyTo(now);
+                    continue;
+                }
+                var before = phase.AsSpan((c * frames + f - 1) * bins, bins);
+                peaks.Clear();
+                for (int b = 1; b + 1 < bins; b++)
+                    if (row[b] > row[b - 1] && row[b] >= row[b + 1]) peaks.Add(b);
+                if (peaks.Count == 0)
+                {
+                    for (int b = 0; b < bins; b++) now[b] = (float)((before[b] + advance * b) % turn);
+                    continue;
+                }
+                for (int i = 0; i < peaks.Count; i++)
+                {
+                    int p = peaks[i];
+                    double left = row[p - 1], top = row[p], right = row[p + 1];
+                    double curvature = left - 2 * top + right;
+                    double offset = curvature < 0 ? Math.Clamp(0.5 * (left - right) / curvature, -0.5, 0.5) : 0;
+                    double peakPhase = (before[p] + advance * (p + offset)) % turn;
+                    int from = i == 0 ? 0 : (peaks[i - 1] + p) / 2 + 1, to = i + 1 == peaks.Count ? bins : (p + peaks[i + 1]) / 2 + 1;
+                    for (int b = from; b < to; b++) now[b] = (float)((peakPhase + Math.PI * (b - p)) % turn);
+                }
+            }
+        }
+        return Tensors.Wrap(phase, channels, frames, bins).permute(0, 2, 1);
+    }
+
     private static Tensor MakeWindow(WindowKind kind, int size) => kind switch
     {
         WindowKind.Hann => hann_window(size),
@@ -184,4 +259,14 @@ public sealed class SpectralTransform : IDisposable
         melBank?.Dispose();
         melInverse?.Dispose();
     }
+}
+
+/// <summary>Where Griffin-Lim starts its phase.</summary>
+public enum PhaseStart
+{
+    /// <summary>A phase vocoder locked to the spectral peaks, from a random first frame (the default).</summary>
+    Locked,
+
+    /// <summary>A random phase in every bin and frame (Griffin and Lim's own start).</summary>
+    Random,
 }
