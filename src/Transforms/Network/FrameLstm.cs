@@ -489,9 +489,17 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     public const int GuideSpan = 4;
 
     /// <summary>
+    /// How many deviations of the clock's onsets a token's onset counts for in the onset guide, at most, either way.
+    /// At 1, every token that rises clearly is favoured alike at a beat and the network's own preference chooses
+    /// among them; at 5, the broadband tokens that rise most won, and the takes grew noisy (hyperrogue's three
+    /// training seeds: tonality 3.3-7.3 and FAD 1.06-1.46 at 5, 2.2-5.0 and 0.81-1.21 at 1).
+    /// </summary>
+    public const double GuideDeviations = 1;
+
+    /// <summary>
     /// The beat clock's guide for the step after the last [B, V]: the expected onset, times the periodicity (0 where the
     /// clock hears no beat, so that no beat is imposed on music without one), times each token's own onset,
-    /// standardised as the clock's onsets are (at most 5 deviations either way). Positive where a token's onset is what
+    /// standardised as the clock's onsets are (at most <see cref="GuideDeviations"/> either way). Positive where a token's onset is what
     /// the beat expects: one that rises where the beat expects an onset, or holds between beats. A token's onset here is its rise
     /// over the loudest of the last <see cref="GuideSpan"/> tokens in each band, not over the current one alone: measured
     /// over the previous token only, alternating a loud and a quiet token scored an onset every other step, its
@@ -526,7 +534,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             {
                 System.Numerics.Tensors.TensorPrimitives.Subtract(descriptors.AsSpan(v * size, size), loudest, rise);
                 System.Numerics.Tensors.TensorPrimitives.Max(rise, 0f, rise);
-                double z = Math.Clamp((System.Numerics.Tensors.TensorPrimitives.Sum(rise) / size - mean) / deviation, -5, 5);
+                double z = Math.Clamp((System.Numerics.Tensors.TensorPrimitives.Sum(rise) / size - mean) / deviation, -GuideDeviations, GuideDeviations);
                 guide[b * TokenCount + v] = (float)(scale * z);
             }
         }
