@@ -6,7 +6,8 @@
 // of N tokens fitted on --train), splitHZ (two codebooks of 512, below and above HZ), bandsHZ_HZ_...[xK] (one codebook
 // of K, default 512, per band between the cuts), shiftN (the model's exemplars transposed by up to N semitones, the
 // nearest kept), peaksN (the exemplars with each frame's N most prominent peaks copied over them), qpeaksN (the same
-// peaks quantised: a quarter tone, 3 dB), speaksN (quantised peaks over the exemplar's smoothed envelope).
+// peaks quantised: a quarter tone, 3 dB), speaksN (quantised peaks over the exemplar's smoothed envelope), nearest and
+// nearestmel (the model's exemplars, each frame encoded as the exemplar nearest it in log magnitudes or mel bands).
 using Microsoft.ML;
 using MusicGen;
 using MusicGen.Estimators.Tokens;
@@ -58,6 +59,7 @@ float[] Codec(string variant, float[] frames)
     if (variant == "medoid") return codebook.Decode(codebook.Encode(frames));
     if (variant == "raw") return frames;
     if (variant == "gain") return WithLevelOf(frames, codebook.Decode(codebook.Encode(frames)));
+    if (variant.StartsWith("nearest", StringComparison.Ordinal)) return codebook.Decode(NearestExemplars(frames, variant == "nearestmel"));
     if (variant.StartsWith('k'))
     {
         var fitted = Fitted(variant, int.Parse(variant[1..]), f => f);
@@ -111,6 +113,36 @@ float[] Band(float[] frames, int from, int to)
         for (int b = 0; b < bins; b++)
             if (b < from || b >= to) result[t * bins + b] = trainingFloor.Value;
     return result;
+}
+
+// Each frame's token chosen by the exemplar nearest the frame itself (the log magnitudes, or their mel bands), not by
+// the centroid nearest its description: what decoding will play is what is compared.
+int[] NearestExemplars(float[] frames, bool mel)
+{
+    var exemplars = codebook.Decode(Enumerable.Range(0, codebook.TokenCount).ToArray());
+    int size = mel ? codebook.Bands : bins;
+    float[] View(float[] source, int count)
+    {
+        if (!mel) return source;
+        var described = new float[count * size];
+        for (int t = 0; t < count; t++) codebook.Describe(source.AsSpan(t * bins, bins), described.AsSpan(t * size, size));
+        return described;
+    }
+    var keys = View(exemplars, codebook.TokenCount);
+    var views = View(frames, frames.Length / bins);
+    var tokens = new int[frames.Length / bins];
+    var difference = new float[size];
+    for (int t = 0; t < tokens.Length; t++)
+    {
+        float best = float.MaxValue;
+        for (int k = 0; k < codebook.TokenCount; k++)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Subtract(views.AsSpan(t * size, size), keys.AsSpan(k * size, size), difference);
+            float d = System.Numerics.Tensors.TensorPrimitives.SumOfSquares(difference);
+            if (d < best) { best = d; tokens[t] = k; }
+        }
+    }
+    return tokens;
 }
 
 float[] WithLevelOf(float[] original, float[] decoded)

@@ -509,6 +509,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <param name="recent">The last <see cref="GuideSpan"/> tokens [span, B], the current one last.</param>
     /// <param name="features">The clock's features after the current token [B, 2]: the expected onset and the periodicity.</param>
     /// <param name="statistics">The clock's decayed onset statistics after the current token [B, 3] (see <see cref="Beat"/>).</param>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // one cold call is long: no tier-0 code
     private Tensor OnsetGuide(Tensor recent, Tensor features, Tensor statistics)
     {
         // In plain loops: the inputs are a few values per stream, and the tensor operations (twenty of them) cost a
@@ -520,7 +521,6 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var moments = statistics.cpu().contiguous().data<float>().ToArray(); // [B, 3]
         var guide = new float[streams * TokenCount];
         var loudest = new float[size];
-        var rise = new float[size];
         for (int b = 0; b < streams; b++)
         {
             // Standardised as Beat standardises the clock's own onsets: bias-corrected decayed mean and variance.
@@ -529,12 +529,16 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             double scale = clock[b * BeatFeatures] * Math.Max(0, clock[b * BeatFeatures + 1]);
             loudest.AsSpan().Fill(float.NegativeInfinity);
             for (int k = 0; k < span; k++)
-                System.Numerics.Tensors.TensorPrimitives.Max(loudest, descriptors.AsSpan((int)tokens[k * streams + b] * size, size), loudest);
+            {
+                var heard = descriptors.AsSpan((int)tokens[k * streams + b] * size, size);
+                for (int i = 0; i < size; i++) loudest[i] = Math.Max(loudest[i], heard[i]);
+            }
             for (int v = 0; v < TokenCount; v++)
             {
-                System.Numerics.Tensors.TensorPrimitives.Subtract(descriptors.AsSpan(v * size, size), loudest, rise);
-                System.Numerics.Tensors.TensorPrimitives.Max(rise, 0f, rise);
-                double z = Math.Clamp((System.Numerics.Tensors.TensorPrimitives.Sum(rise) / size - mean) / deviation, -GuideDeviations, GuideDeviations);
+                var candidate = descriptors.AsSpan(v * size, size);
+                float rises = 0;
+                for (int i = 0; i < size; i++) rises += Math.Max(0, candidate[i] - loudest[i]);
+                double z = Math.Clamp((rises / size - mean) / deviation, -GuideDeviations, GuideDeviations);
                 guide[b * TokenCount + v] = (float)(scale * z);
             }
         }
@@ -548,6 +552,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <see cref="Beat"/> for one generation step on the CPU, in plain loops: the same figures as the tensor path without
     /// its forty small tensor operations (with them, bench generate ran at 16.4x real time, with the loop at 18x).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // one cold call is long: no tier-0 code
     private (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates) BeatStep(Tensor tokens, Tensor previousOnehot,
         Tensor carriedHistory, Tensor carriedMoments, Tensor carriedRates)
     {
