@@ -108,7 +108,8 @@ public sealed class SpectralTransform : IDisposable
     /// <summary>
     /// How far <paramref name="samples"/> are from having the log features <paramref name="features"/> (as
     /// <see cref="Direct"/> gives them): the spectral convergence || e^F - e^F' || / || e^F ||, in decibels (20 log10;
-    /// lower is closer). A phase reconstruction's own measure: a spectrogram built frame by frame may have no signal at all.
+    /// lower is closer). A phase reconstruction's own measure; frames placed side by side (a take's exemplars) may be
+    /// the spectrogram of no signal at all, so it stays above minus infinity.
     /// </summary>
     public double SpectralConvergence(ReadOnlySpan<float> features, float[][] samples)
     {
@@ -198,10 +199,11 @@ public sealed class SpectralTransform : IDisposable
     /// Dolson 1999). Each spectral peak advances by its own frequency over a hop (the centre found by a parabola through
     /// the log magnitudes of the peak and its neighbours); the bins nearer that peak than any other follow it, a half
     /// turn apart from bin to bin as a centred window's transform is. <paramref name="start"/> [C, B] is the first frame's
-    /// phase (locking the first frame to its peaks as well rebuilt a steady tone worse: -20 dB against -26). On real music this start with no iteration is as consistent as 12 iterations from a random phase
-    /// (docs/evaluation.md), and iterations from it converge further.
+    /// phase (locking the first frame to its peaks as well rebuilt a steady tone worse: -20 dB against -26). After one
+    /// iteration from it real music is at -17.8 dB of spectral convergence, against -8.6 from a random phase
+    /// (SpectralTransformTests).
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // one cold call is long: no tier-0 code
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call (a cold generate: 1.4 s against 1.5 s without)
     private Tensor LockedPhase(Tensor magnitude, Tensor start)
     {
         int channels = (int)magnitude.shape[0], bins = (int)magnitude.shape[1], frames = (int)magnitude.shape[2];
