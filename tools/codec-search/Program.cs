@@ -7,7 +7,9 @@
 // of K, default 512, per band between the cuts), shiftN (the model's exemplars transposed by up to N semitones, the
 // nearest kept), peaksN (the exemplars with each frame's N most prominent peaks copied over them), qpeaksN (the same
 // peaks quantised: a quarter tone, 3 dB), speaksN (quantised peaks over the exemplar's smoothed envelope), nearest and
-// nearestmel (the model's exemplars, each frame encoded as the exemplar nearest it in log magnitudes or mel bands).
+// nearestmel (the model's exemplars, each frame encoded as the exemplar nearest it in log magnitudes or mel bands),
+// tsmooth and tsmoothlin (the exemplars smoothed across three frames, in log magnitudes or in magnitudes), triN (across
+// 2N + 1 frames, triangular weights, log magnitudes), releaseD (each bin's fall limited to D dB a frame).
 using Microsoft.ML;
 using MusicGen;
 using MusicGen.Estimators.Tokens;
@@ -58,6 +60,9 @@ float[] Codec(string variant, float[] frames)
 {
     if (variant == "medoid") return codebook.Decode(codebook.Encode(frames));
     if (variant == "raw") return frames;
+    if (variant == "tsmooth" || variant == "tsmoothlin") return Smoothed(codebook.Decode(codebook.Encode(frames)), variant == "tsmoothlin");
+    if (variant.StartsWith("tri", StringComparison.Ordinal)) return Triangular(codebook.Decode(codebook.Encode(frames)), int.Parse(variant[3..]));
+    if (variant.StartsWith("release", StringComparison.Ordinal)) return Released(codebook.Decode(codebook.Encode(frames)), double.Parse(variant[7..]));
     if (variant == "gain") return WithLevelOf(frames, codebook.Decode(codebook.Encode(frames)));
     if (variant.StartsWith("nearest", StringComparison.Ordinal)) return codebook.Decode(NearestExemplars(frames, variant == "nearestmel"));
     if (variant.StartsWith('k'))
@@ -143,6 +148,54 @@ int[] NearestExemplars(float[] frames, bool mel)
         }
     }
     return tokens;
+}
+
+// The exemplars smoothed across time, bin by bin, with weights 1/4, 1/2, 1/4: in log magnitudes, or in magnitudes.
+float[] Smoothed(float[] decoded, bool linear)
+{
+    int count = decoded.Length / bins;
+    var result = new float[decoded.Length];
+    for (int t = 0; t < count; t++)
+        for (int b = 0; b < bins; b++)
+        {
+            float Value(int u) => decoded[Math.Clamp(u, 0, count - 1) * bins + b];
+            result[t * bins + b] = linear
+                ? (float)Math.Log(0.25 * Math.Exp(Value(t - 1)) + 0.5 * Math.Exp(Value(t)) + 0.25 * Math.Exp(Value(t + 1)))
+                : 0.25f * Value(t - 1) + 0.5f * Value(t) + 0.25f * Value(t + 1);
+        }
+    return result;
+}
+
+// The exemplars smoothed across 2 * half + 1 frames with triangular weights, in log magnitudes.
+float[] Triangular(float[] decoded, int half)
+{
+    int count = decoded.Length / bins;
+    var result = new float[decoded.Length];
+    for (int t = 0; t < count; t++)
+    {
+        double total = 0;
+        for (int u = -half; u <= half; u++)
+        {
+            double w = half + 1 - Math.Abs(u);
+            total += w;
+            var from = decoded.AsSpan(Math.Clamp(t + u, 0, count - 1) * bins, bins);
+            for (int b = 0; b < bins; b++) result[t * bins + b] += (float)(w * from[b]);
+        }
+        for (int b = 0; b < bins; b++) result[t * bins + b] /= (float)total;
+    }
+    return result;
+}
+
+// The exemplars with each bin's fall limited to D dB a frame (rises kept whole): a release, as a sounding note has.
+float[] Released(float[] decoded, double decibels)
+{
+    int count = decoded.Length / bins;
+    var result = (float[])decoded.Clone();
+    float fall = (float)(decibels / 20 * Math.Log(10));
+    for (int t = 1; t < count; t++)
+        for (int b = 0; b < bins; b++)
+            result[t * bins + b] = Math.Max(result[t * bins + b], result[(t - 1) * bins + b] - fall);
+    return result;
 }
 
 float[] WithLevelOf(float[] original, float[] decoded)
