@@ -205,7 +205,7 @@ public sealed class MusicGenerator
 
     /// <summary>Token model: samples each take's next token from the predicted distribution and decodes the tokens.</summary>
     private float[][] TokenFrames(float[] primeFrames, GenerationOptions options, int count) =>
-        SampleTokens(primeFrames, options, count).Select(tokenizer!.Codebook.Render).ToArray();
+        SampleTokens(primeFrames, options, count).Select(tokenizer!.Codebook.Decode).ToArray();
 
     /// <summary>
     /// Token models: the token sequences of <see cref="GenerationOptions.Takes"/> continuations of
@@ -294,7 +294,7 @@ public sealed class MusicGenerator
     {
         var clip = loader.Conform(decoded);
         var frames = vectorizer.Vectorize(clip.Channels);
-        if (tokenizer is not null) frames = tokenizer.Codebook.Render(tokenizer.Codebook.Encode(frames));
+        if (tokenizer is not null) frames = tokenizer.Codebook.Decode(tokenizer.Codebook.Encode(frames));
         if (normalizer is not null)
         {
             normalizer.Normalize(frames);

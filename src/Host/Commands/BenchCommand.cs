@@ -56,7 +56,7 @@ internal static class BenchCommand
         if (generator.Tokenizer is { } tokenizer)
         {
             // How consistent the take's audio is with its decoded frames, for each start of the phase.
-            var frames = tokenizer.Codebook.Render(generator.SampleTokens(seedPath, options)[0]);
+            var frames = tokenizer.Codebook.Decode(generator.SampleTokens(seedPath, options)[0]);
             var spectral = generator.Stages.Vectorizer.Spectral;
             foreach (var start in new[] { PhaseStart.Locked, PhaseStart.Random })
             {

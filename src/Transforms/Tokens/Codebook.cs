@@ -124,29 +124,6 @@ public sealed class Codebook
         return frames;
     }
 
-    /// <summary>
-    /// The log-magnitude frames to play for <paramref name="tokens"/>: their exemplars (<see cref="Decode"/>), each bin
-    /// smoothed across time with weights 1/4, 1/2, 1/4 (the first and last frames repeated at the ends). Exemplars side
-    /// by side jump at every token change, from one piece of music to another; Basic Pitch heard those jumps, and the
-    /// smoothing took the codec transparency of hyperrogue's reference from 1.46 to 0.97 (docs/evaluation.md). A held
-    /// token plays its exemplar unchanged.
-    /// </summary>
-    public float[] Render(IReadOnlyList<int> tokens)
-    {
-        var exemplars = Decode(tokens);
-        int count = tokens.Count;
-        var frames = new float[exemplars.Length];
-        for (int t = 0; t < count; t++)
-        {
-            var before = exemplars.AsSpan(Math.Max(t - 1, 0) * Bins, Bins);
-            var now = exemplars.AsSpan(t * Bins, Bins);
-            var after = exemplars.AsSpan(Math.Min(t + 1, count - 1) * Bins, Bins);
-            var frame = frames.AsSpan(t * Bins, Bins);
-            for (int b = 0; b < Bins; b++) frame[b] = 0.25f * before[b] + 0.5f * now[b] + 0.25f * after[b];
-        }
-        return frames;
-    }
-
     private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => System.Numerics.Tensors.TensorPrimitives.Dot(a, b);
 
     /// <summary>Writes the codebook.</summary>
