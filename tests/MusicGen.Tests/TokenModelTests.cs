@@ -27,6 +27,8 @@ public class TokenModelTests
         FrameSize = 256,
         Hop = 64,
         MelBands = 16,
+        EnvelopeBands = 16,
+        EnvelopeSteps = 20,
         SampleRate = 8000,
         Channels = 1,
         ValidationFraction = 0.1,

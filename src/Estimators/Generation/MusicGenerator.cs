@@ -203,9 +203,31 @@ public sealed class MusicGenerator
         return Enumerable.Repeat(generated, options.Takes).ToArray();
     }
 
-    /// <summary>Token model: samples each take's next token from the predicted distribution and decodes the tokens.</summary>
-    private float[][] TokenFrames(float[] primeFrames, GenerationOptions options, int count) =>
-        SampleTokens(primeFrames, options, count).Select(tokenizer!.Codebook.Decode).ToArray();
+    /// <summary>
+    /// Token model: samples each take's next token from the predicted distribution and decodes the tokens, under the
+    /// envelope the codec's envelope channel continues from the seed's when the model has one.
+    /// </summary>
+    private float[][] TokenFrames(float[] primeFrames, GenerationOptions options, int count) => Decode(primeFrames, SampleTokens(primeFrames, options, count));
+
+    private float[][] Decode(float[] primeFrames, IReadOnlyList<int[]> takes)
+    {
+        if (tokenizer!.Envelope is not { } envelope) return takes.Select(tokenizer.Codebook.Decode).ToArray();
+        var primeTokens = tokenizer.Codebook.Encode(primeFrames);
+        return takes.Select(tokens => envelope.Render(tokens, envelope.Continue(primeFrames, primeTokens, tokens))).ToArray();
+    }
+
+    /// <summary>
+    /// Token models: the log-magnitude frames ([frames, bins] row-major) that <see cref="GenerateTakes"/> gives Griffin-Lim
+    /// for token sequences sampled from <paramref name="seedPath"/> with the same options (see <see cref="SampleTokens(string, GenerationOptions?)"/>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model predicts frames, not tokens.</exception>
+    public IReadOnlyList<float[]> DecodeTokens(string seedPath, IReadOnlyList<int[]> takes, GenerationOptions? options = null)
+    {
+        if (!network.PredictsTokens) throw new InvalidOperationException("This model predicts frames, not tokens.");
+        options ??= new GenerationOptions();
+        options.Validate();
+        return Decode(PrimeFrames(seedPath, options), takes);
+    }
 
     /// <summary>
     /// Token models: the token sequences of <see cref="GenerationOptions.Takes"/> continuations of
@@ -294,7 +316,7 @@ public sealed class MusicGenerator
     {
         var clip = loader.Conform(decoded);
         var frames = vectorizer.Vectorize(clip.Channels);
-        if (tokenizer is not null) frames = tokenizer.Codebook.Decode(tokenizer.Codebook.Encode(frames));
+        if (tokenizer is not null) frames = tokenizer.Reconstruct(frames);
         if (normalizer is not null)
         {
             normalizer.Normalize(frames);

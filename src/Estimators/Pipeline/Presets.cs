@@ -45,6 +45,13 @@ public sealed record PipelineSettings
 
     /// <summary>Tokens in the codebook of <see cref="Presets.TokenModel"/>. Default 512.</summary>
     public int TokenCount { get; set; } = TokenizingEstimator.Defaults.TokenCount;
+    /// <summary>
+    /// Mel bands of the envelope channel of <see cref="Presets.TokenModel"/>'s codec (<see cref="EnvelopeLstm"/>); 0: none,
+    /// the exemplars play as they are. Default 128.
+    /// </summary>
+    public int EnvelopeBands { get; set; } = TokenizingEstimator.Defaults.EnvelopeBands;
+    /// <summary>Updates of the envelope LSTM's fit (<see cref="Estimators.Tokens.EnvelopeFitting"/>). Default 600.</summary>
+    public int EnvelopeSteps { get; set; } = Estimators.Tokens.EnvelopeFitting.Defaults.Steps;
     /// <summary>Token embedding size of <see cref="Presets.TokenModel"/>. Default 128.</summary>
     public int EmbeddingSize { get; set; } = 128;
     /// <summary>Share of input tokens replaced at random while training <see cref="Presets.TokenModel"/>. Default 0.1.</summary>
@@ -153,7 +160,8 @@ public static class Presets
     /// <summary>
     /// The default model: a token model that predicts a distribution and samples from it. Mono 22050 Hz, log-magnitude
     /// STFT (2048-sample Hann window, hop 512), a 512-token codebook learned by k-means over 64 standardised log-mel bands
-    /// (each token decodes to a real training frame), 16 contiguous streams with truncated backpropagation through
+    /// (each token decodes to a real training frame, reshaped to an envelope on 128 mel bands that a small LSTM continues from
+    /// the seed's: <see cref="EnvelopeLstm"/>), 16 contiguous streams with truncated backpropagation through
     /// time over 64 steps, an embedding of 128 and 2 LSTM layers of 384 units (dropout 0.3) with recent-token caches, a
     /// successor cache and a beat clock (<see cref="Transforms.Network.FrameLstm"/>; no periodic copy), softmax and
     /// cross-entropy, 10% of input tokens replaced at random while training, early stopping on whole held-out files (left
@@ -170,6 +178,8 @@ public static class Presets
         {
             TokenCount = s.TokenCount,
             MelBands = s.MelBands,
+            EnvelopeBands = s.EnvelopeBands,
+            EnvelopeSteps = s.EnvelopeSteps,
             SampleRate = s.SampleRate,
             Seed = s.Seed,
             ValidationFraction = s.ValidationFraction,

@@ -33,6 +33,8 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         public const int MelBands = 64;
         /// <summary>Output column.</summary>
         public const string TokenColumn = "Token";
+        /// <summary>Mel bands of the envelope channel (0: none).</summary>
+        public const int EnvelopeBands = EnvelopeFitting.Defaults.Bands;
     }
 
     /// <summary>Options of <see cref="TokenizingEstimator"/>.</summary>
@@ -44,6 +46,14 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         public int MelBands { get; set; } = Defaults.MelBands;
         /// <summary>Sample rate of the audio the frames come from (places the mel bands). Default 22050.</summary>
         public int SampleRate { get; set; } = 22050;
+        /// <summary>
+        /// Mel bands of the codec's envelope channel (<see cref="EnvelopeLstm"/>): each exemplar is reshaped to its frame's
+        /// envelope on this many bands, continued by a small LSTM when generating. 0: no envelope channel (the exemplars
+        /// play as they are). Default 128.
+        /// </summary>
+        public int EnvelopeBands { get; set; } = Defaults.EnvelopeBands;
+        /// <summary>Updates of the envelope LSTM's fit (see <see cref="EnvelopeFitting"/>). Default 600.</summary>
+        public int EnvelopeSteps { get; set; } = EnvelopeFitting.Defaults.Steps;
         /// <summary>k-means iterations at most. Default 25.</summary>
         public int Iterations { get; set; } = 25;
         /// <summary>Random seed of the k-means++ seeding. Default 1.</summary>
@@ -68,12 +78,17 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
             if (MelBands < 1) problems.Add($"MelBands must be at least 1, not {MelBands}.");
             if (SampleRate < 1) problems.Add($"SampleRate must be positive, not {SampleRate}.");
             if (Iterations < 1) problems.Add($"Iterations must be at least 1, not {Iterations}.");
+            if (EnvelopeBands < 0) problems.Add($"EnvelopeBands must be 0 (none) or more, not {EnvelopeBands}.");
+            if (EnvelopeSteps < 0) problems.Add($"EnvelopeSteps must be 0 or more, not {EnvelopeSteps}.");
             if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems));
         }
     }
 
 
-    /// <summary>Clusters every file's frames (but those of the files validation holds out) and returns the tokenizer.</summary>
+    /// <summary>
+    /// Clusters every file's frames (but those of the files validation holds out), fits the envelope channel on the
+    /// same frames, and returns the tokenizer.
+    /// </summary>
     /// <exception cref="InvalidOperationException">There are fewer frames than tokens.</exception>
     public TokenizingTransformer Fit(IDataView input) => Fit(input, null);
 
@@ -97,10 +112,12 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         // At most 16384 frames (about 6 minutes, 67 MB) at a time, twice (a sample, then the tallies): memory follows
         // neither the collection nor the longest file. A pair of frames across two pieces goes uncounted in the repeat rate.
         holdOut ??= HoldOut.Choose(FileFrames.Names(input, options.FileColumnName), options.ValidationFraction);
-        var codebook = CodebookFitting.Fit(
-            () => FileFrames.Read(input, options.FileColumnName, options.InputColumnName, maxFrames: 16384).Where(f => !holdOut.Contains(f.File)).Select(f => f.Frames),
-            bins, options.SampleRate, options.TokenCount, options.MelBands, options.Seed, options.Iterations);
-        return new TokenizingTransformer(options.InputColumnName, options.OutputColumnName, codebook);
+        IEnumerable<float[]> Pieces() =>
+            FileFrames.Read(input, options.FileColumnName, options.InputColumnName, maxFrames: 16384).Where(f => !holdOut.Contains(f.File)).Select(f => f.Frames);
+        var codebook = CodebookFitting.Fit(Pieces, bins, options.SampleRate, options.TokenCount, options.MelBands, options.Seed, options.Iterations);
+        var envelope = options.EnvelopeBands == 0 ? null
+            : EnvelopeFitting.Fit(codebook, Pieces(), (bins - 1) * 2, options.SampleRate, options.EnvelopeBands, options.EnvelopeSteps, options.Seed);
+        return new TokenizingTransformer(options.InputColumnName, options.OutputColumnName, codebook, envelope);
     }
 
     /// <inheritdoc/>

@@ -51,12 +51,19 @@ internal static class BenchCommand
             double sampling = Median(repeat, () => generator.SampleTokens(seedPath, options));
             cli.Out.WriteLine($"{"priming and sampling tokens (seed read included)",-48} {sampling,8:F2}");
             cli.Out.WriteLine($"{"decoding tokens and Griffin-Lim phase",-48} {total - sampling,8:F2}");
+            if (generator.Tokenizer.Envelope is not null)
+            {
+                var sampled = generator.SampleTokens(seedPath, options);
+                double decoding = Median(repeat, () => generator.DecodeTokens(seedPath, sampled, options));
+                cli.Out.WriteLine($"{"  of which decoding with the envelope channel",-48} {decoding,8:F2}");
+            }
         }
         cli.Out.WriteLine($"{"all of generation",-48} {total,8:F2} {audio / total,12:F1}");
-        if (generator.Tokenizer is { } tokenizer)
+        if (generator.Tokenizer is not null)
         {
+            var tokens = generator.SampleTokens(seedPath, options);
             // How consistent the take's audio is with its decoded frames, for each start of the phase.
-            var frames = tokenizer.Codebook.Decode(generator.SampleTokens(seedPath, options)[0]);
+            var frames = generator.DecodeTokens(seedPath, tokens, options)[0];
             var spectral = generator.Stages.Vectorizer.Spectral;
             foreach (var start in new[] { PhaseStart.Locked, PhaseStart.Random })
             {

@@ -104,7 +104,7 @@ internal static class TrainCommand
         var data = ml.Data.LoadAudioFiles(files);
         cli.Out.WriteLine($"Training the {preset} preset on {files.Count} file(s), up to {settings.Epochs} epoch(s)...");
         var clock = Stopwatch.StartNew();
-        using var fitted = cli.WithProgressBar("decoding, features and codebook", () => pipeline.Fit(data));
+        using var fitted = cli.WithProgressBar("decoding, features, codebook and envelope", () => pipeline.Fit(data));
         if (skipped.Count > 0) cli.Error.WriteLine($"musicgen: warning: skipped {skipped.Count} unreadable file(s): {string.Join(", ", skipped)}");
         var best = epochs.Where(e => e.Validation is not null).MinBy(e => e.Validation!.Loss);
         var info = new ModelInfo
@@ -167,6 +167,7 @@ internal sealed class TrainingOptions
     private readonly Option<float?> learningRate = Maybe<float>("--learning-rate", "Adam's learning rate (default: 0.001)");
     private readonly Option<float?> clip = Maybe<float>("--clip", "Clip the gradient norm to this, 0: off (default: 1; seed2017: 0)");
     private readonly Option<int?> tokens = Maybe<int>("--tokens", "Codebook size of the default preset (default: 512)");
+    private readonly Option<int?> envelopeBands = Maybe<int>("--envelope-bands", "Mel bands of the default preset's envelope channel, 0: none, the exemplars play as they are (default: 128)");
     private readonly Option<int?> embedding = Maybe<int>("--embedding", "Token embedding size of the default preset (default: 128)");
     private readonly Option<bool> describeTokens = new("--describe-tokens") { Description = "Default preset: embed and score tokens through their codebook centroids" };
     private readonly Option<float?> tokenNoise = Maybe<float>("--token-noise", "Share of input tokens replaced at random while training the default preset (default: 0.1)");
@@ -194,7 +195,7 @@ internal sealed class TrainingOptions
         device.AcceptOnlyFromAmong("cpu", "cuda");
         foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, dropout, learningRate, clip, tokens, embedding,
                      tokenNoise, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device, describeTokens,
-                     segmentSeconds })
+                     segmentSeconds, envelopeBands })
             command.Options.Add(o);
     }
 
@@ -216,6 +217,7 @@ internal sealed class TrainingOptions
         if (r.GetValue(clip) is { } c) s.GradientClipNorm = c;
         if (r.GetValue(tokens) is { } t) s.TokenCount = t;
         if (r.GetValue(embedding) is { } em) s.EmbeddingSize = em;
+        if (r.GetValue(envelopeBands) is { } eb) s.EnvelopeBands = eb;
         if (r.GetValue(tokenNoise) is { } n) s.TokenNoise = n;
         if (r.GetValue(frameSize) is { } f) s.FrameSize = f;
         if (r.GetValue(representation) is { } rep) s.Representation = rep;

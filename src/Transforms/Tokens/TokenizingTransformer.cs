@@ -17,11 +17,12 @@ public sealed class TokenizingTransformer : MusicGenTransformerBase
 {
     internal const string LoaderSignature = "MusicGenTokenizing";
 
-    internal TokenizingTransformer(string inputColumnName, string outputColumnName, Codebook codebook)
+    internal TokenizingTransformer(string inputColumnName, string outputColumnName, Codebook codebook, EnvelopeLstm? envelope = null)
     {
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
         Codebook = codebook;
+        Envelope = envelope;
     }
 
     /// <summary>The log-magnitude features column read.</summary>
@@ -32,6 +33,19 @@ public sealed class TokenizingTransformer : MusicGenTransformerBase
 
     /// <summary>The learned codebook of tokens.</summary>
     public Codebook Codebook { get; }
+
+    /// <summary>The codec's envelope channel, or null when the exemplars play as they are (models of format 1).</summary>
+    public EnvelopeLstm? Envelope { get; }
+
+    /// <summary>
+    /// Real log-magnitude frames ([frames, bins] row-major) through the codec and back: their tokens' exemplars, each
+    /// under its frame's own envelope when there is an envelope channel.
+    /// </summary>
+    public float[] Reconstruct(ReadOnlySpan<float> frames)
+    {
+        var tokens = Codebook.Encode(frames);
+        return Envelope is null ? Codebook.Decode(tokens) : Envelope.Render(tokens, Envelope.Residuals(frames, tokens));
+    }
 
     /// <inheritdoc/>
     public override DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
@@ -61,20 +75,25 @@ public sealed class TokenizingTransformer : MusicGenTransformerBase
 
     private protected override VersionInfo VersionInfo => GetVersionInfo();
 
-    private static VersionInfo GetVersionInfo() => MakeVersion("MGTOKENS", LoaderSignature, typeof(TokenizingTransformer));
+    private static VersionInfo GetVersionInfo() => MakeVersion("MGTOKENS", LoaderSignature, typeof(TokenizingTransformer), format: 2);
 
     private protected override void SaveModel(BinaryWriter writer, ModelSaveContext ctx)
     {
         writer.Write(InputColumnName);
         writer.Write(OutputColumnName);
         Codebook.Save(writer);
+        writer.Write(Envelope is not null);
+        Envelope?.Save(writer);
     }
 
     private static TokenizingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
-        CheckFormat(ctx, GetVersionInfo(), "tokenizing");
+        int format = CheckFormat(ctx, GetVersionInfo(), "tokenizing");
         var r = ctx.Reader;
         string input = r.ReadString(), output = r.ReadString();
-        return new TokenizingTransformer(input, output, Codebook.Load(r));
+        var codebook = Codebook.Load(r);
+        // format 2 added the envelope channel
+        var envelope = format >= 2 && r.ReadBoolean() ? EnvelopeLstm.Load(r, codebook) : null;
+        return new TokenizingTransformer(input, output, codebook, envelope);
     }
 }

@@ -1,0 +1,156 @@
+using MusicGen.Estimators.Training;
+using MusicGen.Transforms.Spectral;
+using MusicGen.Transforms.Tokens;
+using MusicGen.Transforms.Torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MusicGen.Estimators.Tokens;
+
+/// <summary>
+/// Fits a codebook's <see cref="EnvelopeLstm"/>: an LSTM over (token, previous frame's envelope residual) trained to
+/// predict each frame's residual (mean squared error) on windows of the training music, with Gaussian noise on the
+/// residual it reads, so that it keeps its footing when it reads its own predictions while generating.
+/// </summary>
+public static class EnvelopeFitting
+{
+    /// <summary>Default values of the fit.</summary>
+    public static class Defaults
+    {
+        /// <summary>Mel bands of the envelope.</summary>
+        public const int Bands = 128;
+        /// <summary>Size of a token's embedding.</summary>
+        public const int EmbeddingSize = 32;
+        /// <summary>LSTM hidden size.</summary>
+        public const int HiddenSize = 128;
+        /// <summary>Updates at most.</summary>
+        public const int Steps = 600;
+        /// <summary>Passes over the music at most: a short collection takes fewer updates than <see cref="Steps"/>.</summary>
+        public const int Passes = 64;
+        /// <summary>Frames per training window.</summary>
+        public const int Window = 64;
+        /// <summary>Windows per update.</summary>
+        public const int Batch = 32;
+        /// <summary>Standard deviation of the noise on the residual read (log-magnitude units).</summary>
+        public const double InputNoise = 0.3;
+        /// <summary>Adam's step size.</summary>
+        public const double LearningRate = 2e-3;
+    }
+
+    /// <summary>
+    /// Fits the envelope channel of <paramref name="codebook"/> on log-magnitude frames ([frames, bins] row-major, one
+    /// array per file or piece of one), read once, with <paramref name="steps"/> updates or <paramref name="passes"/>
+    /// passes over the frames, whichever is fewer. Deterministic for a given <paramref name="seed"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No piece is two frames long.</exception>
+    public static EnvelopeLstm Fit(Codebook codebook, IEnumerable<float[]> files, int frameSize, int sampleRate, int bands = Defaults.Bands,
+        int steps = Defaults.Steps, int seed = 1, int embeddingSize = Defaults.EmbeddingSize, int hiddenSize = Defaults.HiddenSize, int passes = Defaults.Passes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bands, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 0);
+        var envelope = new MelEnvelope(bands, frameSize, sampleRate);
+        var exemplars = EnvelopeLstm.ExemplarEnergies(codebook, envelope);
+        var pieces = new List<(int[] Tokens, float[] Residuals)>();
+        foreach (var frames in files)
+        {
+            if (frames.Length < 2 * codebook.Bins) continue;
+            var tokens = codebook.Encode(frames);
+            pieces.Add((tokens, EnvelopeLstm.Residuals(envelope, exemplars, frames, tokens)));
+        }
+        if (pieces.Count == 0) throw new InvalidOperationException("There is no music to learn the envelope from (no piece two frames long).");
+
+        manual_seed(seed);
+        var rng = new Random(seed);
+        using var network = new EnvelopeNetwork(codebook.TokenCount, embeddingSize, bands, hiddenSize);
+        using var optimizer = new AdamOptimizer(network.parameters(), Defaults.LearningRate);
+        const int window = Defaults.Window, batch = Defaults.Batch;
+        long total = pieces.Sum(p => (long)p.Tokens.Length - 1);
+        var tokenBatch = new long[batch * window];
+        var readBatch = new float[batch * window * bands];
+        var targetBatch = new float[batch * window * bands];
+        var mask = new float[batch * window];
+        using Scalar noiseScale = Defaults.InputNoise;
+        long updates = Math.Min(steps, (long)Math.Ceiling((double)passes * total / (batch * window)));
+        for (int step = 0; step < updates; step++)
+        {
+            using var scope = NewDisposeScope();
+            Array.Clear(mask);
+            for (int i = 0; i < batch; i++)
+            {
+                // Windows are drawn in proportion to the pieces' lengths; each predicts frames 1.. of its piece.
+                long at = rng.NextInt64(total);
+                int p = 0;
+                while (at >= pieces[p].Tokens.Length - 1) at -= pieces[p++].Tokens.Length - 1;
+                var (tokens, residuals) = pieces[p];
+                int start = 1 + (int)Math.Max(0, Math.Min(at, tokens.Length - 1 - window));
+                for (int t = 0; t < window && start + t < tokens.Length; t++)
+                {
+                    int row = i * window + t;
+                    tokenBatch[row] = tokens[start + t];
+                    Array.Copy(residuals, (start + t - 1) * bands, readBatch, row * bands, bands);
+                    Array.Copy(residuals, (start + t) * bands, targetBatch, row * bands, bands);
+                    mask[row] = 1;
+                }
+            }
+            var read = tensor(readBatch, [batch, window, bands]);
+            read = read.Plus(randn_like(read).mul(noiseScale));
+            var predicted = network.call(tensor(tokenBatch, [batch, window]), read);
+            var weights = tensor(mask, [batch, window, 1]);
+            var loss = predicted.Minus(tensor(targetBatch, [batch, window, bands])).square().mul(weights).sum().div(weights.sum().mul(bands));
+            network.zero_grad();
+            loss.backward();
+            nn.utils.clip_grad_norm_(network.parameters(), 1.0);
+            optimizer.Step();
+            double value = loss.item<float>();
+            if (!double.IsFinite(value))
+                throw new InvalidOperationException($"Fitting the envelope stopped: the loss became {value} at step {step}.");
+        }
+        return network.ToEnvelope(codebook, envelope);
+    }
+
+    /// <summary>Embedding [tokens, E]; LSTM over [E + B] inputs, H units; Linear H to B. Input [N, T] tokens and [N, T, B] residuals; output [N, T, B].</summary>
+    internal sealed class EnvelopeNetwork : nn.Module<Tensor, Tensor, Tensor>
+    {
+        private readonly Embedding embedding;
+        private readonly LSTM lstm;
+        private readonly Linear head;
+        private readonly int embeddingSize, hiddenSize;
+
+        public EnvelopeNetwork(int tokens, int embeddingSize, int bands, int hiddenSize) : base(nameof(EnvelopeNetwork))
+        {
+            embedding = nn.Embedding(tokens, embeddingSize);
+            lstm = nn.LSTM(embeddingSize + bands, hiddenSize, batchFirst: true);
+            head = nn.Linear(hiddenSize, bands);
+            this.embeddingSize = embeddingSize;
+            this.hiddenSize = hiddenSize;
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor tokens, Tensor residuals)
+        {
+            var (output, _, _) = lstm.call(cat([embedding.call(tokens), residuals], 2));
+            return head.call(output);
+        }
+
+        public EnvelopeLstm ToEnvelope(Codebook codebook, MelEnvelope envelope)
+        {
+            using var noGrad = no_grad();
+            float[] Of(Tensor t) => Tensors.ToArray(t.detach().contiguous());
+            var p = lstm.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+            return new EnvelopeLstm(codebook, envelope, embeddingSize, hiddenSize, Of(embedding.weight!),
+                Of(p["weight_ih_l0"]), Of(p["weight_hh_l0"]), Of(p["bias_ih_l0"]), Of(p["bias_hh_l0"]), Of(head.weight!), Of(head.bias!));
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                embedding.Dispose();
+                lstm.Dispose();
+                head.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}

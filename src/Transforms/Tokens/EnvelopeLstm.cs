@@ -1,0 +1,191 @@
+using System.Numerics.Tensors;
+using MusicGen.Transforms.Spectral;
+
+namespace MusicGen.Transforms.Tokens;
+
+/// <summary>
+/// The codec's envelope channel. A token decodes to an exemplar frame, real training audio with the right spectral
+/// shape but another piece's notes; each frame also carries its envelope on <see cref="MelEnvelope.Bands"/> mel bands
+/// (128 by default, which resolve single notes in the low bands), kept as the residual against its exemplar's own
+/// envelope, and the exemplar is reshaped by it. <see cref="Residuals(ReadOnlySpan{float}, IReadOnlyList{int})"/>
+/// analyses real frames (what <c>reconstruct</c> plays); when generating, there are only tokens, and a small LSTM
+/// continues the envelope: fed each frame's token and the previous frame's residual, it predicts this frame's residual
+/// (its mean; no noise is drawn), primed on the seed's real envelopes. It runs here in plain loops (one LSTM cell,
+/// gates in PyTorch's order i, f, g, o), a few hundred thousand multiply-adds a frame; it is fitted by
+/// <c>EnvelopeFitting</c> with TorchSharp's LSTM and its weights are copied in.
+/// </summary>
+public sealed class EnvelopeLstm
+{
+    /// <summary>Residuals are clamped to this many log-magnitude units (natural log; 6 is about 52 dB) either way.</summary>
+    public const float Bound = 6;
+
+    private readonly Codebook codebook;
+    private readonly float[] exemplarEnergies; // [tokens, bands]
+    private readonly float[] embedding;        // [tokens, E]
+    private readonly float[] inputWeights;     // [4H, E + B]
+    private readonly float[] hiddenWeights;    // [4H, H]
+    private readonly float[] inputBias;        // [4H]
+    private readonly float[] hiddenBias;       // [4H]
+    private readonly float[] headWeights;      // [B, H]
+    private readonly float[] headBias;         // [B]
+    private readonly float[] tokenGates;       // [tokens, 4H]: each token's embedding through its input weights, plus both biases
+    private readonly float[] stepWeights;      // [4H, B + H]: the residual's input weights, then the hidden weights
+
+    /// <summary>Wraps fitted weights (TorchSharp's Embedding, LSTM and Linear layouts, row-major).</summary>
+    /// <exception cref="InvalidDataException">The tables do not fit together.</exception>
+    public EnvelopeLstm(Codebook codebook, MelEnvelope envelope, int embeddingSize, int hiddenSize, float[] embedding, float[] inputWeights,
+        float[] hiddenWeights, float[] inputBias, float[] hiddenBias, float[] headWeights, float[] headBias)
+    {
+        int b = envelope.Bands, h = hiddenSize, e = embeddingSize, k = codebook.TokenCount;
+        if (envelope.Bins != codebook.Bins || e < 1 || h < 1 || embedding.Length != k * e || inputWeights.Length != 4 * h * (e + b)
+            || hiddenWeights.Length != 4 * h * h || inputBias.Length != 4 * h || hiddenBias.Length != 4 * h || headWeights.Length != b * h || headBias.Length != b)
+            throw new InvalidDataException("The envelope network's tables do not fit together.");
+        this.codebook = codebook;
+        Envelope = envelope;
+        EmbeddingSize = e;
+        HiddenSize = h;
+        this.embedding = embedding;
+        this.inputWeights = inputWeights;
+        this.hiddenWeights = hiddenWeights;
+        this.inputBias = inputBias;
+        this.hiddenBias = hiddenBias;
+        this.headWeights = headWeights;
+        this.headBias = headBias;
+        exemplarEnergies = ExemplarEnergies(codebook, envelope);
+        tokenGates = new float[k * 4 * h];
+        stepWeights = new float[4 * h * (b + h)];
+        for (int g = 0; g < 4 * h; g++)
+        {
+            var row = inputWeights.AsSpan(g * (e + b), e + b);
+            row[e..].CopyTo(stepWeights.AsSpan(g * (b + h), b));
+            hiddenWeights.AsSpan(g * h, h).CopyTo(stepWeights.AsSpan(g * (b + h) + b, h));
+            for (int t = 0; t < k; t++)
+                tokenGates[t * 4 * h + g] = TensorPrimitives.Dot(row[..e], embedding.AsSpan(t * e, e)) + inputBias[g] + hiddenBias[g];
+        }
+    }
+
+    /// <summary>The mel bands the envelope is kept on.</summary>
+    public MelEnvelope Envelope { get; }
+
+    /// <summary>Size of a token's embedding (E).</summary>
+    public int EmbeddingSize { get; }
+
+    /// <summary>LSTM hidden size (H).</summary>
+    public int HiddenSize { get; }
+
+    /// <summary>Each token's exemplar's band energies [tokens, bands], row-major.</summary>
+    public static float[] ExemplarEnergies(Codebook codebook, MelEnvelope envelope) =>
+        envelope.Energies(codebook.Decode(Enumerable.Range(0, codebook.TokenCount).ToArray()));
+
+    /// <summary>
+    /// What the envelope channel carries for real frames ([frames, bins] row-major) and their tokens: each frame's band
+    /// energies less its token's exemplar's, clamped to ±<see cref="Bound"/> ([frames, bands] row-major).
+    /// </summary>
+    public float[] Residuals(ReadOnlySpan<float> frames, IReadOnlyList<int> tokens) => Residuals(Envelope, exemplarEnergies, frames, tokens);
+
+    /// <summary>The same, with the exemplars' energies given (see <see cref="ExemplarEnergies"/>).</summary>
+    public static float[] Residuals(MelEnvelope envelope, float[] exemplarEnergies, ReadOnlySpan<float> frames, IReadOnlyList<int> tokens)
+    {
+        int bands = envelope.Bands;
+        if (frames.Length != tokens.Count * envelope.Bins)
+            throw new ArgumentException($"{frames.Length / envelope.Bins} frames and {tokens.Count} tokens.", nameof(tokens));
+        var result = envelope.Energies(frames);
+        for (int t = 0; t < tokens.Count; t++)
+        {
+            var exemplar = exemplarEnergies.AsSpan(tokens[t] * bands, bands);
+            var row = result.AsSpan(t * bands, bands);
+            for (int b = 0; b < bands; b++) row[b] = Math.Clamp(row[b] - exemplar[b], -Bound, Bound);
+        }
+        return result;
+    }
+
+    /// <summary>The tokens' exemplars, each reshaped by its frame's residual ([tokens, bins] row-major).</summary>
+    public float[] Render(IReadOnlyList<int> tokens, ReadOnlySpan<float> residuals)
+    {
+        int bands = Envelope.Bands, bins = codebook.Bins;
+        if (residuals.Length != tokens.Count * bands)
+            throw new ArgumentException($"{residuals.Length / bands} residuals for {tokens.Count} tokens.", nameof(residuals));
+        var frames = codebook.Decode(tokens);
+        for (int t = 0; t < tokens.Count; t++) Envelope.Shape(frames.AsSpan(t * bins, bins), residuals.Slice(t * bands, bands));
+        return frames;
+    }
+
+    /// <summary>
+    /// Continues the envelope over generated <paramref name="tokens"/>: the network reads the prime's tokens and real
+    /// residuals, then predicts each new frame's residual from its token and the residual it predicted before
+    /// ([tokens, bands] row-major).
+    /// </summary>
+    public float[] Continue(ReadOnlySpan<float> primeFrames, IReadOnlyList<int> primeTokens, IReadOnlyList<int> tokens)
+    {
+        int bands = Envelope.Bands;
+        var primeResiduals = Residuals(primeFrames, primeTokens);
+        // The cell's input: the previous residual, then h. And c, and the gates.
+        var input = new float[bands + HiddenSize];
+        var c = new float[HiddenSize];
+        var gates = new float[4 * HiddenSize];
+        for (int t = 0; t < primeTokens.Count; t++)
+        {
+            Step(primeTokens[t], input, c, gates);
+            primeResiduals.AsSpan(t * bands, bands).CopyTo(input);
+        }
+        var result = new float[tokens.Count * bands];
+        var h = input.AsSpan(bands);
+        for (int t = 0; t < tokens.Count; t++)
+        {
+            Step(tokens[t], input, c, gates);
+            var output = result.AsSpan(t * bands, bands);
+            for (int b = 0; b < bands; b++)
+                output[b] = Math.Clamp(TensorPrimitives.Dot(headWeights.AsSpan(b * HiddenSize, HiddenSize), h) + headBias[b], -Bound, Bound);
+            output.CopyTo(input);
+        }
+        return result;
+    }
+
+    /// <summary>One LSTM cell step in place: the gates from the token and the input (previous residual, h); then c and h.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private void Step(int token, Span<float> input, Span<float> c, Span<float> gates)
+    {
+        int size = HiddenSize, width = input.Length;
+        tokenGates.AsSpan(token * 4 * size, 4 * size).CopyTo(gates);
+        for (int g = 0; g < 4 * size; g++) gates[g] += TensorPrimitives.Dot(stepWeights.AsSpan(g * width, width), input);
+        var h = input[(width - size)..];
+        for (int j = 0; j < size; j++)
+        {
+            float i = Sigmoid(gates[j]), f = Sigmoid(gates[size + j]), u = MathF.Tanh(gates[2 * size + j]), o = Sigmoid(gates[3 * size + j]);
+            c[j] = f * c[j] + i * u;
+            h[j] = o * MathF.Tanh(c[j]);
+        }
+    }
+
+    private static float Sigmoid(float x) => 1 / (1 + MathF.Exp(-x));
+
+    /// <summary>Writes the envelope channel (its bands and frame size, then the weights).</summary>
+    public void Save(BinaryWriter w)
+    {
+        w.Write(Envelope.Bands);
+        w.Write(Envelope.FrameSize);
+        w.Write(Envelope.SampleRate);
+        w.Write(EmbeddingSize);
+        w.Write(HiddenSize);
+        foreach (var table in new[] { embedding, inputWeights, hiddenWeights, inputBias, hiddenBias, headWeights, headBias })
+            foreach (var v in table) w.Write(v);
+    }
+
+    /// <summary>Reads an envelope channel written by <see cref="Save"/> for <paramref name="codebook"/>.</summary>
+    /// <exception cref="InvalidDataException">The sizes are implausible.</exception>
+    public static EnvelopeLstm Load(BinaryReader r, Codebook codebook)
+    {
+        int bands = r.ReadInt32(), frameSize = r.ReadInt32(), sampleRate = r.ReadInt32(), e = r.ReadInt32(), h = r.ReadInt32();
+        if (bands < 1 || bands > 4096 || frameSize / 2 + 1 != codebook.Bins || sampleRate < 1 || e < 1 || e > 4096 || h < 1 || h > 4096)
+            throw new InvalidDataException($"The model's envelope channel is damaged ({bands} bands, frames of {frameSize}, {e} x {h}).");
+        float[] Read(long count)
+        {
+            var a = new float[count];
+            for (long i = 0; i < count; i++) a[i] = r.ReadSingle();
+            return a;
+        }
+        int k = codebook.TokenCount;
+        return new EnvelopeLstm(codebook, new MelEnvelope(bands, frameSize, sampleRate), e, h, Read((long)k * e), Read(4L * h * (e + bands)),
+            Read(4L * h * h), Read(4L * h), Read(4L * h), Read((long)bands * h), Read(bands));
+    }
+}

@@ -1,0 +1,114 @@
+using MusicGen.Estimators.Tokens;
+using MusicGen.Transforms.Spectral;
+using MusicGen.Transforms.Tokens;
+using MusicGen.Transforms.Torch;
+using static TorchSharp.torch;
+
+namespace MusicGen.Tests;
+
+/// <summary>
+/// The codec's envelope channel: <see cref="MelEnvelope"/> analysis and shaping, <see cref="EnvelopeLstm"/>'s plain-loop
+/// cell against TorchSharp's LSTM, its save and load, and <see cref="EnvelopeFitting"/> learning a predictable envelope.
+/// </summary>
+public class EnvelopeTests
+{
+    private const int Rate = 8000, FrameSize = 256, Bins = FrameSize / 2 + 1;
+
+    /// <summary>Log-magnitude frames of a 500 Hz tone whose level rises and falls over 60 frames, over a noise floor.</summary>
+    private static float[] Swell(int frames, int seed)
+    {
+        var rng = new Random(seed);
+        var result = new float[frames * Bins];
+        for (int t = 0; t < frames; t++)
+        {
+            float level = -3 + 2.5f * MathF.Sin(2 * MathF.PI * t / 60f);
+            for (int i = 0; i < Bins; i++)
+            {
+                float d = i - 16; // 500 Hz is bin 16
+                result[t * Bins + i] = Math.Max(-8 + 0.2f * (float)rng.NextDouble(), level - d * d / 2);
+            }
+        }
+        return result;
+    }
+
+    [Fact]
+    public void A_constant_gain_raises_every_band_by_that_gain()
+    {
+        var envelope = new MelEnvelope(40, FrameSize, Rate);
+        var frame = Swell(1, 1);
+        var before = envelope.Energies(frame);
+        envelope.Shape(frame, Enumerable.Repeat(0.7f, 40).ToArray());
+        var after = envelope.Energies(frame);
+        for (int b = 0; b < 40; b++) Assert.InRange(after[b] - before[b], 0.695f, 0.705f); // up to the power floor's share in the quietest bands
+    }
+
+    [Fact]
+    public void Shaping_a_frame_by_the_difference_of_envelopes_takes_it_most_of_the_way_to_the_other()
+    {
+        // One pass: neighbouring filters overlap, so a band also takes part of its neighbours' gains (0.19 left of 0.71).
+        var envelope = new MelEnvelope(32, FrameSize, Rate);
+        var rng = new Random(2);
+        float[] Smooth() => Enumerable.Range(0, Bins).Select(i => (float)(-4 + 2 * Math.Sin(i / 9.0 + rng.NextDouble() * 6) + 0.3 * rng.NextDouble())).ToArray();
+        float[] a = Smooth(), b = Smooth();
+        float[] ea = envelope.Energies(a), eb = envelope.Energies(b);
+        envelope.Shape(a, ea.Zip(eb, (x, y) => y - x).ToArray());
+        var shaped = envelope.Energies(a);
+        double before = ea.Zip(eb, (x, y) => Math.Abs(x - y)).Average(), after = shaped.Zip(eb, (x, y) => Math.Abs(x - y)).Average();
+        Assert.True(after < 0.35 * before, $"mean band error {after:F3} after shaping, {before:F3} before");
+    }
+
+    private static Codebook SwellCodebook(out float[] music)
+    {
+        music = Swell(400, 3);
+        return CodebookFitting.Fit([music], Bins, Rate, tokenCount: 4, bands: 16);
+    }
+
+    [Fact]
+    public void The_plain_loop_cell_continues_as_TorchSharp_LSTM_does()
+    {
+        var codebook = SwellCodebook(out var music);
+        var mel = new MelEnvelope(12, FrameSize, Rate);
+        manual_seed(5);
+        using var network = new EnvelopeFitting.EnvelopeNetwork(codebook.TokenCount, 4, 12, 8);
+        var envelope = network.ToEnvelope(codebook, mel);
+        var prime = music.AsSpan(0, 30 * Bins).ToArray();
+        var primeTokens = codebook.Encode(prime);
+        var tokens = codebook.Encode(music.AsSpan(30 * Bins, 20 * Bins));
+        var continued = envelope.Continue(prime, primeTokens, tokens);
+
+        // TorchSharp reads the same inputs: the prime's residuals, then the residuals the loop predicted.
+        var primeResiduals = envelope.Residuals(prime, primeTokens);
+        var read = new float[50 * 12];
+        Array.Copy(primeResiduals, 0, read, 12, 30 * 12);
+        Array.Copy(continued, 0, read, 31 * 12, 19 * 12);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var all = primeTokens.Concat(tokens).Select(t => (long)t).ToArray();
+        var output = Tensors.ToArray(network.call(tensor(all, [1, 50]), tensor(read, [1, 50, 12])).narrow(1, 30, 20).contiguous());
+        Assert.True(continued.All(v => Math.Abs(v) < EnvelopeLstm.Bound), "nothing clamped");
+        for (int i = 0; i < continued.Length; i++) Assert.Equal(output[i], continued[i], 4);
+    }
+
+    [Fact]
+    public void A_fitted_envelope_predicts_a_swell_and_saves_and_loads_unchanged()
+    {
+        var codebook = SwellCodebook(out var music);
+        var envelope = EnvelopeFitting.Fit(codebook, [music], FrameSize, Rate, bands: 16, steps: 150, embeddingSize: 4, hiddenSize: 32, passes: 1000);
+        // Continue a held-out swell (another noise floor) for 20 frames after 40 frames of priming.
+        var other = Swell(60, 9);
+        var prime = other.AsSpan(0, 40 * Bins).ToArray();
+        var next = other.AsSpan(40 * Bins, 20 * Bins).ToArray();
+        var tokens = codebook.Encode(next);
+        var predicted = envelope.Continue(prime, codebook.Encode(prime), tokens);
+        var actual = envelope.Residuals(next, tokens);
+        double error = predicted.Zip(actual, (p, a) => (p - a) * (p - a)).Average(), none = actual.Average(a => a * a);
+        Assert.True(error < 0.5 * none, $"squared error {error:F4} against {none:F4} for no reshaping");
+
+        var stream = new MemoryStream();
+        envelope.Save(new BinaryWriter(stream));
+        stream.Position = 0;
+        var loaded = EnvelopeLstm.Load(new BinaryReader(stream), codebook);
+        Assert.Equal(predicted, loaded.Continue(prime, codebook.Encode(prime), tokens));
+        Assert.Equal(envelope.Render(tokens, predicted), loaded.Render(tokens, predicted));
+    }
+}
