@@ -122,7 +122,14 @@ float[] Codec(string variant, float[] frames)
         var wb = variant[6..].Split('_').Select(int.Parse).ToArray();
         return Rendered(frames, wb[0], wb[1]);
     }
-    if (variant.StartsWith("env", StringComparison.Ordinal)) return WithEnvelopeOf(frames, codebook.Decode(codebook.Encode(frames)), int.Parse(variant[3..]));
+    if (variant.StartsWith("env", StringComparison.Ordinal))
+    {
+        // envN[_P]: P passes of shaping (default 1)
+        var np = variant[3..].Split('_').Select(int.Parse).ToArray();
+        var shaped = codebook.Decode(codebook.Encode(frames));
+        for (int pass = 0; pass < (np.Length > 1 ? np[1] : 1); pass++) shaped = WithEnvelopeOf(frames, shaped, np[0]);
+        return shaped;
+    }
     if (variant == "gain") return WithLevelOf(frames, codebook.Decode(codebook.Encode(frames)));
     if (variant.StartsWith("nearest", StringComparison.Ordinal)) return codebook.Decode(NearestExemplars(frames, variant == "nearestmel"));
     if (variant.StartsWith('k'))

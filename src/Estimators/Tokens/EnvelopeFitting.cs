@@ -19,7 +19,7 @@ public static class EnvelopeFitting
     public static class Defaults
     {
         /// <summary>Mel bands of the envelope.</summary>
-        public const int Bands = 128;
+        public const int Bands = 192;
         /// <summary>Size of a token's embedding.</summary>
         public const int EmbeddingSize = 32;
         /// <summary>LSTM hidden size.</summary>

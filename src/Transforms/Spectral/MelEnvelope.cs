@@ -1,9 +1,11 @@
+using System.Numerics.Tensors;
+
 namespace MusicGen.Transforms.Spectral;
 
 /// <summary>
 /// The envelope of log-magnitude frames on B triangular mel bands: each band's log energy (in log-magnitude units,
 /// half the natural log of the filtered power), and the inverse step, which reshapes a frame by per-band gains spread
-/// over the bins by the filters' weights. With 128 bands at 22050 Hz the low bands are one or two bins wide, so the
+/// over the bins by the filters' weights. With 128 or more bands at 22050 Hz and 2048-sample frames the low bands are one or two bins wide, so the
 /// envelope holds the notes of a frame, and an exemplar frame laid under another frame's envelope plays that frame's
 /// notes (docs/design.md, "The envelope channel"). Precomputed in the constructor; each bin is under at most two
 /// filters, so both directions cost a few operations a bin.
@@ -59,13 +61,14 @@ public sealed class MelEnvelope
     /// <summary>Writes one log-magnitude frame's band log energies into <paramref name="output"/> (B values).</summary>
     public void Energies(ReadOnlySpan<float> frame, Span<float> output)
     {
+        Span<float> power = Bins <= 4096 ? stackalloc float[Bins] : new float[Bins];
+        TensorPrimitives.Multiply(frame[..Bins], 2f, power);
+        TensorPrimitives.Exp(power, power);
         for (int b = 0; b < Bands; b++)
         {
             var (from, to) = bandRanges[b];
-            double power = PowerFloor;
-            var weights = filters.AsSpan(b * Bins, Bins);
-            for (int i = from; i < to; i++) power += weights[i] * Math.Exp(2.0 * frame[i]);
-            output[b] = (float)(0.5 * Math.Log(power));
+            double sum = PowerFloor + TensorPrimitives.Dot(filters.AsSpan(b * Bins + from, to - from), power[from..to]);
+            output[b] = (float)(0.5 * Math.Log(sum));
         }
     }
 

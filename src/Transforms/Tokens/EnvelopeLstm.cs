@@ -6,7 +6,7 @@ namespace MusicGen.Transforms.Tokens;
 /// <summary>
 /// The codec's envelope channel. A token decodes to an exemplar frame, real training audio with the right spectral
 /// shape but another piece's notes; each frame also carries its envelope on <see cref="MelEnvelope.Bands"/> mel bands
-/// (128 by default, which resolve single notes in the low bands), kept as the residual against its exemplar's own
+/// (192 by default, which resolve single notes in the low bands), kept as the residual against its exemplar's own
 /// envelope, and the exemplar is reshaped by it. <see cref="Residuals(ReadOnlySpan{float}, IReadOnlyList{int})"/>
 /// analyses real frames (what <c>reconstruct</c> plays); when generating, there are only tokens, and a small LSTM
 /// continues the envelope: fed each frame's token and the previous frame's residual, it predicts this frame's residual
@@ -16,6 +16,9 @@ namespace MusicGen.Transforms.Tokens;
 /// </summary>
 public sealed class EnvelopeLstm
 {
+    /// <summary>Frames of the prime the network reads before continuing (about 3 s at hop 512 and 22050 Hz).</summary>
+    public const int PrimeFrames = 128;
+
     /// <summary>Residuals are clamped to this many log-magnitude units (natural log; 6 is about 52 dB) either way.</summary>
     public const float Bound = 6;
 
@@ -99,26 +102,51 @@ public sealed class EnvelopeLstm
         return result;
     }
 
-    /// <summary>The tokens' exemplars, each reshaped by its frame's residual ([tokens, bins] row-major).</summary>
+    /// <summary>
+    /// Shaping passes per frame. Neighbouring filters overlap, so one pass leaves part of the difference (about a quarter
+    /// on smooth spectra); each pass measures the frame again and shapes by what is left. On hyperrogue's reference,
+    /// with the envelope sent exactly: codec transparency 0.38 with one pass, 0.33 with two, 0.30 with three.
+    /// </summary>
+    public const int ShapingPasses = 3;
+
+    /// <summary>The tokens' exemplars, each reshaped to its exemplar's envelope plus its frame's residual ([tokens, bins] row-major).</summary>
     public float[] Render(IReadOnlyList<int> tokens, ReadOnlySpan<float> residuals)
     {
         int bands = Envelope.Bands, bins = codebook.Bins;
         if (residuals.Length != tokens.Count * bands)
             throw new ArgumentException($"{residuals.Length / bands} residuals for {tokens.Count} tokens.", nameof(residuals));
         var frames = codebook.Decode(tokens);
-        for (int t = 0; t < tokens.Count; t++) Envelope.Shape(frames.AsSpan(t * bins, bins), residuals.Slice(t * bands, bands));
+        var gains = new float[bands];
+        for (int t = 0; t < tokens.Count; t++)
+        {
+            var frame = frames.AsSpan(t * bins, bins);
+            var residual = residuals.Slice(t * bands, bands);
+            Envelope.Shape(frame, residual); // the exemplar's own envelope is exemplarEnergies: the first gains are the residual
+            for (int pass = 1; pass < ShapingPasses; pass++)
+            {
+                Envelope.Energies(frame, gains);
+                var exemplar = exemplarEnergies.AsSpan(tokens[t] * bands, bands);
+                for (int b = 0; b < bands; b++) gains[b] = exemplar[b] + residual[b] - gains[b];
+                Envelope.Shape(frame, gains);
+            }
+        }
         return frames;
     }
 
     /// <summary>
-    /// Continues the envelope over generated <paramref name="tokens"/>: the network reads the prime's tokens and real
-    /// residuals, then predicts each new frame's residual from its token and the residual it predicted before
+    /// Continues the envelope over generated <paramref name="tokens"/>: the network reads the last
+    /// <see cref="PrimeFrames"/> of the prime's tokens and real residuals, then predicts each new frame's residual from its token and the residual it predicted before
     /// ([tokens, bands] row-major).
     /// </summary>
     public float[] Continue(ReadOnlySpan<float> primeFrames, IReadOnlyList<int> primeTokens, IReadOnlyList<int> tokens)
     {
         int bands = Envelope.Bands;
-        var primeResiduals = Residuals(primeFrames, primeTokens);
+        if (primeFrames.Length != primeTokens.Count * Envelope.Bins)
+            throw new ArgumentException($"{primeFrames.Length / Envelope.Bins} prime frames and {primeTokens.Count} prime tokens.", nameof(primeTokens));
+        // The network learned on windows of 64 frames: it reads the prime's last PrimeFrames, not more.
+        int from = Math.Max(0, primeTokens.Count - PrimeFrames);
+        primeTokens = primeTokens.Skip(from).ToArray();
+        var primeResiduals = Residuals(primeFrames[(from * Envelope.Bins)..], primeTokens);
         // The cell's input: the previous residual, then h. And c, and the gates.
         var input = new float[bands + HiddenSize];
         var c = new float[HiddenSize];
