@@ -36,11 +36,16 @@ public static class EnvelopeFitting
         public const double InputNoise = 0.3;
         /// <summary>Adam's step size.</summary>
         public const double LearningRate = 2e-3;
+        /// <summary>
+        /// Frames learned from at most (about 50 minutes at hop 512 and 22050 Hz; 96 MB of residuals at 192 bands): a
+        /// larger collection is sampled by whole pieces, so memory does not follow the collection.
+        /// </summary>
+        public const int MaxFrames = 131_072;
     }
 
     /// <summary>
     /// Fits the envelope channel of <paramref name="codebook"/> on log-magnitude frames ([frames, bins] row-major, one
-    /// array per file or piece of one), read once, with <paramref name="steps"/> updates or <paramref name="passes"/>
+    /// array per file or piece of one), read once (at most <see cref="Defaults.MaxFrames"/> of them kept), with <paramref name="steps"/> updates or <paramref name="passes"/>
     /// passes over the frames, whichever is fewer. Deterministic for a given <paramref name="seed"/>.
     /// </summary>
     /// <exception cref="InvalidOperationException">No piece is two frames long.</exception>
@@ -51,14 +56,25 @@ public static class EnvelopeFitting
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 0);
         var envelope = new MelEnvelope(bands, frameSize, sampleRate);
         var exemplars = EnvelopeLstm.ExemplarEnergies(codebook, envelope);
-        var pieces = new List<(int[] Tokens, float[] Residuals)>();
+        // Weighted reservoir sampling of whole pieces (each with a key u^(1 / frames), the largest keys kept while they
+        // fit in MaxFrames): every piece is kept, in order, when the collection fits, and memory is bounded when it does not.
+        var draw = new Random(seed + 1);
+        var kept = new PriorityQueue<(int Order, int[] Tokens, float[] Residuals), double>();
+        long keptFrames = 0;
+        int order = 0;
         foreach (var frames in files)
         {
-            if (frames.Length < 2 * codebook.Bins) continue;
+            int count = frames.Length / codebook.Bins;
+            if (count < 2) continue;
+            double key = Math.Pow(draw.NextDouble(), 1.0 / count);
+            if (keptFrames + count > Defaults.MaxFrames && kept.TryPeek(out _, out double lowest) && key <= lowest) continue;
             var tokens = codebook.Encode(frames);
-            pieces.Add((tokens, EnvelopeLstm.Residuals(envelope, exemplars, frames, tokens)));
+            kept.Enqueue((order++, tokens, EnvelopeLstm.Residuals(envelope, exemplars, frames, tokens)), key);
+            keptFrames += count;
+            while (keptFrames > Defaults.MaxFrames && kept.Count > 1) keptFrames -= kept.Dequeue().Tokens.Length;
         }
-        if (pieces.Count == 0) throw new InvalidOperationException("There is no music to learn the envelope from (no piece two frames long).");
+        if (kept.Count == 0) throw new InvalidOperationException("There is no music to learn the envelope from (no piece two frames long).");
+        var pieces = kept.UnorderedItems.Select(item => item.Element).OrderBy(p => p.Order).Select(p => (p.Tokens, p.Residuals)).ToList();
 
         manual_seed(seed);
         var rng = new Random(seed);

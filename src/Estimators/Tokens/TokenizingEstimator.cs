@@ -109,8 +109,9 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
                     "Vectorize with new FftVectorizingEstimator.Options { Representation = Representation.LogMagnitude } (mono), or use ml.Transforms.TokenModel(...).");
         }
         int bins = SchemaCheck.VectorSize(features);
-        // At most 16384 frames (about 6 minutes, 67 MB) at a time, twice (a sample, then the tallies): memory follows
-        // neither the collection nor the longest file. A pair of frames across two pieces goes uncounted in the repeat rate.
+        // At most 16384 frames (about 6 minutes, 67 MB) at a time, three times (a sample, the tallies, the envelope's
+        // residuals, of which at most EnvelopeFitting.Defaults.MaxFrames are kept): memory follows neither the collection
+        // nor the longest file. A pair of frames across two pieces goes uncounted in the repeat rate.
         holdOut ??= HoldOut.Choose(FileFrames.Names(input, options.FileColumnName), options.ValidationFraction);
         IEnumerable<float[]> Pieces() =>
             FileFrames.Read(input, options.FileColumnName, options.InputColumnName, maxFrames: 16384).Where(f => !holdOut.Contains(f.File)).Select(f => f.Frames);
