@@ -193,6 +193,9 @@ public class TokenModelTests
         Assert.All(takes, t => Assert.Equal(8000, t.Length));
         var again = generator.Generate(seed, new GenerationOptions { Seconds = 1, RandomSeed = 2 });
         Assert.Equal(takes[1].Channels[0], again.Channels[0]);
+        // The codec's envelope channel is saved with it: the reloaded model plays what the fitted one plays.
+        Assert.Equal(16, generator.Tokenizer!.Envelope!.Envelope.Bands);
+        Assert.Equal(new MusicGenerator(fitted).Generate(seed, new GenerationOptions { Seconds = 1, RandomSeed = 2 }).Channels[0], again.Channels[0]);
     }
 
     [Fact]
