@@ -24,6 +24,7 @@ public sealed class EnvelopeLstm
 
     private readonly Codebook codebook;
     private readonly float[] exemplarEnergies; // [tokens, bands]
+    private readonly float[] ceiling;          // [bands]: the loudest exemplar's energy in each band
     private readonly float[] embedding;        // [tokens, E]
     private readonly float[] inputWeights;     // [4H, E + B]
     private readonly float[] hiddenWeights;    // [4H, H]
@@ -55,6 +56,10 @@ public sealed class EnvelopeLstm
         this.headWeights = headWeights;
         this.headBias = headBias;
         exemplarEnergies = ExemplarEnergies(codebook, envelope);
+        ceiling = new float[b];
+        Array.Fill(ceiling, float.NegativeInfinity);
+        for (int t = 0; t < k; t++)
+            for (int j = 0; j < b; j++) ceiling[j] = Math.Max(ceiling[j], exemplarEnergies[t * b + j]);
         tokenGates = new float[k * 4 * h];
         stepWeights = new float[4 * h * (b + h)];
         for (int g = 0; g < 4 * h; g++)
@@ -109,7 +114,11 @@ public sealed class EnvelopeLstm
     /// </summary>
     public const int ShapingPasses = 3;
 
-    /// <summary>The tokens' exemplars, each reshaped to its exemplar's envelope plus its frame's residual ([tokens, bins] row-major).</summary>
+    /// <summary>
+    /// The tokens' exemplars, each reshaped to its exemplar's envelope plus its frame's residual, no band louder than
+    /// the loudest exemplar's in that band ([tokens, bins] row-major). The ceiling keeps a generated envelope that drifts
+    /// upward from clipping: the exemplars are real training frames.
+    /// </summary>
     public float[] Render(IReadOnlyList<int> tokens, ReadOnlySpan<float> residuals)
     {
         int bands = Envelope.Bands, bins = codebook.Bins;
@@ -117,16 +126,19 @@ public sealed class EnvelopeLstm
             throw new ArgumentException($"{residuals.Length / bands} residuals for {tokens.Count} tokens.", nameof(residuals));
         var frames = codebook.Decode(tokens);
         var gains = new float[bands];
+        var target = new float[bands];
         for (int t = 0; t < tokens.Count; t++)
         {
             var frame = frames.AsSpan(t * bins, bins);
-            var residual = residuals.Slice(t * bands, bands);
-            Envelope.Shape(frame, residual); // the exemplar's own envelope is exemplarEnergies: the first gains are the residual
+            var exemplar = exemplarEnergies.AsSpan(tokens[t] * bands, bands);
+            for (int b = 0; b < bands; b++) target[b] = Math.Min(exemplar[b] + residuals[t * bands + b], ceiling[b]);
+            // The exemplar's own envelope is exemplarEnergies: the first gains are the residual (up to the ceiling).
+            for (int b = 0; b < bands; b++) gains[b] = target[b] - exemplar[b];
+            Envelope.Shape(frame, gains);
             for (int pass = 1; pass < ShapingPasses; pass++)
             {
                 Envelope.Energies(frame, gains);
-                var exemplar = exemplarEnergies.AsSpan(tokens[t] * bands, bands);
-                for (int b = 0; b < bands; b++) gains[b] = exemplar[b] + residual[b] - gains[b];
+                for (int b = 0; b < bands; b++) gains[b] = target[b] - gains[b];
                 Envelope.Shape(frame, gains);
             }
         }
