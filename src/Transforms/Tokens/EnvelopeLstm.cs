@@ -125,23 +125,30 @@ public sealed class EnvelopeLstm
         if (residuals.Length != tokens.Count * bands)
             throw new ArgumentException($"{residuals.Length / bands} residuals for {tokens.Count} tokens.", nameof(residuals));
         var frames = codebook.Decode(tokens);
-        var gains = new float[bands];
-        var target = new float[bands];
-        for (int t = 0; t < tokens.Count; t++)
+        var exemplars = exemplarEnergies;
+        var bounds = ceiling;
+        var all = residuals.ToArray();
+        // Frames are independent: shaped in parallel blocks (the result does not depend on how they are split).
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, tokens.Count, 128), range =>
         {
-            var frame = frames.AsSpan(t * bins, bins);
-            var exemplar = exemplarEnergies.AsSpan(tokens[t] * bands, bands);
-            for (int b = 0; b < bands; b++) target[b] = Math.Min(exemplar[b] + residuals[t * bands + b], ceiling[b]);
-            // The exemplar's own envelope is exemplarEnergies: the first gains are the residual (up to the ceiling).
-            for (int b = 0; b < bands; b++) gains[b] = target[b] - exemplar[b];
-            Envelope.Shape(frame, gains);
-            for (int pass = 1; pass < ShapingPasses; pass++)
+            var gains = new float[bands];
+            var target = new float[bands];
+            for (int t = range.Item1; t < range.Item2; t++)
             {
-                Envelope.Energies(frame, gains);
-                for (int b = 0; b < bands; b++) gains[b] = target[b] - gains[b];
+                var frame = frames.AsSpan(t * bins, bins);
+                var exemplar = exemplars.AsSpan(tokens[t] * bands, bands);
+                for (int b = 0; b < bands; b++) target[b] = Math.Min(exemplar[b] + all[t * bands + b], bounds[b]);
+                // The exemplar's own envelope is exemplarEnergies: the first gains are the residual (up to the ceiling).
+                for (int b = 0; b < bands; b++) gains[b] = target[b] - exemplar[b];
                 Envelope.Shape(frame, gains);
+                for (int pass = 1; pass < ShapingPasses; pass++)
+                {
+                    Envelope.Energies(frame, gains);
+                    for (int b = 0; b < bands; b++) gains[b] = target[b] - gains[b];
+                    Envelope.Shape(frame, gains);
+                }
             }
-        }
+        });
         return frames;
     }
 
