@@ -10,7 +10,8 @@ namespace MusicGen.Transforms.Tokens;
 /// envelope, and the exemplar is reshaped by it. <see cref="Residuals(ReadOnlySpan{float}, IReadOnlyList{int})"/>
 /// analyses real frames (what <c>reconstruct</c> plays); when generating, there are only tokens, and a small LSTM
 /// continues the envelope: fed each frame's token and the previous frame's residual, it predicts this frame's residual
-/// (its mean; no noise is drawn), primed on the seed's real envelopes. It runs here in plain loops (one LSTM cell,
+/// (its mean; no noise is drawn), primed on the real envelopes of the seed's last <see cref="PrimeFrames"/> frames.
+/// Rendering shapes each exemplar <see cref="ShapingPasses"/> times, no band above the loudest exemplar's. It runs here in plain loops (one LSTM cell,
 /// gates in PyTorch's order i, f, g, o), a few hundred thousand multiply-adds a frame; it is fitted by
 /// <c>EnvelopeFitting</c> with TorchSharp's LSTM and its weights are copied in.
 /// </summary>
