@@ -22,6 +22,7 @@ using MusicGen;
 using MusicGen.Estimators.Tokens;
 using MusicGen.Evaluation;
 using MusicGen.Transforms.Audio;
+using MusicGen.Transforms.Spectral;
 using MusicGen.Transforms.Tokens;
 
 List<string> Group(string name) => args.SkipWhile(a => a != name).Skip(1).TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
@@ -59,8 +60,8 @@ if (Group("--takes").Count > 0)
     var generator = new MusicGenerator(stages);
     var seeds = Group("--seeds");
     int bandsE = int.Parse(Group("--takes")[0]);
-    var filtersE = MusicGen.Transforms.Spectral.MelFilters.Triangular(bandsE, (bins - 1) * 2, sampleRate);
-    var envelope = TrainEnvelopeLstm(bandsE, filtersE);
+    var melE = new MelEnvelope(bandsE, (bins - 1) * 2, sampleRate);
+    var envelope = TrainEnvelopeLstm(bandsE, melE);
     var plain = new List<AudioClip>();
     var shaped = new List<AudioClip>();
     foreach (var seed in seeds)
@@ -74,7 +75,7 @@ if (Group("--takes").Count > 0)
             var decoded = codebook.Decode(takes[k]);
             plain.Add(new AudioClip(sampleRate, [vectorizer.Invert(decoded, 1 + k)[0].AsSpan(0, 20 * sampleRate).ToArray()]));
             var gains = envelope(primeFrames, takes[k]);
-            ApplyGains(decoded, gains, filtersE, bandsE);
+            ApplyGains(decoded, gains, melE);
             shaped.Add(new AudioClip(sampleRate, [vectorizer.Invert(decoded, 1 + k)[0].AsSpan(0, 20 * sampleRate).ToArray()]));
             if (k == 0) WavWriter.Write($"/tmp/etake-{Path.GetFileNameWithoutExtension(seed)}.wav", shaped[^1]);
         }
@@ -266,43 +267,21 @@ float[] Released(float[] decoded, double decibels)
 }
 
 // Log energies of N mel bands per frame ([frames, N]), in log-magnitude units (half the log power).
-float[] MelEnergies(float[] frames, float[] filters, int bands)
-{
-    int count = frames.Length / bins;
-    var result = new float[count * bands];
-    for (int t = 0; t < count; t++)
-        for (int b = 0; b < bands; b++)
-        {
-            double p = 1e-10;
-            for (int i = 0; i < bins; i++)
-            {
-                float w = filters[b * bins + i];
-                if (w != 0) p += w * Math.Exp(2.0 * frames[t * bins + i]);
-            }
-            result[t * bands + b] = (float)(0.5 * Math.Log(p));
-        }
-    return result;
-}
+float[] MelEnergies(float[] frames, MelEnvelope envelope) => envelope.Energies(frames);
 
-// Per-band gains spread over the bins by the filters' weights, added to the frames in place.
-void ApplyGains(float[] frames, float[] gains, float[] filters, int bands)
+// Per-band gains ([frames, B]) spread over the bins by the filters' weights, added to the frames in place.
+void ApplyGains(float[] frames, float[] gains, MelEnvelope envelope)
 {
-    for (int t = 0; t < frames.Length / bins; t++)
-        for (int i = 0; i < bins; i++)
-        {
-            double sum = 0, weight = 0;
-            for (int b = 0; b < bands; b++) { sum += filters[b * bins + i] * gains[t * bands + b]; weight += filters[b * bins + i]; }
-            frames[t * bins + i] += (float)(weight > 0 ? sum / weight : gains[t * bands + (i < bins / 2 ? 0 : bands - 1)]);
-        }
+    for (int t = 0; t < frames.Length / bins; t++) envelope.Shape(frames.AsSpan(t * bins, bins), gains.AsSpan(t * envelope.Bands, envelope.Bands));
 }
 
 float[] ResidualEnvelope(float[] frames, int stages, int bands, int size)
 {
-    var filters = MusicGen.Transforms.Spectral.MelFilters.Triangular(bands, (bins - 1) * 2, sampleRate);
+    var mel = new MelEnvelope(bands, (bins - 1) * 2, sampleRate);
     float[] Residual(float[] f)
     {
-        var o = MelEnergies(f, filters, bands);
-        var d = MelEnergies(codebook.Decode(codebook.Encode(f)), filters, bands);
+        var o = MelEnergies(f, mel);
+        var d = MelEnergies(codebook.Decode(codebook.Encode(f)), mel);
         for (int i = 0; i < o.Length; i++) o[i] -= d[i];
         return o;
     }
@@ -327,7 +306,7 @@ float[] ResidualEnvelope(float[] frames, int stages, int bands, int size)
         for (int i = 0; i < q.Length; i++) total[i] += q[i];
     }
     var decoded = codebook.Decode(codebook.Encode(frames));
-    ApplyGains(decoded, total, filters, bands);
+    ApplyGains(decoded, total, mel);
     return decoded;
 }
 
@@ -364,13 +343,13 @@ float[] KMeansPlain(float[] rows, int dims, int k, int iterations)
 // A second LSTM over (token, last frame's envelope residual) that predicts each frame's envelope residual against its
 // exemplar (B mel bands, log-magnitude units), fitted on the training music with noise on its inputs; returns a function
 // that primes it on a seed's frames and rolls it out over sampled tokens, returning the residuals [tokens, B].
-Func<float[], int[], float[]> TrainEnvelopeLstm(int bands, float[] filters)
+Func<float[], int[], float[]> TrainEnvelopeLstm(int bands, MelEnvelope mel)
 {
-    var exemplarEnergies = MelEnergies(codebook.Decode(Enumerable.Range(0, codebook.TokenCount).ToArray()), filters, bands);
+    var exemplarEnergies = MelEnergies(codebook.Decode(Enumerable.Range(0, codebook.TokenCount).ToArray()), mel);
     (int[] Tokens, float[] Residuals) Analyse(float[] f)
     {
         var tokens = codebook.Encode(f);
-        var energies = MelEnergies(f, filters, bands);
+        var energies = MelEnergies(f, mel);
         for (int t = 0; t < tokens.Length; t++)
             for (int b = 0; b < bands; b++)
                 energies[t * bands + b] = Math.Clamp(energies[t * bands + b] - exemplarEnergies[tokens[t] * bands + b], -6f, 6f);
@@ -532,8 +511,8 @@ float[] UnitSelected(float[] frames, int limit)
 
 float[] Rendered(float[] frames, int half, int bands)
 {
-    var filters = MusicGen.Transforms.Spectral.MelFilters.Triangular(bands, (bins - 1) * 2, sampleRate);
-    var exemplarEnergies = MelEnergies(codebook.Decode(Enumerable.Range(0, codebook.TokenCount).ToArray()), filters, bands);
+    var mel = new MelEnvelope(bands, (bins - 1) * 2, sampleRate);
+    var exemplarEnergies = MelEnergies(codebook.Decode(Enumerable.Range(0, codebook.TokenCount).ToArray()), mel);
     long[] Windows(int[] tokens)
     {
         var w = new long[tokens.Length * (2 * half + 1)];
@@ -547,7 +526,7 @@ float[] Rendered(float[] frames, int half, int bands)
     {
         var tokens = codebook.Encode(file);
         inputs.AddRange(Windows(tokens));
-        var energies = MelEnergies(file, filters, bands);
+        var energies = MelEnergies(file, mel);
         for (int t = 0; t < tokens.Length; t++)
             for (int b = 0; b < bands; b++) targets.Add(Math.Clamp(energies[t * bands + b] - exemplarEnergies[tokens[t] * bands + b], -6f, 6f));
     }
@@ -584,7 +563,7 @@ float[] Rendered(float[] frames, int half, int bands)
     using (TorchSharp.torch.no_grad())
         gains = Forward(TorchSharp.torch.tensor(Windows(referenceTokens), [referenceTokens.Length, width])).data<float>().ToArray();
     var decoded = codebook.Decode(referenceTokens);
-    ApplyGains(decoded, gains, filters, bands);
+    ApplyGains(decoded, gains, mel);
     return decoded;
 }
 
@@ -592,31 +571,11 @@ float[] Rendered(float[] frames, int half, int bands)
 // correction spread over the bins by the triangular filters' weights. What a continuous envelope channel would give.
 float[] WithEnvelopeOf(float[] original, float[] decoded, int bands)
 {
-    var filters = MusicGen.Transforms.Spectral.MelFilters.Triangular(bands, (bins - 1) * 2, sampleRate);
-    var gain = new double[bands];
-    for (int t = 0; t < decoded.Length / bins; t++)
-    {
-        var o = original.AsSpan(t * bins, bins);
-        var d = decoded.AsSpan(t * bins, bins);
-        for (int b = 0; b < bands; b++)
-        {
-            double po = 1e-10, pd = 1e-10;
-            for (int i = 0; i < bins; i++)
-            {
-                float w = filters[b * bins + i];
-                if (w == 0) continue;
-                po += w * Math.Exp(2.0 * o[i]);
-                pd += w * Math.Exp(2.0 * d[i]);
-            }
-            gain[b] = 0.5 * Math.Log(po / pd);
-        }
-        for (int i = 0; i < bins; i++)
-        {
-            double sum = 0, weight = 0;
-            for (int b = 0; b < bands; b++) { sum += filters[b * bins + i] * gain[b]; weight += filters[b * bins + i]; }
-            d[i] += (float)(weight > 0 ? sum / weight : gain[i < bins / 2 ? 0 : bands - 1]);
-        }
-    }
+    var envelope = new MelEnvelope(bands, (bins - 1) * 2, sampleRate);
+    var gains = MelEnergies(original, envelope);
+    var own = MelEnergies(decoded, envelope);
+    for (int i = 0; i < gains.Length; i++) gains[i] -= own[i];
+    ApplyGains(decoded, gains, envelope);
     return decoded;
 }
 

@@ -212,8 +212,11 @@ public sealed class MusicGenerator
     private float[][] Decode(float[] primeFrames, IReadOnlyList<int[]> takes)
     {
         if (tokenizer!.Envelope is not { } envelope) return takes.Select(tokenizer.Codebook.Decode).ToArray();
-        var primeTokens = tokenizer.Codebook.Encode(primeFrames);
-        return takes.Select(tokens => envelope.Render(tokens, envelope.Continue(primeFrames, primeTokens, tokens))).ToArray();
+        // The envelope reads only the prime's last frames: only those are encoded (again; sampling encoded them all).
+        int bins = tokenizer.Codebook.Bins, from = Math.Max(0, primeFrames.Length / bins - EnvelopeLstm.PrimeFrames);
+        var tail = primeFrames.AsSpan(from * bins).ToArray();
+        var primeTokens = tokenizer.Codebook.Encode(tail);
+        return takes.Select(tokens => envelope.Render(tokens, envelope.Continue(tail, primeTokens, tokens))).ToArray();
     }
 
     /// <summary>
