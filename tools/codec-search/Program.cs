@@ -12,7 +12,8 @@
 // 2N + 1 frames, triangular weights, log magnitudes), releaseD (each bin's fall limited to D dB a frame), envN (the
 // exemplars under each frame's own envelope on N mel bands), rvqS_B[xK] (S residual codebooks of K over a B-band
 // envelope), renderW_B (a network that reads W tokens either side renders a B-band envelope), allnearest (each frame
-// as the training frame nearest it: a vocabulary of every training frame), unitsN (the tokens played by unit
+// as the training frame nearest it: a vocabulary of every training frame), membersM_N (M training frames a token, the
+// one whose N-band envelope is nearest the frame's played under that envelope, three passes), unitsN (the tokens played by unit
 // selection over at most N training frames each).
 // With --takes B: measure 8 for the model's own takes (3 per seed) played as exemplars and under a B-band envelope
 // continued by a second LSTM (the envelope channel's prototype; ESTEPS, ENOISE, EHIDDEN and EZERO=1, no residual
@@ -116,6 +117,13 @@ float[] Codec(string variant, float[] frames)
     }
     if (variant.StartsWith("units", StringComparison.Ordinal)) return UnitSelected(frames, variant.Length > 5 ? int.Parse(variant[5..]) : int.MaxValue);
     if (variant == "allnearest") return AllNearest(frames);
+    if (variant.StartsWith("members", StringComparison.Ordinal))
+    {
+        // membersM_N: each token keeps M of its training frames (at random); a frame plays the member whose N-band
+        // envelope is nearest its own, shaped to that envelope in three passes
+        var mn = variant[7..].Split('_').Select(int.Parse).ToArray();
+        return Members(frames, mn[0], mn[1]);
+    }
     if (variant.StartsWith("render", StringComparison.Ordinal))
     {
         // renderW_B: a small network, fitted on the training music, renders each token's B-band envelope from the
@@ -565,6 +573,43 @@ float[] Rendered(float[] frames, int half, int bands)
     var decoded = codebook.Decode(referenceTokens);
     ApplyGains(decoded, gains, mel);
     return decoded;
+}
+
+// Each token's exemplar replaced, frame by frame, by the one of M of its training frames whose N-band envelope is
+// nearest the frame's: a larger vocabulary chosen by what the envelope channel already sends.
+float[] Members(float[] frames, int perToken, int bands)
+{
+    var envelope = new MelEnvelope(bands, (bins - 1) * 2, sampleRate);
+    var all = trainingFrames.Value.SelectMany(f => f).ToArray();
+    var allTokens = codebook.Encode(all);
+    var rng = new Random(1);
+    var members = Enumerable.Range(0, codebook.TokenCount).Select(k =>
+        Enumerable.Range(0, allTokens.Length).Where(i => allTokens[i] == k).OrderBy(_ => rng.Next()).Take(perToken).ToArray()).ToArray();
+    var memberEnergies = new Dictionary<int, float[]>();
+    float[] EnergiesOf(int i) => memberEnergies.TryGetValue(i, out var e) ? e : memberEnergies[i] = envelope.Energies(all.AsSpan(i * bins, bins));
+    var tokens = codebook.Encode(frames);
+    var target = envelope.Energies(frames);
+    var result = codebook.Decode(tokens);
+    for (int t = 0; t < tokens.Length; t++)
+    {
+        var want = target.AsSpan(t * bands, bands);
+        int best = -1;
+        double bestDistance = double.MaxValue;
+        foreach (var i in members[tokens[t]])
+        {
+            var e = EnergiesOf(i);
+            double d = 0;
+            for (int b = 0; b < bands; b++) d += (e[b] - want[b]) * (e[b] - want[b]);
+            if (d < bestDistance)
+            {
+                bestDistance = d;
+                best = i;
+            }
+        }
+        if (best >= 0) all.AsSpan(best * bins, bins).CopyTo(result.AsSpan(t * bins, bins));
+    }
+    for (int pass = 0; pass < 3; pass++) result = WithEnvelopeOf(frames, result, bands);
+    return result;
 }
 
 // The exemplars under each frame's own envelope: N mel bands' log energies of the frame replace the exemplar's, the
