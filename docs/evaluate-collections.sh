@@ -21,18 +21,19 @@ export MUSICGEN_BASIC_PITCH="$repo/tools/basic-pitch"
 dll="$repo/src/Host/bin/Release/net10.0/linux-x64/musicgen.dll"
 musicgen() { dotnet "$dll" "$@"; }
 
+hr3=(caves crossroads desert graveyard hell icyland jungle) # hyperrogue's training tracks (one composer)
 for c in $collections; do
   dir="$work/$c"
   rm -rf "$dir/train" && mkdir -p "$dir/train"
   case $c in
     hyperrogue)   # 7 tracks, 10.0 min
       need hyperrogue-music; M=/usr/share/hyperrogue/music
-      for t in caves crossroads desert graveyard hell icyland jungle; do ln -s "$M/hr3-$t.ogg" "$dir/train/"; done
+      for t in "${hr3[@]}"; do ln -s "$M/hr3-$t.ogg" "$dir/train/"; done
       reference=("$M/hr3-laboratory.ogg" "$M/hr3-motion.ogg" "$M/hr3-rlyeh.ogg")
       seeds=("$M/hr3-mirror.ogg" "$M/hr3-laboratory.ogg") ;;
     hyperrogue-savino)  # a laboratory within hyperrogue-music: hyperrogue's training, seeds and reference by another composer
       need hyperrogue-music; M=/usr/share/hyperrogue/music
-      for t in caves crossroads desert graveyard hell icyland jungle; do ln -s "$M/hr3-$t.ogg" "$dir/train/"; done
+      for t in "${hr3[@]}"; do ln -s "$M/hr3-$t.ogg" "$dir/train/"; done
       reference=("$M/hr-savino-ocean.ogg" "$M/hr-savino-palace.ogg")
       seeds=("$M/hr-savino-caribbean.ogg" "$M/hr-savino-ivory.ogg") ;;
     hyperrogue-2files)  # a laboratory: hyperrogue's training joined into two files (as asc has), its seeds and reference

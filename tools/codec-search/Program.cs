@@ -13,8 +13,8 @@
 // exemplars under each frame's own envelope on N mel bands), rvqS_B[xK] (S residual codebooks of K over a B-band
 // envelope), renderW_B (a network that reads W tokens either side renders a B-band envelope), allnearest (each frame
 // as the training frame nearest it: a vocabulary of every training frame), membersM_N (M training frames a token, the
-// one whose N-band envelope is nearest the frame's played under that envelope, three passes), unitsN (the tokens played by unit
-// selection over at most N training frames each).
+// one whose N-band envelope is nearest the frame's played under that envelope, three passes), unitsN (the tokens
+// played by unit selection over at most N training frames each).
 // With --takes B: measure 8 for the model's own takes (3 per seed) played as exemplars and under a B-band envelope
 // continued by a second LSTM (the envelope channel's prototype; ESTEPS, ENOISE, EHIDDEN and EZERO=1, no residual
 // input, set its fit).
@@ -583,30 +583,17 @@ float[] Members(float[] frames, int perToken, int bands)
     var all = trainingFrames.Value.SelectMany(f => f).ToArray();
     var allTokens = codebook.Encode(all);
     var rng = new Random(1);
-    var members = Enumerable.Range(0, codebook.TokenCount).Select(k =>
-        Enumerable.Range(0, allTokens.Length).Where(i => allTokens[i] == k).OrderBy(_ => rng.Next()).Take(perToken).ToArray()).ToArray();
-    var memberEnergies = new Dictionary<int, float[]>();
-    float[] EnergiesOf(int i) => memberEnergies.TryGetValue(i, out var e) ? e : memberEnergies[i] = envelope.Energies(all.AsSpan(i * bins, bins));
+    var members = Enumerable.Range(0, allTokens.Length).GroupBy(i => allTokens[i])
+        .ToDictionary(g => g.Key, g => g.OrderBy(_ => rng.Next()).Take(perToken).Select(i => (Frame: i, Energies: envelope.Energies(all.AsSpan(i * bins, bins)))).ToArray());
     var tokens = codebook.Encode(frames);
     var target = envelope.Energies(frames);
     var result = codebook.Decode(tokens);
     for (int t = 0; t < tokens.Length; t++)
     {
-        var want = target.AsSpan(t * bands, bands);
-        int best = -1;
-        double bestDistance = double.MaxValue;
-        foreach (var i in members[tokens[t]])
-        {
-            var e = EnergiesOf(i);
-            double d = 0;
-            for (int b = 0; b < bands; b++) d += (e[b] - want[b]) * (e[b] - want[b]);
-            if (d < bestDistance)
-            {
-                bestDistance = d;
-                best = i;
-            }
-        }
-        if (best >= 0) all.AsSpan(best * bins, bins).CopyTo(result.AsSpan(t * bins, bins));
+        if (!members.TryGetValue(tokens[t], out var candidates)) continue;
+        var want = target.AsMemory(t * bands, bands);
+        var best = candidates.MinBy(m => System.Numerics.Tensors.TensorPrimitives.Distance(m.Energies, want.Span));
+        all.AsSpan(best.Frame * bins, bins).CopyTo(result.AsSpan(t * bins, bins));
     }
     for (int pass = 0; pass < 3; pass++) result = WithEnvelopeOf(frames, result, bands);
     return result;

@@ -35,10 +35,10 @@ public sealed class GenerationOptions
     /// the seed and the take so far (0: sample the network's own distribution). The network's guide (the expected onset
     /// times the periodicity times each token's onset, in deviations) is multiplied by this and added to the logits, so
     /// that at a beat the tokens that rise become likelier and between beats the ones that hold, whatever their harmony,
-    /// and the less periodic the music the less so. Default 32: on the collection it was tuned on (at temperature 0.8), every target held on
-    /// three training seeds, where at 16 the copy rate left its target on one and the pulse sat at the edge (0.61), and
-    /// from seeds by another composer the pulse went from 0.55 to 0.86 of the music's and the FAD from 4.3 to 3.1; 48
-    /// did worse than 32 on both (docs/evaluation.md).
+    /// and the less periodic the music the less so. Default 32: on the collection it was tuned on (at temperature 0.8),
+    /// every target held on three training seeds, where at 16 the copy rate left its target on one and the pulse sat at
+    /// the edge (0.61), and from seeds by another composer the pulse went from 0.55 to 0.86 of the music's and the FAD
+    /// from 4.3 to 3.1; 48 did worse than 32 on both (docs/evaluation.md).
     /// </summary>
     public double BeatGuidance { get; set; } = 32;
     /// <summary>
