@@ -71,6 +71,12 @@ public sealed class StatefulBatchingEstimator : IEstimator<StatefulBatchingTrans
             TargetColumnName, BatchColumnName, StreamColumnName, ResetStateColumnName);
     }
 
+    /// <summary>How the batches lay out each file's frames.</summary>
+    internal BatchOrdering Ordering => options.Ordering;
+
+    /// <summary>Rows per batch.</summary>
+    internal int BatchSize => options.BatchSize;
+
     /// <summary>Checks the schema; nothing is learned.</summary>
     public StatefulBatchingTransformer Fit(IDataView input)
     {

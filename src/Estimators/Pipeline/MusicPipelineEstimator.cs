@@ -9,8 +9,8 @@ namespace MusicGen;
 /// A whole MusicGen pipeline as one estimator: audio loading, FFT vectorizing, then normalisation or tokens, stateful
 /// batching and the LSTM trainer, fitted in that order, each stage on the previous one's output, into the same
 /// <see cref="TransformerChain{TLastTransformer}"/> that chaining the catalog verbs gives. Fitting it as one lets the
-/// stages share what they must agree on, explicitly: the files validation holds out are chosen once from the files
-/// that decode (<see cref="HoldOut"/>) and given to the tokenizer and the trainer alike, and every epoch's preview
+/// stages share what they must agree on, explicitly: the audio validation holds out is chosen once from the files
+/// that decode and the batches' layout (<see cref="HoldOut"/>) and given to the tokenizer and the trainer alike, and every epoch's preview
 /// sees the whole pipeline as it stands. While the collection fits the views' caches (256 MiB of audio, 256 MiB of
 /// frames), every file is decoded and analysed once. Built by <see cref="Presets.TokenModel"/> and <see cref="Presets.Seed2017Model"/>; keeps no
 /// state after <see cref="Fit"/>.
@@ -59,7 +59,8 @@ public sealed class MusicPipelineEstimator : IEstimator<TransformerChain<ITransf
             }
             var loaded = Add(loader.Fit(input), input);
             // The files that decode (the loader's view leaves out those it skips).
-            var holdOut = HoldOut.Choose(validationFraction > 0 ? Transforms.Batching.FileFrames.Names(loaded, loader.PathColumnName) : null, validationFraction);
+            var holdOut = HoldOut.Choose(validationFraction > 0 ? Transforms.Batching.FileFrames.Names(loaded, loader.PathColumnName) : null, validationFraction,
+                batcher.Ordering, batcher.BatchSize);
             holdOutChosen?.Invoke(holdOut);
             var features = Add(vectorizer.Fit(loaded), loaded);
             if (normalizer is not null) features = Add(normalizer.Fit(features), features);

@@ -227,7 +227,8 @@ public static class Presets
             {
                 holdOutChosen?.Invoke(h);
                 log.Info(h.WholeFiles ? $"validating on {h.Files.Count} held-out file(s): {string.Join(", ", h.Files.Select(Path.GetFileName))}"
-                    : FormattableString.Invariant($"validating on the last {h.Fraction:P0} of each file"));
+                    : h.EndStreams ? $"validating on the last {h.EndStreamsHeld} of the {h.BatchSize} streams of each file"
+                    : FormattableString.Invariant($"validating on the last {h.Fraction:P0} of each file's batches"));
             },
         };
     }

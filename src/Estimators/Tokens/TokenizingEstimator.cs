@@ -94,7 +94,7 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
 
     /// <summary>
     /// Fits with a hold-out decided by the caller (the whole pipeline's, so that the codebook leaves out exactly the
-    /// files the trainer validates on; null chooses from the files this stage sees).
+    /// audio the trainer validates on; null chooses from the files this stage sees).
     /// </summary>
     internal TokenizingTransformer Fit(IDataView input, HoldOut? holdOut)
     {
@@ -112,13 +112,35 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         // At most 16384 frames (about 6 minutes, 67 MB) at a time, three times (a sample, the tallies, the envelope's
         // residuals, of which at most EnvelopeFitting.Defaults.MaxFrames are kept): memory follows neither the collection
         // nor the longest file. A pair of frames across two pieces goes uncounted in the repeat rate.
-        holdOut ??= HoldOut.Choose(FileFrames.Names(input, options.FileColumnName), options.ValidationFraction);
-        IEnumerable<float[]> Pieces() =>
-            FileFrames.Read(input, options.FileColumnName, options.InputColumnName, maxFrames: 16384).Where(f => !holdOut.Contains(f.File)).Select(f => f.Frames);
+        var files = FileFrames.Counts(input, options.FileColumnName);
+        holdOut ??= HoldOut.Choose(files.Select(f => f.File).ToList(), options.ValidationFraction);
+        IEnumerable<float[]> Pieces() => LearnedPieces(input, files, holdOut, bins);
         var codebook = CodebookFitting.Fit(Pieces, bins, options.SampleRate, options.TokenCount, options.MelBands, options.Seed, options.Iterations);
         var envelope = options.EnvelopeBands == 0 ? null
             : EnvelopeFitting.Fit(codebook, Pieces(), (bins - 1) * 2, options.SampleRate, options.EnvelopeBands, options.EnvelopeSteps, options.Seed);
         return new TokenizingTransformer(options.InputColumnName, options.OutputColumnName, codebook, envelope);
+    }
+
+    /// <summary>
+    /// The frames the codebook learns, in pieces of at most 16384 frames: each file's frames before the first one
+    /// validation reads (<see cref="HoldOut.FirstHeldFrame"/>), so that no held-out frame is in the codebook.
+    /// </summary>
+    private IEnumerable<float[]> LearnedPieces(IDataView input, List<(string File, int Rows)> files, HoldOut holdOut, int bins)
+    {
+        int index = -1, offset = 0, end = 0;
+        foreach (var (file, frames) in FileFrames.Read(input, options.FileColumnName, options.InputColumnName, maxFrames: 16384))
+        {
+            if (index < 0 || file != files[index].File || offset >= files[index].Rows)
+            {
+                index++;
+                offset = 0;
+                end = holdOut.FirstHeldFrame(file, files[index].Rows);
+            }
+            int count = frames.Length / bins, kept = Math.Clamp(end - offset, 0, count);
+            offset += count;
+            if (kept == count) yield return frames;
+            else if (kept > 0) yield return frames.AsSpan(0, kept * bins).ToArray();
+        }
     }
 
     /// <inheritdoc/>

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace MusicGen.Estimators.Training;
 
 /// <summary>
-/// Fits a token model's backoff weight (see <see cref="FrameLstm.SetBackoff"/>) on the held-out steps: the weight in
+/// Fits a token model's backoff weight (see <see cref="FrameLstm.SetBackoff"/>) on the held-out rows (<see cref="HoldOut"/>): the weight in
 /// 0, 0.01, ..., 0.99 with the lowest cross-entropy of the interpolation of the network with "repeat or unigram"
 /// (0 when the network alone is best).
 /// </summary>
@@ -22,19 +22,20 @@ internal static class BackoffFitting
         network.eval();
         foreach (var segment in segments)
         {
-            int held = holdOut.HeldSteps(segment.File, segment.Steps), trainSteps = segment.Steps - held;
-            if (held == 0) continue;
+            var part = TrainingPart.Of(segment, holdOut);
+            if (!part.Validates) continue;
             using var scope = NewDisposeScope();
             var inputs = Tensors.Wrap(segment.Inputs, segment.Steps, segment.Streams, 1);
-            LstmState? state = trainSteps > 0 ? network.call(inputs.narrow(0, 0, trainSteps), null).State : null;
-            var logProbs = nn.functional.log_softmax(network.call(inputs.narrow(0, trainSteps, held), state).Output, -1);
-            var next = Tensors.Wrap(segment.Targets!, segment.Steps, segment.Streams, 1).narrow(0, trainSteps, held).to_type(ScalarType.Int64);
-            var picked = Tensors.ToArray(logProbs.gather(-1, next));
+            var targets = Tensors.Wrap(segment.Targets!, segment.Steps, segment.Streams, 1);
+            var (heldInputs, heldTargets) = part.HeldOut(inputs, targets);
+            LstmState? state = part.ValidationContinues && part.Steps > 0 ? network.call(part.Train(inputs, targets).Inputs, null).State : null;
+            var logProbs = nn.functional.log_softmax(network.call(heldInputs, state).Output, -1);
+            var picked = Tensors.ToArray(logProbs.gather(-1, heldTargets.to_type(ScalarType.Int64)));
+            float[] previous = Tensors.ToArray(heldInputs), next = Tensors.ToArray(heldTargets);
             for (int i = 0; i < picked.Length; i++)
             {
-                int previous = (int)segment.Inputs[trainSteps * segment.Streams + i], token = (int)segment.Targets![trainSteps * segment.Streams + i];
                 model.Add(Math.Exp(picked[i]));
-                backoff.Add(baseline.Probability(previous, token));
+                backoff.Add(baseline.Probability((int)previous[i], (int)next[i]));
             }
         }
         if (model.Count == 0) return;

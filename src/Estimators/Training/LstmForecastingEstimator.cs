@@ -122,8 +122,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         /// <summary>
         /// Share of the audio held out for validation (0, the default, turns validation off): whole files, spread over
         /// the list, when there are 3 or more and the training data fits in memory (token models always do); else that
-        /// share of each file from its end, where the state runs into the held-out part from the trained part.
-        /// Held-out frames are never trained on.
+        /// share of each file from its end (<see cref="HoldOut"/>): the last streams under contiguous streams, else the last
+        /// steps, where the state runs into the held-out part from the trained part. Held-out frames are never trained on.
         /// </summary>
         public double ValidationFraction { get; set; }
         /// <summary>
@@ -247,7 +247,11 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
                 options.TargetColumnName, batched ? options.StreamColumnName : null, batched ? options.ResetStateColumnName : null));
             // Preloading (when validating) also keeps the segments in memory for every epoch.
             var files = options.ValidationFraction > 0 ? segments.Preload() : null;
-            holdOut ??= HoldOut.Choose(files, options.ValidationFraction);
+            if (holdOut is null)
+            {
+                var (ordering, batchSize) = batched ? Layout(input) : (BatchOrdering.Seed2017, 1);
+                holdOut = HoldOut.Choose(files, options.ValidationFraction, ordering, batchSize);
+            }
             var names = options.Names();
             var hooks = new[] { options.EpochEnd, epochEnd }.OfType<Action<LstmForecastingTransformer, int>>().ToList();
             new LstmTrainer(options, segments, holdOut, tokens, hooks.Count == 0 ? null : (n, epoch) =>
@@ -262,6 +266,31 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             throw;
         }
         return new LstmForecastingTransformer(options.Names(), network);
+    }
+
+    /// <summary>
+    /// How stateful batching laid the input out, read from its first batch: contiguous streams when stream 1 starts
+    /// more than one frame after stream 0 (by the batcher's FrameIndex column; without it, the 2017 ordering).
+    /// </summary>
+    private (BatchOrdering Ordering, int BatchSize) Layout(IDataView input)
+    {
+        var frameColumn = input.Schema.GetColumnOrNull(FftVectorizingEstimator.Defaults.FrameIndexColumn);
+        if (frameColumn is not { } column || column.Type.RawType != typeof(int)) return (BatchOrdering.Seed2017, 1);
+        var streamColumn = input.Schema[options.StreamColumnName];
+        using var cursor = input.GetRowCursor([column, streamColumn]);
+        var getFrame = cursor.GetGetter<int>(column);
+        var getStream = cursor.GetGetter<int>(streamColumn);
+        int frame = 0, stream = 0, first = 0, streams = 0;
+        while (cursor.MoveNext())
+        {
+            getStream(ref stream);
+            getFrame(ref frame);
+            if (stream == 0 && streams > 0) break;
+            if (stream == 0) first = frame;
+            else if (stream == 1 && frame - first <= 1) return (BatchOrdering.Seed2017, 1);
+            streams = stream + 1;
+        }
+        return streams >= 2 ? (BatchOrdering.ContiguousStreams, streams) : (BatchOrdering.Seed2017, 1);
     }
 
     /// <summary>Where the best epoch's checkpoint is kept: <c>NAME.best.EXT</c> beside <paramref name="checkpoint"/>.</summary>

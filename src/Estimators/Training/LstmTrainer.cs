@@ -11,8 +11,8 @@ namespace MusicGen.Estimators.Training;
 
 /// <summary>
 /// The training loop of <see cref="LstmForecastingEstimator"/>: epochs over the segments with truncated
-/// backpropagation through time, validation on the held-out steps, checkpoints (at epoch ends, every interval at the
-/// end of a file, on cancellation) and the best epoch kept, then a token model's backoff fitted on the held-out steps.
+/// backpropagation through time, validation on the held-out rows (<see cref="HoldOut"/>), checkpoints (at epoch ends, every interval at the
+/// end of a file, on cancellation) and the best epoch kept, then a token model's backoff fitted on the held-out rows.
 /// </summary>
 internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, SegmentCache segments, HoldOut holdOut, TokenAnnotations? tokens,
     Action<FrameLstm, int>? epochEnd)
@@ -48,7 +48,7 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
         int sinceBest = position.SinceBest;
         byte[]? bestWeights = null;
         var lastCheckpoint = DateTime.UtcNow;
-        long? epochFrames = segments.Loaded?.Sum(g => (long)(g.Steps - holdOut.HeldSteps(g.File, g.Steps)) * g.Streams);
+        long? epochFrames = segments.Loaded?.Sum(g => TrainingPart.Of(g, holdOut).Frames);
         for (int epoch = first; epoch <= options.Epochs && !(options.EarlyStoppingPatience > 0 && sinceBest >= options.EarlyStoppingPatience); epoch++)
         {
             var clock = Stopwatch.StartNew();
@@ -67,12 +67,13 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
                 using var segmentScope = NewDisposeScope();
                 var inputs = Tensors.Wrap(segment.Inputs, segment.Steps, segment.Streams, network.FeatureSize).to(device);
                 var targets = Tensors.Wrap(segment.Targets!, segment.Steps, segment.Streams, network.FeatureSize).to(device);
-                int held = holdOut.HeldSteps(segment.File, segment.Steps);
-                int trainSteps = segment.Steps - held;
+                var part = TrainingPart.Of(segment, holdOut);
+                var (trainInputs, trainTargets) = part.Train(inputs, targets);
+                int trainSteps = part.Steps;
                 LstmState? state = null;
                 try
                 {
-                    if (replay && held > 0 && trainSteps > 0) state = RunWithoutTraining(network, inputs.narrow(0, 0, trainSteps));
+                    if (replay && part.ValidationContinues && trainSteps > 0) state = RunWithoutTraining(network, trainInputs);
                     for (int t = 0; t < trainSteps && !replay; t += options.SequenceLength)
                     {
                         // With checkpoints, a cancellation is honoured at the end of the segment, after a checkpoint.
@@ -80,8 +81,8 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
                         int length = Math.Min(options.SequenceLength, trainSteps - t);
                         using var stepScope = NewDisposeScope();
                         network.zero_grad();
-                        var (output, next) = network.call(Noisy(inputs.narrow(0, t, length), network.TokenCount), state);
-                        var loss = Loss(output, targets.narrow(0, t, length), network.TokenCount);
+                        var (output, next) = network.call(Noisy(trainInputs.narrow(0, t, length), network.TokenCount), state);
+                        var loss = Loss(output, trainTargets.narrow(0, t, length), network.TokenCount);
                         loss.backward();
                         if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(network.parameters(), options.GradientClipNorm);
                         optimizer.Step();
@@ -90,7 +91,7 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
                             throw new InvalidOperationException($"Training stopped: the loss became {value} in epoch {epoch} ({segment.File}). " +
                                 (options.CheckpointPath is { } kept && File.Exists(kept) ? $"The last good checkpoint is kept in {kept}. " : "") +
                                 "Check that file's audio, or try a lower learning rate or gradient clipping.");
-                        long stepFrames = (long)length * segment.Streams;
+                        long stepFrames = (long)length * part.Streams;
                         lossSum += value * stepFrames;
                         frames += stepFrames;
                         var carried = next.DetachToOuterScope();
@@ -102,8 +103,12 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
                             options.Progress?.Invoke(new(epoch, options.Epochs, frames, Speed(), lossSum / frames, false) { EpochFrames = epochFrames });
                         }
                     }
-                    validation.AddTraining(segment.Inputs.AsSpan(0, trainSteps * segment.Streams * network.FeatureSize), segment.Streams);
-                    if (held > 0) Validate(network, inputs.narrow(0, trainSteps, held), targets.narrow(0, trainSteps, held), state, validation);
+                    validation.AddTraining(part.TrainingInputs(segment, network.FeatureSize), part.Streams);
+                    if (part.Validates)
+                    {
+                        var (heldInputs, heldTargets) = part.HeldOut(inputs, targets);
+                        Validate(network, heldInputs, heldTargets, part.ValidationContinues ? state : null, validation);
+                    }
                 }
                 finally
                 {
@@ -219,7 +224,7 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
         }
     }
 
-    /// <summary>Teacher-forced loss on held-out steps, continuing the trained part's state, with both baselines.</summary>
+    /// <summary>Teacher-forced loss on held-out rows from <paramref name="state"/> (the trained part's, or zeros), with both baselines.</summary>
     private static void Validate(FrameLstm network, Tensor inputs, Tensor targets, LstmState? state, IValidationTotals totals)
     {
         using var scope = NewDisposeScope();

@@ -138,8 +138,11 @@ internal static class TrainCommand
         cli.Out.WriteLine($"Wrote {companions.Log} and {companions.LossPlot}.");
         if (chosen is { WholeFiles: true } h)
             cli.Out.WriteLine($"Validated on {h.Files.Count} held-out file(s) the model never trained on: {string.Join(", ", h.Files.Select(Path.GetFileName))}.");
+        else if (chosen is { EndStreams: true } ends)
+            cli.Out.WriteLine($"Validated on the end of each file, never trained on: the last {ends.EndStreamsHeld} of its {ends.BatchSize} streams " +
+                $"({(double)ends.EndStreamsHeld / ends.BatchSize:P1}; fewer than 3 files to hold out whole).");
         else if (chosen is { Fraction: > 0 } tail)
-            cli.Out.WriteLine($"Validated on the last {tail.Fraction:P0} of each file (fewer than 3 files to hold out whole).");
+            cli.Out.WriteLine($"Validated on the last {tail.Fraction:P0} of each file's batches, never trained on (fewer than 3 files to hold out whole).");
         if (best is not null)
             cli.Out.WriteLine($"Kept epoch {best.Epoch} of {epochs.Max(e => e.Epoch)}, the best on held-out audio ({best.Validation!.Loss:G4}{(best.Validation.Kind == LossKind.CrossEntropy ? " nats" : "")}; " +
                 $"{best.Validation.RepeatPreviousName} {best.Validation.RepeatPrevious:G4}, {best.Validation.AverageName} {best.Validation.Average:G4}).");

@@ -47,18 +47,22 @@ internal static class FileFrames
     }
 
     /// <summary>The files a view lists, in order: the value of <paramref name="fileColumn"/> wherever it changes (reads only that column).</summary>
-    public static List<string> Names(IDataView input, string fileColumn)
+    public static List<string> Names(IDataView input, string fileColumn) => Counts(input, fileColumn).Select(f => f.File).ToList();
+
+    /// <summary>The files a view lists, in order, each with its number of rows (reads only <paramref name="fileColumn"/>).</summary>
+    public static List<(string File, int Rows)> Counts(IDataView input, string fileColumn)
     {
         var column = input.Schema[fileColumn];
         using var cursor = input.GetRowCursor([column]);
         var get = cursor.GetGetter<ReadOnlyMemory<char>>(column);
         ReadOnlyMemory<char> file = default;
-        var names = new List<string>();
+        var counts = new List<(string File, int Rows)>();
         while (cursor.MoveNext())
         {
             get(ref file);
-            if (names.Count == 0 || !file.Span.SequenceEqual(names[^1])) names.Add(file.ToString());
+            if (counts.Count == 0 || !file.Span.SequenceEqual(counts[^1].File)) counts.Add((file.ToString(), 0));
+            counts[^1] = (counts[^1].File, counts[^1].Rows + 1);
         }
-        return names;
+        return counts;
     }
 }
