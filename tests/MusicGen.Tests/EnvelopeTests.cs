@@ -84,6 +84,8 @@ public class EnvelopeTests
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var all = primeTokens.Concat(tokens).Select(t => (long)t).ToArray();
+        // LibTorch's own kernel: oneDNN's disagreed for this shape on one CPU (OneDnn.LstmAgrees), and training avoids it there.
+        using var plain = OneDnn.Scope(false);
         var output = Tensors.ToArray(network.call(tensor(all, [1, 50]), tensor(read, [1, 50, 12])).narrow(1, 30, 20).contiguous());
         Assert.True(continued.All(v => Math.Abs(v) < EnvelopeLstm.Bound), "nothing clamped");
         for (int i = 0; i < continued.Length; i++) Assert.Equal(output[i], continued[i], 4);

@@ -79,6 +79,8 @@ public static class EnvelopeFitting
         manual_seed(seed);
         var rng = new Random(seed);
         using var network = new EnvelopeNetwork(codebook.TokenCount, embeddingSize, bands, hiddenSize);
+        // Trained with oneDNN only where its LSTM kernel agrees with LibTorch's own, which the exported loop follows.
+        using var oneDnn = OneDnn.Scope(OneDnn.LstmAgrees(embeddingSize + bands, hiddenSize));
         using var optimizer = new AdamOptimizer(network.parameters(), Defaults.LearningRate);
         const int window = Defaults.Window, batch = Defaults.Batch;
         long total = pieces.Sum(p => (long)p.Tokens.Length - 1);

@@ -34,8 +34,9 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
     private void Train(FrameLstm network, Device device)
     {
         network.train();
-        // One-step batches run faster without oneDNN, long sequences with it (docs/design.md).
-        using var oneDnn = OneDnn.Scope(enabled: options.SequenceLength > 1);
+        // One-step batches run faster without oneDNN, long sequences with it (docs/design.md), where its LSTM kernel
+        // agrees with LibTorch's own on this CPU for every layer's shape (OneDnn.LstmAgrees).
+        using var oneDnn = OneDnn.Scope(enabled: options.SequenceLength > 1 && network.LayerShapes.All(s => OneDnn.LstmAgrees(s.Inputs, s.Hidden)));
         using var optimizer = Optimizer(network);
         var position = new TrainingPosition(0, double.PositiveInfinity, 0, 0, 0, 0);
         if (options.Resume && options.CheckpointPath is { } resumeFrom && File.Exists(resumeFrom))

@@ -109,6 +109,10 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         RegisterComponents();
     }
 
+    /// <summary>Inputs and units of each LSTM layer, first to last.</summary>
+    public IEnumerable<(int Inputs, int Hidden)> LayerShapes =>
+        layers.Select(layer => layer.get_parameter("weight_ih_l0")!).Select(w => ((int)w.shape[1], (int)w.shape[0] / 4));
+
     /// <summary>Values per frame.</summary>
     public int FeatureSize { get; }
 
