@@ -184,6 +184,17 @@ public class TokenModelTests
         Assert.True(generator.Stages.Network.Network.BeatClock);
         Assert.NotEqual(batch[0], generator.SampleTokens(seed, new GenerationOptions { Seconds = 1, RandomSeed = 5, BeatGuidance = 0 })[0]);
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { BeatGuidance = -1 }));
+        // A seed prior keeps the take among the seed's own tokens: from two notes of the melody, the share of drawn
+        // tokens that the seed plays rises with it.
+        string twoNotes = temp.File("two-notes.wav");
+        WavWriter.Write(twoNotes, TestAudio.Melody(8000, 0.5, 1));
+        var stages = generator.Stages;
+        var played = generator.Tokenizer!.Codebook.Encode(stages.Vectorizer.Vectorize(stages.Loader.Load(twoNotes).Channels)).ToHashSet();
+        double Share(double prior) => generator.SampleTokens(twoNotes, new GenerationOptions { Seconds = 2, Takes = 4, SeedPrior = prior })
+            .SelectMany(t => t).Average(t => played.Contains(t) ? 1.0 : 0.0);
+        double none = Share(0), strong = Share(4);
+        Assert.True(strong > none && strong > 0.9, $"share of the seed's tokens: {none:F2} without the prior, {strong:F2} with it");
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedPrior = -1 }));
 
         var greedy = generator.SampleTokens(seed, new GenerationOptions { Seconds = 1, Temperature = 0, Takes = 2, RandomSeed = 1 });
         Assert.Equal(greedy[0], greedy[1]);    // temperature 0 ignores the random seed

@@ -198,6 +198,7 @@ public static class Evaluator
         Temperature = given.Temperature,
         TopK = given.TopK,
         BeatGuidance = given.BeatGuidance,
+        SeedPrior = given.SeedPrior,
         LoopGuard = given.LoopGuard,
         PrimeSeconds = given.PrimeSeconds,
         PhaseIterations = given.PhaseIterations,

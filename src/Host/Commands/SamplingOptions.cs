@@ -9,11 +9,12 @@ internal sealed class SamplingOptions
     private readonly Option<double> temperature = Cli.Option("--temperature", "Token models: sampling temperature (0: always the most likely token)", Defaults.Temperature);
     private readonly Option<int> topK = Cli.Option("--top-k", "Token models: sample among the K most likely tokens (0: all)", Defaults.TopK);
     private readonly Option<double> guidance = Cli.Option("--beat-guidance", "Token models with a beat clock: how strongly sampling favours tokens whose onset fits the beat (0: none)", Defaults.BeatGuidance);
+    private readonly Option<double> seedPrior = Cli.Option("--seed-prior", "Token models: how strongly sampling favours the tokens the seed's primed excerpt plays (0: none)", Defaults.SeedPrior);
     private readonly Option<int> phase = Cli.Option("--phase-iterations", "Griffin-Lim iterations (0: the model's own setting)", Defaults.PhaseIterations);
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { temperature, topK, guidance, phase }) command.Options.Add(o);
+        foreach (var o in new Option[] { temperature, topK, guidance, seedPrior, phase }) command.Options.Add(o);
     }
 
     /// <summary>Sets the sampling and phase options given on the command line, and returns <paramref name="options"/>.</summary>
@@ -22,6 +23,7 @@ internal sealed class SamplingOptions
         options.Temperature = r.GetValue(temperature);
         options.TopK = r.GetValue(topK);
         options.BeatGuidance = r.GetValue(guidance);
+        options.SeedPrior = r.GetValue(seedPrior);
         options.PhaseIterations = r.GetValue(phase);
         return options;
     }
