@@ -2,8 +2,9 @@
 # Reproduces docs/evaluation.md's tables on three collections of Debian game music: trains each preset with
 # `musicgen train`'s defaults on about 10 minutes of a collection, evaluates it on held-out tracks of the same
 # collection (3 takes x 20 s from each of two held-out seeds), and renders seed and take spectrograms.
-# Defaults were chosen on hyperrogue-music only (hyperrogue and the two laboratories below, hyperrogue-savino and
-# hyperrogue-2files); singularity and asc are reported as they come.
+# Defaults were chosen on hyperrogue-music only (hyperrogue and the laboratories below: hyperrogue-savino,
+# hyperrogue-2files and hyperrogue-2files-nograveyard); singularity and asc are reported as they come.
+# Sampling rows: the evaluate command below with --beat-guidance G, --temperature T or --seed-prior W added.
 # Usage: bash docs/evaluate-collections.sh [work folder, default /tmp/eval-collections] [collections] [presets]
 #   e.g. bash docs/evaluate-collections.sh /tmp/e "hyperrogue singularity asc" "default seed2017"
 # Needs apt (the music packages, sox) and Node.js for measures 8 and 9. About 20 minutes per collection and preset pair
@@ -39,6 +40,12 @@ for c in $collections; do
     hyperrogue-2files)  # a laboratory: hyperrogue's training joined into two files (as asc has), its seeds and reference
       need hyperrogue-music; M=/usr/share/hyperrogue/music
       sox "$M/hr3-caves.ogg" "$M/hr3-crossroads.ogg" "$M/hr3-desert.ogg" "$M/hr3-graveyard.ogg" "$dir/train/a.wav"
+      sox "$M/hr3-hell.ogg" "$M/hr3-icyland.ogg" "$M/hr3-jungle.ogg" "$dir/train/b.wav"
+      reference=("$M/hr3-laboratory.ogg" "$M/hr3-motion.ogg" "$M/hr3-rlyeh.ogg")
+      seeds=("$M/hr3-mirror.ogg" "$M/hr3-laboratory.ogg") ;;
+    hyperrogue-2files-nograveyard)  # the same without hr3-graveyard (3 + 3 tracks): the track whole-file validation holds out
+      need hyperrogue-music; M=/usr/share/hyperrogue/music
+      sox "$M/hr3-caves.ogg" "$M/hr3-crossroads.ogg" "$M/hr3-desert.ogg" "$dir/train/a.wav"
       sox "$M/hr3-hell.ogg" "$M/hr3-icyland.ogg" "$M/hr3-jungle.ogg" "$dir/train/b.wav"
       reference=("$M/hr3-laboratory.ogg" "$M/hr3-motion.ogg" "$M/hr3-rlyeh.ogg")
       seeds=("$M/hr3-mirror.ogg" "$M/hr3-laboratory.ogg") ;;
