@@ -272,7 +272,11 @@ public sealed class MusicGenerator
             for (int k = 0; k < takes; k++) input[t * takes + k] = primeTokens[t];
         var (logits, state) = network.Run(input, takes, null);
         var prior = SeedPrior(primeTokens, tokenCount, options.SeedPrior);
-        Guide(logits, state, options.BeatGuidance, prior, takes);
+        Guide(logits, state.OnsetGuide?.contiguous().data<float>().ToArray(), options.BeatGuidance, prior, takes);
+        // After priming, steps run in plain loops where the network allows (FrameLstmStepper: the same outputs, to
+        // float rounding, about three times faster than LibTorch at batch 1; docs/design.md).
+        var stepper = network.Network.Stepper(state);
+        var current = new int[takes];
         var random = Enumerable.Range(0, takes).Select(k => new Random(options.RandomSeed + k)).ToArray();
         var sampler = new TokenSampler(tokenCount, options.Temperature, options.TopK);
         var tokens = Enumerable.Range(0, takes).Select(_ => new int[count]).ToArray();
@@ -299,10 +303,18 @@ public sealed class MusicGenerator
                     held[k] = tokens[k][i] == previous ? held[k] + 1 : 1;
                 }
                 if (i == count - 1) break;
+                if (stepper is not null)
+                {
+                    for (int k = 0; k < takes; k++) current[k] = tokens[k][i];
+                    var stepped = stepper.Step(current);
+                    Guide(stepped, stepper.Guide, options.BeatGuidance, prior, takes);
+                    last = stepped;
+                    continue;
+                }
                 var (next, nextState) = network.Run(step, takes, state);
                 state.Dispose();
                 state = nextState;
-                Guide(next, state, options.BeatGuidance, prior, takes);
+                Guide(next, state.OnsetGuide?.contiguous().data<float>().ToArray(), options.BeatGuidance, prior, takes);
                 last = next;
             }
         }
@@ -326,7 +338,7 @@ public sealed class MusicGenerator
     /// Adds <paramref name="guidance"/> times the beat clock's onset guide, and the seed prior, to the last step's
     /// logits of every take.
     /// </summary>
-    private static void Guide(float[] logits, Transforms.Network.LstmState state, double guidance, float[]? prior, int takes)
+    private static void Guide(float[] logits, float[]? guide, double guidance, float[]? prior, int takes)
     {
         if (prior is not null)
             for (int k = 1; k <= takes; k++)
@@ -334,10 +346,9 @@ public sealed class MusicGenerator
                 var take = logits.AsSpan(logits.Length - k * prior.Length, prior.Length);
                 System.Numerics.Tensors.TensorPrimitives.Add(take, prior, take);
             }
-        if (guidance == 0 || state.OnsetGuide is not { } guide) return;
-        var values = guide.contiguous().data<float>();
-        int offset = logits.Length - (int)values.Count;
-        for (int i = 0; i < (int)values.Count; i++) logits[offset + i] += (float)(guidance * values[i]);
+        if (guidance == 0 || guide is null) return;
+        int offset = logits.Length - guide.Length;
+        for (int i = 0; i < guide.Length; i++) logits[offset + i] += (float)(guidance * guide[i]);
     }
 
     /// <summary>

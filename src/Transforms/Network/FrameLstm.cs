@@ -293,6 +293,33 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         });
     }
 
+    /// <summary>
+    /// A stepper that continues <paramref name="state"/> one generation step at a time in plain loops on the CPU (see
+    /// <see cref="FrameLstmStepper"/>); null where it does not apply: a frame model, a periodic copy, or a state that
+    /// is not a token model's after at least one step.
+    /// </summary>
+    public FrameLstmStepper? Stepper(LstmState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (TokenCount == 0 || periodSharpness is not null || state.Caches is null || (successorGain is not null && state.Successors is null)
+            || (beatGains is not null && (state.OnsetHistory is null || state.RecentTokens is null))) return null;
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        static float[] Values(Tensor t) => t.detach().cpu().contiguous().data<float>().ToArray();
+        var lstm = layers.Select(layer =>
+        {
+            var p = layer.named_parameters().ToDictionary(n => n.name, n => n.parameter);
+            return (Input: Values(p["weight_ih_l0"]), Hidden: Values(p["weight_hh_l0"]), Bias: Values(p["bias_ih_l0"].Plus(p["bias_hh_l0"])));
+        }).ToArray();
+        var keys = TokenKeys();
+        return new FrameLstmStepper(
+            lstm, HiddenSizes, EmbeddingSize, Values(keys ?? embedding!.weight!), Values(output.weight!), Values(output.bias!),
+            keys is null ? null : Values(tokenBias!), Values(cacheGains!), CacheDecays.ToArray(),
+            successorGain is null ? null : Values(successorGain)[0],
+            beatGains is null ? null : Values(beatGains), beatGains is null ? null : Values(get_buffer("beat_descriptors")!),
+            BackoffWeight, Values(get_buffer("backoff_repeat")!)[0], Values(get_buffer("backoff_unigram")!), state);
+    }
+
     // The token keys while a KeepTokenKeys scope lasts.
     private Tensor? keptKeys;
 
@@ -518,12 +545,21 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     {
         // In plain loops: the inputs are a few values per stream, and the tensor operations (twenty of them) cost a
         // sixth of a generation step.
-        int span = (int)recent.shape[0], streams = (int)recent.shape[1], size = BeatDescriptorSize;
+        int span = (int)recent.shape[0], streams = (int)recent.shape[1];
         var descriptors = beatDescriptorValues ??= get_buffer("beat_descriptors")!.cpu().contiguous().data<float>().ToArray();
-        var tokens = recent.cpu().contiguous().data<long>().ToArray();      // [span, B]
+        var tokens = recent.cpu().contiguous().data<long>().ToArray().Select(t => (int)t).ToArray(); // [span, B]
         var clock = features.cpu().contiguous().data<float>().ToArray();    // [B, 2]
         var moments = statistics.cpu().contiguous().data<float>().ToArray(); // [B, 3]
         var guide = new float[streams * TokenCount];
+        GuideValues(descriptors, BeatDescriptorSize, tokens, span, streams, clock, moments, guide);
+        return tensor(guide, [streams, TokenCount], device: recent.device);
+    }
+
+    /// <summary><see cref="OnsetGuide"/> on arrays: <paramref name="recent"/> [span, B], <paramref name="clock"/> [B, 2], <paramref name="moments"/> [B, 3] in, <paramref name="guide"/> [B, V] out.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static void GuideValues(float[] descriptors, int size, int[] recent, int span, int streams, float[] clock, float[] moments, float[] guide)
+    {
+        int tokenCount = descriptors.Length / size;
         var loudest = new float[size];
         for (int b = 0; b < streams; b++)
         {
@@ -534,19 +570,18 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             loudest.AsSpan().Fill(float.NegativeInfinity);
             for (int k = 0; k < span; k++)
             {
-                var heard = descriptors.AsSpan((int)tokens[k * streams + b] * size, size);
+                var heard = descriptors.AsSpan(recent[k * streams + b] * size, size);
                 for (int i = 0; i < size; i++) loudest[i] = Math.Max(loudest[i], heard[i]);
             }
-            for (int v = 0; v < TokenCount; v++)
+            for (int v = 0; v < tokenCount; v++)
             {
                 var candidate = descriptors.AsSpan(v * size, size);
                 float rises = 0;
                 for (int i = 0; i < size; i++) rises += Math.Max(0, candidate[i] - loudest[i]);
                 double z = Math.Clamp((rises / size - mean) / deviation, -GuideDeviations, GuideDeviations);
-                guide[b * TokenCount + v] = (float)(scale * z);
+                guide[b * tokenCount + v] = (float)(scale * z);
             }
         }
-        return tensor(guide, [streams, TokenCount], device: recent.device);
     }
 
     // A managed copy of the beat descriptors for the plain loops; a buffer that is never trained, filled in at loading.
@@ -560,22 +595,38 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     private (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates) BeatStep(Tensor tokens, Tensor previousOnehot,
         Tensor carriedHistory, Tensor carriedMoments, Tensor carriedRates)
     {
-        var (shortest, longest) = CopyLags;
-        int streams = (int)tokens.shape[1], lagCount = longest - shortest + 1, size = BeatDescriptorSize;
+        int streams = (int)tokens.shape[1], longest = CopyLags.Longest, size = BeatDescriptorSize;
         var descriptors = beatDescriptorValues ??= get_buffer("beat_descriptors")!.contiguous().data<float>().ToArray();
-        var current = tokens.data<long>().ToArray();
-        var previous = previousOnehot.argmax(-1L).data<long>().ToArray();
+        var current = tokens.data<long>().ToArray().Select(t => (int)t).ToArray();
+        var previous = previousOnehot.argmax(-1L).data<long>().ToArray().Select(t => (int)t).ToArray();
         var history = carriedHistory.contiguous().data<float>().ToArray();   // [L, B]
         var moments = carriedMoments.contiguous().data<float>().ToArray();   // [B, 3]
         var rates = carriedRates.contiguous().data<float>().ToArray();       // [B, lags]
         var features = new float[streams * BeatFeatures];
-        var weights = new double[lagCount];
         var shifted = new float[history.Length];
+        AdvanceClock(descriptors, size, current, previous, streams, history, shifted, moments, rates, features);
+        return (tensor(features, [1, streams, BeatFeatures]), tensor(shifted, [longest, streams]), tensor(moments, [streams, 3]),
+            tensor(rates, [streams, rates.Length / streams]));
+    }
+
+    /// <summary>
+    /// <see cref="BeatStep"/> on arrays: the onsets of <paramref name="current"/> over <paramref name="previous"/> tokens
+    /// ([B] each) advance <paramref name="moments"/> [B, 3] and <paramref name="rates"/> [B, lags] in place, write the
+    /// history one step on into <paramref name="shifted"/> [L, B] (from <paramref name="history"/>, which may be the same
+    /// array only if the caller copies first) and the clock's features into <paramref name="features"/> [B, 2].
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static void AdvanceClock(float[] descriptors, int size, int[] current, int[] previous, int streams, float[] history, float[] shifted,
+        float[] moments, float[] rates, float[] features)
+    {
+        var (shortest, longest) = CopyLags;
+        int lagCount = longest - shortest + 1;
+        var weights = new double[lagCount];
         Array.Copy(history, streams, shifted, 0, history.Length - streams);
         for (int b = 0; b < streams; b++)
         {
-            var now = descriptors.AsSpan((int)current[b] * size, size);
-            var before = descriptors.AsSpan((int)previous[b] * size, size);
+            var now = descriptors.AsSpan(current[b] * size, size);
+            var before = descriptors.AsSpan(previous[b] * size, size);
             double rise = 0;
             for (int i = 0; i < size; i++) rise += Math.Max(0, now[i] - before[i]);
             float onset = (float)(rise / size);
@@ -604,8 +655,6 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             features[b * BeatFeatures + 1] = (float)periodicity;
             shifted[(longest - 1) * streams + b] = z;
         }
-        return (tensor(features, [1, streams, BeatFeatures]), tensor(shifted, [longest, streams]), tensor(moments, [streams, 3]),
-            tensor(rates, [streams, lagCount]));
     }
 
     /// <summary>
