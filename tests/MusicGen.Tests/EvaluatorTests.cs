@@ -80,7 +80,7 @@ public class EvaluatorTests
         var output = new StringWriter();
         int code = Host.Program.Run(["evaluate", "--model", model, "--reference", Path.Combine(songs, "song2.wav"),
             "--seeds", Path.Combine(songs, "song0.wav"), Path.Combine(songs, "song1.wav"), "--takes", "1", "--seconds", "2",
-            "--json", temp.File("q.json")], output, new StringWriter());
+            "--prime-seconds", "2", "--json", temp.File("q.json")], output, new StringWriter());
         Assert.Equal(0, code);
         foreach (var name in new[] { "spectral flux ratio", "Frechet distance ratio", "loudness movement ratio", "seed sensitivity", "repeat previous frame", "mean frame", "tonality ratio", "copy rate", "Basic Pitch FAD ratio", "codec transparency", "pulse ratio" })
             Assert.Contains(name, output.ToString());

@@ -16,7 +16,6 @@ internal static class GenerateCommand
         var output = new Option<string>("--out", "-o") { Description = "Output file: .wav, or .flac, .mp3, .ogg (through ffmpeg); - writes a WAV to standard output", Required = true };
         var seconds = Cli.Option("--seconds", "Seconds of audio to generate", 20.0);
         var seedOffset = Cli.Option("--seed-offset", "Start of the priming excerpt in the seed, in seconds", 0.0);
-        var prime = Cli.Option("--prime-seconds", "Seconds of the seed used to prime the model (0: all)", 10.0);
         var randomSeed = Cli.Option("--random-seed", "Random seed (take k uses this + k - 1)", 1);
         var sampling = new SamplingOptions();
         var takes = Cli.Option("--takes", "Takes generated in one batch, written as OUT-1.wav, OUT-2.wav, ...", 1);
@@ -24,7 +23,7 @@ internal static class GenerateCommand
         format.AcceptOnlyFromAmong("wav16", "wav24", "float");
         var command = new Command("generate", "Generate audio that continues a seed song")
         {
-            model, seed, output, seconds, seedOffset, prime, randomSeed, takes, format,
+            model, seed, output, seconds, seedOffset, randomSeed, takes, format,
         };
         sampling.AddTo(command);
         command.SetAction(r => cli.Guard(_ =>
@@ -33,7 +32,6 @@ internal static class GenerateCommand
             {
                 Seconds = r.GetValue(seconds),
                 SeedOffsetSeconds = r.GetValue(seedOffset),
-                PrimeSeconds = r.GetValue(prime),
                 RandomSeed = r.GetValue(randomSeed),
                 Takes = r.GetValue(takes),
             });
