@@ -88,7 +88,7 @@ public static class EnvelopeFitting
         var readBatch = new float[batch * window * bands];
         var targetBatch = new float[batch * window * bands];
         var mask = new float[batch * window];
-        using Scalar noiseScale = Defaults.InputNoise;
+        using Scalar noiseScale = Defaults.InputNoise, bandCount = bands; // held for the calls (docs/design.md, "Scalars must outlive the call")
         long updates = Math.Min(steps, (long)Math.Ceiling((double)passes * total / (batch * window)));
         for (int step = 0; step < updates; step++)
         {
@@ -115,7 +115,7 @@ public static class EnvelopeFitting
             read = read.Plus(randn_like(read).mul(noiseScale));
             var predicted = network.call(tensor(tokenBatch, [batch, window]), read);
             var weights = tensor(mask, [batch, window, 1]);
-            var loss = predicted.Minus(tensor(targetBatch, [batch, window, bands])).square().mul(weights).sum().div(weights.sum().mul(bands));
+            var loss = predicted.Minus(tensor(targetBatch, [batch, window, bands])).square().mul(weights).sum().div(weights.sum().mul(bandCount));
             network.zero_grad();
             loss.backward();
             nn.utils.clip_grad_norm_(network.parameters(), 1.0);
