@@ -29,7 +29,7 @@ public sealed class FrameLstmStepper
     private readonly float[]? successors;            // [B, V, V]
     private float[] history = [], shifted = [];      // [L, B]
     private readonly float[] moments = [], rates = [], clock = [];
-    private readonly int[] recent = [], previous, current;
+    private readonly int[] recent = [], previous, current, before;
     private readonly float[] top, projected, logits;
 
     internal FrameLstmStepper((float[] Input, float[] Hidden, float[] Bias)[] layers, int[] hiddenSizes, int embeddingSize,
@@ -57,6 +57,7 @@ public sealed class FrameLstmStepper
         streams = (int)state.Caches!.shape[1];
         previous = new int[streams];
         current = new int[streams];
+        before = new int[streams];
         for (int b = 0; b < streams; b++)
         {
             var row = caches.AsSpan(b * tokenCount, tokenCount); // the decay-0 cache: the last token, one-hot
@@ -130,7 +131,6 @@ public sealed class FrameLstmStepper
         if (beatGains is not null)
         {
             // The clock reads the rise of the current token over the previous one (the first token of a fresh state has none).
-            var before = new int[streams];
             for (int b = 0; b < streams; b++) before[b] = previous[b] < 0 ? current[b] : previous[b];
             FrameLstm.AdvanceClock(beatDescriptors!, beatSize, current, before, streams, history, shifted, moments, rates, clock);
             (history, shifted) = (shifted, history);
