@@ -21,7 +21,10 @@ public class StepperTests
         using var network = new FrameLstm(1, [16, 12], [0f, 0f], tokenCount: vocabulary, embeddingSize: 6,
             descriptors: descriptorKeys ? descriptors : null, successorCache: true, beatDescriptors: beat);
         using (no_grad())
-            foreach (var p in network.parameters()) p.copy_(randn_like(p) * 0.5f);
+        {
+            using TorchSharp.Scalar half = 0.5f; // held for the calls (docs/design.md, "Scalars must outlive the call")
+            foreach (var p in network.parameters()) p.copy_(randn_like(p).mul(half));
+        }
         network.SetBackoff(Enumerable.Range(1, vocabulary).Select(i => (long)i).ToList(), 0.3, 0.2);
         network.eval();
         using var noGrad = no_grad();

@@ -305,7 +305,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             || (beatGains is not null && (state.OnsetHistory is null || state.RecentTokens is null))) return null;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        static float[] Values(Tensor t) => t.detach().cpu().contiguous().data<float>().ToArray();
+        static float[] Values(Tensor t) => Tensors.ToArray(t);
         var lstm = layers.Select(layer =>
         {
             var p = layer.named_parameters().ToDictionary(n => n.name, n => n.parameter);
@@ -560,14 +560,14 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     internal static void GuideValues(float[] descriptors, int size, int[] recent, int span, int streams, float[] clock, float[] moments, float[] guide)
     {
         int tokenCount = descriptors.Length / size;
-        var loudest = new float[size];
+        Span<float> loudest = stackalloc float[size];
         for (int b = 0; b < streams; b++)
         {
             // Standardised as Beat standardises the clock's own onsets: bias-corrected decayed mean and variance.
             double seen = moments[b * 3 + 2], mean = moments[b * 3] / seen;
             double deviation = Math.Sqrt(Math.Max(0, moments[b * 3 + 1] / seen - mean * mean) + 1e-6);
             double scale = clock[b * BeatFeatures] * Math.Max(0, clock[b * BeatFeatures + 1]);
-            loudest.AsSpan().Fill(float.NegativeInfinity);
+            loudest.Fill(float.NegativeInfinity);
             for (int k = 0; k < span; k++)
             {
                 var heard = descriptors.AsSpan(recent[k * streams + b] * size, size);
@@ -621,7 +621,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     {
         var (shortest, longest) = CopyLags;
         int lagCount = longest - shortest + 1;
-        var weights = new double[lagCount];
+        Span<double> weights = stackalloc double[lagCount];
         Array.Copy(history, streams, shifted, 0, history.Length - streams);
         for (int b = 0; b < streams; b++)
         {

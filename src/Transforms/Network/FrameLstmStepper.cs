@@ -37,7 +37,7 @@ public sealed class FrameLstmStepper
         float? successorGain, float[]? beatGains, float[]? beatDescriptors, double backoffWeight, float backoffRepeat, float[] unigram,
         LstmState state)
     {
-        static float[] Values(Tensor t) => t.detach().cpu().contiguous().data<float>().ToArray();
+        static float[] Values(Tensor t) => Torch.Tensors.ToArray(t);
         hidden = hiddenSizes;
         this.embeddingSize = embeddingSize;
         this.embedding = embedding;
@@ -127,7 +127,6 @@ public sealed class FrameLstmStepper
             if ((uint)tokens[b] >= (uint)tokenCount) throw new ArgumentOutOfRangeException(nameof(tokens), $"Token {tokens[b]} is not one of the model's {tokenCount}.");
             current[b] = tokens[b];
         }
-        int sizeIn = widths[0] - hidden[0];
         if (beatGains is not null)
         {
             // The clock reads the rise of the current token over the previous one (the first token of a fresh state has none).
