@@ -207,6 +207,17 @@ public class TokenModelTests
         // The codec's envelope channel is saved with it: the reloaded model plays what the fitted one plays.
         Assert.Equal(16, generator.Tokenizer!.Envelope!.Envelope.Bands);
         Assert.Equal(new MusicGenerator(fitted).Generate(seed, new GenerationOptions { Seconds = 1, RandomSeed = 2 }).Channels[0], again.Channels[0]);
+        // Seed timbre: the same tokens, decoded from a seed 20 dB quieter than the training, take on the seed's level.
+        string quiet = temp.File("quiet.wav");
+        WavWriter.Write(quiet, new AudioClip(8000, [TestAudio.Melody(8000, 3, 1).Channels[0].Select(x => x * 0.1f).ToArray()]));
+        var quietTokens = generator.SampleTokens(quiet, new GenerationOptions { Seconds = 1 });
+        var quietFrames = stages.Vectorizer.Vectorize(stages.Loader.Load(quiet).Channels);
+        double Level(float[] frames) => frames.Average(v => (double)v);
+        double plain = Level(generator.DecodeTokens(quiet, quietTokens)[0]);
+        double matched = Level(generator.DecodeTokens(quiet, quietTokens, new GenerationOptions { SeedTimbre = 1 })[0]);
+        Assert.True(Math.Abs(matched - Level(quietFrames)) < 0.5 * Math.Abs(plain - Level(quietFrames)),
+            $"mean log magnitude: seed {Level(quietFrames):F2}, take {plain:F2}, with seed timbre {matched:F2}");
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedTimbre = 1.5 }));
     }
 
     [Fact]

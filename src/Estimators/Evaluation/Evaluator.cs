@@ -199,6 +199,7 @@ public static class Evaluator
         TopK = given.TopK,
         BeatGuidance = given.BeatGuidance,
         SeedPrior = given.SeedPrior,
+        SeedTimbre = given.SeedTimbre,
         LoopGuard = given.LoopGuard,
         PrimeSeconds = given.PrimeSeconds,
         PhaseIterations = given.PhaseIterations,
