@@ -115,6 +115,27 @@ public class EnvelopeTests
     }
 
     [Fact]
+    public void Predicted_envelopes_stay_under_the_loudest_exemplar_and_analysed_ones_keep_their_level()
+    {
+        var codebook = SwellCodebook(out var music);
+        var mel = new MelEnvelope(12, FrameSize, Rate);
+        manual_seed(5);
+        using var network = new EnvelopeFitting.EnvelopeNetwork(codebook.TokenCount, 4, 12, 8);
+        var envelope = network.ToEnvelope(codebook, mel);
+        // The swell 3 units (26 dB) louder than anything the codebook was fitted on.
+        var loud = music.AsSpan(0, 20 * Bins).ToArray().Select(v => v + 3).ToArray();
+        var tokens = codebook.Encode(loud);
+        var residuals = envelope.Residuals(loud, tokens);
+        double Peak(float[] frames) => frames.Max();
+        double exemplarPeak = Peak(codebook.Decode(Enumerable.Range(0, codebook.TokenCount).ToArray()));
+        Assert.True(Peak(envelope.Render(tokens, residuals)) < exemplarPeak + 0.5, "capped: no louder than the exemplars");
+        var uncapped = envelope.Render(tokens, residuals, capped: false);
+        Assert.True(Math.Abs(Peak(uncapped) - Peak(loud)) < 0.5, $"analysed: peak {Peak(uncapped):F2}, the music's {Peak(loud):F2}");
+        // The codec's reconstruction is the uncapped rendering.
+        Assert.Equal(uncapped, new MusicGen.Transforms.TokenizingTransformer("Features", "Token", codebook, envelope).Reconstruct(loud));
+    }
+
+    [Fact]
     public void Timbre_match_moves_the_takes_balance_to_the_seeds_and_keeps_its_changes()
     {
         var bands = new MelEnvelope(TimbreMatch.Bands, FrameSize, Rate);

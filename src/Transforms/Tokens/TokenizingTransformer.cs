@@ -39,12 +39,12 @@ public sealed class TokenizingTransformer : MusicGenTransformerBase
 
     /// <summary>
     /// Real log-magnitude frames ([frames, bins] row-major) through the codec and back: their tokens' exemplars, each
-    /// under its frame's own envelope when there is an envelope channel.
+    /// under its frame's own envelope when there is an envelope channel (not capped: it is analysed, not predicted).
     /// </summary>
     public float[] Reconstruct(ReadOnlySpan<float> frames)
     {
         var tokens = Codebook.Encode(frames);
-        return Envelope is null ? Codebook.Decode(tokens) : Envelope.Render(tokens, Envelope.Residuals(frames, tokens));
+        return Envelope is null ? Codebook.Decode(tokens) : Envelope.Render(tokens, Envelope.Residuals(frames, tokens), capped: false);
     }
 
     /// <inheritdoc/>
