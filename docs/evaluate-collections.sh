@@ -3,7 +3,7 @@
 # `musicgen train`'s defaults on about 10 minutes of a collection, evaluates it on held-out tracks of the same
 # collection (3 takes x 20 s from each of two held-out seeds), and renders seed and take spectrograms.
 # Defaults were chosen on hyperrogue-music only (hyperrogue and the laboratories below: hyperrogue-savino,
-# hyperrogue-2files and hyperrogue-2files-nograveyard); singularity and asc are reported as they come.
+# hyperrogue-domina, hyperrogue-2files and hyperrogue-2files-nograveyard); singularity and asc are reported as they come.
 # Sampling rows: the evaluate command below with --beat-guidance G, --temperature T or --seed-prior W added.
 # Usage: bash docs/evaluate-collections.sh [work folder, default /tmp/eval-collections] [collections] [presets]
 #   e.g. bash docs/evaluate-collections.sh /tmp/e "hyperrogue singularity asc" "default seed2017"
@@ -37,6 +37,13 @@ for c in $collections; do
       for t in "${hr3[@]}"; do ln -s "$M/hr3-$t.ogg" "$dir/train/"; done
       reference=("$M/hr-savino-ocean.ogg" "$M/hr-savino-palace.ogg")
       seeds=("$M/hr-savino-caribbean.ogg" "$M/hr-savino-ivory.ogg") ;;
+    hyperrogue-domina)  # a laboratory within hyperrogue-music: a third composer; seeds the first half of each track, reference the second
+      need hyperrogue-music; M=/usr/share/hyperrogue/music
+      for t in "${hr3[@]}"; do ln -s "$M/hr3-$t.ogg" "$dir/train/"; done
+      sox "$M/hr-domina-hunting.ogg" "$dir/hunting-first35s.wav" trim 0 35; sox "$M/hr-domina-hunting.ogg" "$dir/hunting-from35s.wav" trim 35
+      sox "$M/hr-domina-mountain.ogg" "$dir/mountain-first43.7s.wav" trim 0 43.7; sox "$M/hr-domina-mountain.ogg" "$dir/mountain-from43.7s.wav" trim 43.7
+      reference=("$dir/hunting-from35s.wav" "$dir/mountain-from43.7s.wav")
+      seeds=("$dir/hunting-first35s.wav" "$dir/mountain-first43.7s.wav") ;;
     hyperrogue-2files)  # a laboratory: hyperrogue's training joined into two files (as asc has), its seeds and reference
       need hyperrogue-music; M=/usr/share/hyperrogue/music
       sox "$M/hr3-caves.ogg" "$M/hr3-crossroads.ogg" "$M/hr3-desert.ogg" "$M/hr3-graveyard.ogg" "$dir/train/a.wav"
