@@ -9,7 +9,10 @@ namespace MusicGen.Transforms.Spectral;
 /// </summary>
 public static class TimbreMatch
 {
-    /// <summary>Broad mel bands the balance is matched on (about a third of an octave above 1 kHz at 22050 Hz).</summary>
+    /// <summary>
+    /// Broad mel bands the balance is matched on: at 22050 Hz their centres lie 100-170 Hz apart below 1 kHz and about a
+    /// sixth of an octave apart above 2 kHz, each filter spanning two spacings.
+    /// </summary>
     public const int Bands = 32;
 
     /// <summary>The largest correction, either way, in log-magnitude units (natural log; 2 is about 17 dB).</summary>
