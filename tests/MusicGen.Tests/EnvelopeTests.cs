@@ -172,6 +172,46 @@ public class EnvelopeTests
         Assert.Throws<ArgumentOutOfRangeException>(() => TimbreMatch.Gains(bands, seed, take, -1));
     }
 
+    [Fact]
+    public void Groove_match_finds_a_seeds_pluck_period_and_gives_a_steady_take_its_pulse()
+    {
+        // The seed: a pluck every 10.75 frames (a fractional period), each decaying by 2 units over the period.
+        const double period = 10.75;
+        var seed = new float[430 * Bins];
+        var rng = new Random(3);
+        for (int t = 0; t < 430; t++)
+        {
+            float level = -2f * (float)(t / period % 1);
+            for (int i = 0; i < Bins; i++) seed[t * Bins + i] = level - 0.01f * i + 0.05f * (float)rng.NextDouble();
+        }
+        var groove = GrooveMatch.Find(seed, Bins, 10, 22)!;
+        Assert.InRange(groove.Period, period - 0.1, period + 0.1);
+        Assert.True(groove.Explained > 0.8, $"explained {groove.Explained:P0}");
+        Assert.True(groove.Pattern.Max() - groove.Pattern.Min() > 1.5, "the pattern keeps most of the decay's depth");
+
+        // A steady take (no level movement) gets the seed's plucks, continued in phase: its onset envelope now pulses at
+        // the seed's period, and it rises where the seed's next pluck would have come.
+        var take = Enumerable.Range(0, 200 * Bins).Select(j => -1f - 0.01f * (j % Bins)).ToArray();
+        var before = Onsets.StrongestPeriod(Onsets.Envelope(take, Bins), 5, 40);
+        GrooveMatch.Apply(groove, take, Bins, 1);
+        var after = Onsets.StrongestPeriod(Onsets.Envelope(take, Bins), 5, 40);
+        Assert.True(after.Strength > 0.5 && after.Strength > before.Strength + 0.4, $"pulse {before.Strength:F2} before, {after.Strength:F2} after");
+        Assert.InRange(after.Period, 10, 11);
+        double pluckAt = (Math.Floor(430 / period) + 1) * period - 430; // the seed's next pluck after its last frame, in take frames
+        var levels = GrooveMatch.Levels(take, Bins);
+        int rise = (int)Math.Ceiling(pluckAt);
+        Assert.True(levels[rise] > levels[rise - 1] + 1, $"a pluck at take frame {pluckAt:F1}: {levels[rise - 1]:F2} then {levels[rise]:F2}");
+
+        // Noise with no steady pattern leaves a take nearly as it was; strength 0 leaves it alone.
+        var noise = Enumerable.Range(0, 430 * Bins).Select(_ => (float)rng.NextDouble() - 3f).ToArray();
+        var none = GrooveMatch.Find(noise, Bins, 10, 22)!;
+        Assert.True(none.Pattern.All(v => Math.Abs(v) < 0.1), $"pattern from noise: {string.Join(" ", none.Pattern.Select(v => v.ToString("F2")))}");
+        var untouched = take.ToArray();
+        GrooveMatch.Apply(groove, untouched, Bins, 0);
+        Assert.Equal(take, untouched);
+        Assert.Null(GrooveMatch.Find(seed.AsSpan(0, 50 * Bins), Bins, 10, 22)); // too short for three periods
+    }
+
     private static double[] Means(MelEnvelope bands, float[] frames)
     {
         var energies = bands.Energies(frames);
