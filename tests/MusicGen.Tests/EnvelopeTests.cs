@@ -57,6 +57,13 @@ public class EnvelopeTests
         Assert.True(after < 0.35 * before, $"mean band error {after:F3} after shaping, {before:F3} before");
     }
 
+    /// <summary>An envelope network of 12 bands and 8 units, as initialised from seed 5.</summary>
+    private static EnvelopeFitting.EnvelopeNetwork UntrainedNetwork(Codebook codebook)
+    {
+        manual_seed(5);
+        return new EnvelopeFitting.EnvelopeNetwork(codebook.TokenCount, 4, 12, 8);
+    }
+
     private static Codebook SwellCodebook(out float[] music)
     {
         music = Swell(400, 3);
@@ -67,10 +74,8 @@ public class EnvelopeTests
     public void The_plain_loop_cell_continues_as_TorchSharp_LSTM_does()
     {
         var codebook = SwellCodebook(out var music);
-        var mel = new MelEnvelope(12, FrameSize, Rate);
-        manual_seed(5);
-        using var network = new EnvelopeFitting.EnvelopeNetwork(codebook.TokenCount, 4, 12, 8);
-        var envelope = network.ToEnvelope(codebook, mel);
+        using var network = UntrainedNetwork(codebook);
+        var envelope = network.ToEnvelope(codebook, new MelEnvelope(12, FrameSize, Rate));
         var prime = music.AsSpan(0, 30 * Bins).ToArray();
         var primeTokens = codebook.Encode(prime);
         var tokens = codebook.Encode(music.AsSpan(30 * Bins, 20 * Bins));
@@ -118,10 +123,8 @@ public class EnvelopeTests
     public void Predicted_envelopes_stay_under_the_loudest_exemplar_and_analysed_ones_keep_their_level()
     {
         var codebook = SwellCodebook(out var music);
-        var mel = new MelEnvelope(12, FrameSize, Rate);
-        manual_seed(5);
-        using var network = new EnvelopeFitting.EnvelopeNetwork(codebook.TokenCount, 4, 12, 8);
-        var envelope = network.ToEnvelope(codebook, mel);
+        using var network = UntrainedNetwork(codebook);
+        var envelope = network.ToEnvelope(codebook, new MelEnvelope(12, FrameSize, Rate));
         // The swell 3 units (26 dB) louder than anything the codebook was fitted on.
         var loud = music.AsSpan(0, 20 * Bins).ToArray().Select(v => v + 3).ToArray();
         var tokens = codebook.Encode(loud);
