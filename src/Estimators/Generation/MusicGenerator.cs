@@ -64,9 +64,10 @@ public sealed class GenerationOptions
     /// <summary>
     /// Token models: how strongly each take keeps the seed's groove, the way the primed excerpt's level rises and falls
     /// within a beat (a period of 0.23-0.5 s): that pattern, continued in phase from the seed, times this, is added to
-    /// every frame's level (0: none; 1: the seed's own depth). Default 0: on hyperrogue-music's laboratories it raised
-    /// the pulse from another composer's seeds (0.68 to 0.89 of the music's) and left it on the other two, and took the
-    /// loudness movement further off its target where it already was (docs/evaluation.md).
+    /// every frame's level (0: none; 1: the seed's own depth; a primed excerpt under 1.5 s has no groove to keep).
+    /// Default 0: on hyperrogue-music's laboratories it raised the pulse from another composer's seeds (0.68 to 0.89 of
+    /// the music's) and left it on the other two, and took the loudness movement further off its target where it
+    /// already was (docs/evaluation.md).
     /// </summary>
     public double SeedGroove { get; set; }
     /// <summary>
@@ -243,6 +244,7 @@ public sealed class MusicGenerator
     /// </summary>
     private float[][] TokenFrames(float[] primeFrames, GenerationOptions options, int count) => Decode(primeFrames, SampleTokens(primeFrames, options, count), options);
 
+    /// <summary>Decodes the takes, then moves each toward its seed's balance (SeedTimbre) and groove (SeedGroove).</summary>
     private float[][] Decode(float[] primeFrames, IReadOnlyList<int[]> takes, GenerationOptions options)
     {
         var frames = Decode(primeFrames, takes);
