@@ -143,23 +143,23 @@ public class EnvelopeTests
     {
         var bands = new MelEnvelope(TimbreMatch.Bands, FrameSize, Rate);
         var seed = Swell(60, 1);
+        var seedMeans = TimbreMatch.MeanEnergies(bands, seed);
         // The take: another swell, 1.5 units quieter and tilted (high bins louder by up to 1 unit).
         var take = Swell(90, 2);
         for (int t = 0; t < 90; t++)
             for (int i = 0; i < Bins; i++) take[t * Bins + i] += -1.5f + (float)i / Bins;
         double Distance(float[] frames)
         {
-            var s = Means(bands, seed);
-            var m = Means(bands, frames);
-            return Math.Sqrt(s.Zip(m, (a, b) => (a - b) * (a - b)).Average());
+            var m = TimbreMatch.MeanEnergies(bands, frames);
+            return Math.Sqrt(seedMeans.Zip(m, (a, b) => (a - b) * (a - b)).Average());
         }
         double before = Distance(take);
         var untouched = take.ToArray();
-        TimbreMatch.Apply(bands, seed, untouched, 0);
+        TimbreMatch.Apply(bands, seedMeans, untouched, 0);
         Assert.Equal(take, untouched);
 
         var matched = take.ToArray();
-        TimbreMatch.Apply(bands, seed, matched, 1);
+        TimbreMatch.Apply(bands, seedMeans, matched, 1);
         double after = Distance(matched);
         Assert.True(before > 1 && after < 0.2 * before, $"distance of the mean band energies: {before:F3} before, {after:F3} after");
         // Every frame gets the same correction: what changes from frame to frame (the notes, the swell) is the take's.
@@ -168,11 +168,11 @@ public class EnvelopeTests
                 Assert.Equal(take[t * Bins + i] - take[(t - 1) * Bins + i], matched[t * Bins + i] - matched[(t - 1) * Bins + i], 3);
         // Half the strength goes about half the way; no correction passes the bound.
         var half = take.ToArray();
-        TimbreMatch.Apply(bands, seed, half, 0.5);
+        TimbreMatch.Apply(bands, seedMeans, half, 0.5);
         Assert.InRange(Distance(half), 0.35 * before, 0.65 * before);
         var silent = Enumerable.Repeat(-20f, 10 * Bins).ToArray();
-        Assert.All(TimbreMatch.Gains(bands, silent, take, 1), g => Assert.InRange(g, -TimbreMatch.Bound, TimbreMatch.Bound));
-        Assert.Throws<ArgumentOutOfRangeException>(() => TimbreMatch.Gains(bands, seed, take, -1));
+        Assert.All(TimbreMatch.Gains(bands, TimbreMatch.MeanEnergies(bands, silent), take, 1), g => Assert.InRange(g, -TimbreMatch.Bound, TimbreMatch.Bound));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TimbreMatch.Gains(bands, seedMeans, take, -1));
     }
 
     [Fact]
@@ -213,12 +213,5 @@ public class EnvelopeTests
         GrooveMatch.Apply(groove, untouched, Bins, 0);
         Assert.Equal(take, untouched);
         Assert.Null(GrooveMatch.Find(seed.AsSpan(0, 50 * Bins), Bins, 10, 22)); // too short for three periods
-    }
-
-    private static double[] Means(MelEnvelope bands, float[] frames)
-    {
-        var energies = bands.Energies(frames);
-        int count = frames.Length / bands.Bins;
-        return Enumerable.Range(0, bands.Bands).Select(b => Enumerable.Range(0, count).Average(t => (double)energies[t * bands.Bands + b])).ToArray();
     }
 }

@@ -250,9 +250,9 @@ public sealed class MusicGenerator
         var frames = Decode(primeFrames, takes);
         if (options.SeedTimbre > 0)
         {
-            var bands = new MelEnvelope(TimbreMatch.Bands, vectorizer.Settings.FrameSize, SampleRate);
-            if (bands.Bins != tokenizer!.Codebook.Bins) throw new InvalidOperationException($"SeedTimbre needs frames of {bands.Bins} magnitudes, not {tokenizer.Codebook.Bins}.");
-            foreach (var take in frames) TimbreMatch.Apply(bands, primeFrames, take, options.SeedTimbre);
+            var bands = new MelEnvelope(TimbreMatch.Bands, vectorizer.Settings.FrameSize, SampleRate); // token models are mono: one frame is Bins wide
+            var seedMeans = TimbreMatch.MeanEnergies(bands, primeFrames);
+            foreach (var take in frames) TimbreMatch.Apply(bands, seedMeans, take, options.SeedTimbre);
         }
         if (options.SeedGroove > 0
             && GrooveMatch.Find(primeFrames, tokenizer!.Codebook.Bins, GrooveShortestSeconds * FramesPerSecond, GrooveLongestSeconds * FramesPerSecond) is { } groove)

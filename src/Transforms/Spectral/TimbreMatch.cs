@@ -20,31 +20,32 @@ public static class TimbreMatch
 
     /// <summary>
     /// Per-band corrections (log-magnitude units, <see cref="MelEnvelope.Bands"/> values) that take
-    /// <paramref name="take"/>'s mean band energies toward <paramref name="seed"/>'s ([frames, bins] row-major, both).
+    /// <paramref name="take"/>'s mean band energies ([frames, bins] row-major) toward <paramref name="seedMeans"/>
+    /// (a seed's <see cref="MeanEnergies"/>).
     /// </summary>
-    public static float[] Gains(MelEnvelope bands, ReadOnlySpan<float> seed, ReadOnlySpan<float> take, double strength)
+    public static float[] Gains(MelEnvelope bands, double[] seedMeans, ReadOnlySpan<float> take, double strength)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(strength);
-        if (seed.Length < bands.Bins || take.Length < bands.Bins) throw new ArgumentException("Both the seed and the take need a frame.");
-        var seedMean = MeanEnergies(bands, seed);
-        var takeMean = MeanEnergies(bands, take);
+        var takeMeans = MeanEnergies(bands, take);
         var gains = new float[bands.Bands];
         for (int b = 0; b < gains.Length; b++)
-            gains[b] = (float)Math.Clamp(strength * (seedMean[b] - takeMean[b]), -Bound, Bound);
+            gains[b] = (float)Math.Clamp(strength * (seedMeans[b] - takeMeans[b]), -Bound, Bound);
         return gains;
     }
 
     /// <summary>Adds <see cref="Gains"/> to every frame of <paramref name="take"/> in place.</summary>
-    public static void Apply(MelEnvelope bands, ReadOnlySpan<float> seed, Span<float> take, double strength)
+    public static void Apply(MelEnvelope bands, double[] seedMeans, Span<float> take, double strength)
     {
         if (strength == 0) return;
-        var gains = Gains(bands, seed, take, strength);
+        var gains = Gains(bands, seedMeans, take, strength);
         for (int t = 0; t + bands.Bins <= take.Length; t += bands.Bins) bands.Shape(take.Slice(t, bands.Bins), gains);
     }
 
-    private static double[] MeanEnergies(MelEnvelope bands, ReadOnlySpan<float> frames)
+    /// <summary>The mean over frames ([frames, bins] row-major, at least one) of each band's log energy.</summary>
+    public static double[] MeanEnergies(MelEnvelope bands, ReadOnlySpan<float> frames)
     {
         int count = frames.Length / bands.Bins;
+        if (count == 0) throw new ArgumentException("No whole frame.", nameof(frames));
         var energies = bands.Energies(frames[..(count * bands.Bins)]);
         var mean = new double[bands.Bands];
         for (int t = 0; t < count; t++)
