@@ -214,4 +214,47 @@ public class EnvelopeTests
         Assert.Equal(take, untouched);
         Assert.Null(GrooveMatch.Find(seed.AsSpan(0, 50 * Bins), Bins, 10, 22)); // too short for three periods
     }
+
+    [Fact]
+    public void Dynamics_match_narrows_a_takes_swells_toward_its_seeds_and_keeps_its_notes()
+    {
+        // The take swells by 1.5 units over 4 s (172 frames) and carries a pluck every 10 frames; the seed's slow level
+        // moves a quarter as far.
+        var rng = new Random(5);
+        float[] Frames(int count, double swell) => Enumerable.Range(0, count * Bins).Select(j =>
+        {
+            int t = j / Bins, i = j % Bins;
+            return (float)(-2 + swell * Math.Sin(2 * Math.PI * t / 172) - (t % 10 == 0 ? 0 : 0.8) - 0.01 * i + 0.02 * rng.NextDouble());
+        }).ToArray();
+        var seed = Frames(430, 0.375);
+        var take = Frames(860, 1.5);
+        double seedMovement = DynamicsMatch.SlowMovement(seed, Bins), before = DynamicsMatch.SlowMovement(take, Bins);
+        Assert.InRange(seedMovement / before, 0.2, 0.3);
+
+        var untouched = take.ToArray();
+        Assert.Equal(1, DynamicsMatch.Apply(seedMovement, untouched, Bins, 0));
+        Assert.Equal(take, untouched);
+
+        // Strength 1: the take moves as far as its seed; 0.5: halfway in ratio (the square root of a quarter).
+        var matched = take.ToArray();
+        double factor = DynamicsMatch.Apply(seedMovement, matched, Bins, 1);
+        Assert.InRange(DynamicsMatch.SlowMovement(matched, Bins) / seedMovement, 0.9, 1.1);
+        var half = take.ToArray();
+        DynamicsMatch.Apply(seedMovement, half, Bins, 0.5);
+        Assert.InRange(DynamicsMatch.SlowMovement(half, Bins) / before, 0.45, 0.6);
+
+        // The plucks within each second and the take's mean level stay: within a frame every bin gets the same gain,
+        // and a pluck still rises 0.8 above the frame before it.
+        Assert.Equal(GrooveMatch.Levels(take, Bins).Average(), GrooveMatch.Levels(matched, Bins).Average(), 1);
+        var levels = GrooveMatch.Levels(matched, Bins);
+        for (int t = 10; t < 850; t += 10) Assert.InRange(levels[t] - levels[t - 1], 0.7, 0.9);
+        for (int i = 1; i < Bins; i++) Assert.Equal(take[300 * Bins + i] - take[300 * Bins], matched[300 * Bins + i] - matched[300 * Bins], 4);
+
+        // A seed that moves far more than the take widens it, up to the bound; a flat seed or take is left alone.
+        var widened = take.ToArray();
+        Assert.Equal(DynamicsMatch.LargestFactor, DynamicsMatch.Apply(100 * before, widened, Bins, 1));
+        Assert.Equal(1, DynamicsMatch.Apply(0, take.ToArray(), Bins, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => DynamicsMatch.Apply(seedMovement, take.ToArray(), Bins, -1));
+        Assert.True(factor < 1);
+    }
 }

@@ -6,6 +6,7 @@ using MusicGen.Transforms;
 using MusicGen.Transforms.Audio;
 using MusicGen.Evaluation;
 using MusicGen.Transforms.Network;
+using MusicGen.Transforms.Spectral;
 using MusicGen.Transforms.Tokens;
 using MusicGen.Transforms.Torch;
 
@@ -218,6 +219,14 @@ public class TokenModelTests
         Assert.True(Math.Abs(matched - Level(quietFrames)) < 0.5 * Math.Abs(plain - Level(quietFrames)),
             $"mean log magnitude: seed {Level(quietFrames):F2}, take {plain:F2}, with seed timbre {matched:F2}");
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedTimbre = 1.5 }));
+        // Seed dynamics: the same tokens' swells over seconds come nearer the seed's.
+        int bins = generator.Tokenizer.Codebook.Bins;
+        var longTokens = generator.SampleTokens(quiet, new GenerationOptions { Seconds = 6 });
+        double Movement(double strength) => DynamicsMatch.SlowMovement(generator.DecodeTokens(quiet, longTokens, new GenerationOptions { SeedDynamics = strength })[0], bins);
+        double seedMovement = DynamicsMatch.SlowMovement(quietFrames, bins), free = Movement(0), followed = Movement(1);
+        Assert.True(Math.Abs(Math.Log(followed / seedMovement)) < 0.5 * Math.Abs(Math.Log(free / seedMovement)),
+            $"slow level movement: seed {seedMovement:F3}, take {free:F3}, with seed dynamics {followed:F3}");
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedDynamics = 1.5 }));
     }
 
     [Fact]

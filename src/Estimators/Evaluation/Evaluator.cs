@@ -200,6 +200,7 @@ public static class Evaluator
         BeatGuidance = given.BeatGuidance,
         SeedPrior = given.SeedPrior,
         SeedTimbre = given.SeedTimbre,
+        SeedDynamics = given.SeedDynamics,
         SeedGroove = given.SeedGroove,
         LoopGuard = given.LoopGuard,
         PrimeSeconds = given.PrimeSeconds,

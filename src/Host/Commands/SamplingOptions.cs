@@ -12,12 +12,13 @@ internal sealed class SamplingOptions
     private readonly Option<double> seedPrior = Cli.Option("--seed-prior", "Token models: how strongly sampling favours the tokens the seed's primed excerpt plays (0: none)", Defaults.SeedPrior);
     private readonly Option<double> seedTimbre = Cli.Option("--seed-timbre", "Token models: how far the take's tone colour and level move toward the seed's (0: none, 1: all the way)", Defaults.SeedTimbre);
     private readonly Option<double> seedGroove = Cli.Option("--seed-groove", "Token models: how strongly the take keeps the level pattern of the seed's beat (0: none, 1: the seed's depth)", Defaults.SeedGroove);
+    private readonly Option<double> seedDynamics = Cli.Option("--seed-dynamics", "Token models: how far the take's swells and drops over seconds follow the seed's (0: none, 1: as far as the seed's)", Defaults.SeedDynamics);
     private readonly Option<double> prime = Cli.Option("--prime-seconds", "Seconds of the seed used to prime the model (0: all)", Defaults.PrimeSeconds);
     private readonly Option<int> phase = Cli.Option("--phase-iterations", "Griffin-Lim iterations (0: the model's own setting)", Defaults.PhaseIterations);
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, seedTimbre, seedGroove, phase }) command.Options.Add(o);
+        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, seedTimbre, seedDynamics, seedGroove, phase }) command.Options.Add(o);
     }
 
     /// <summary>Sets the priming, sampling and phase options given on the command line, and returns <paramref name="options"/>.</summary>
@@ -29,6 +30,7 @@ internal sealed class SamplingOptions
         options.BeatGuidance = r.GetValue(guidance);
         options.SeedPrior = r.GetValue(seedPrior);
         options.SeedTimbre = r.GetValue(seedTimbre);
+        options.SeedDynamics = r.GetValue(seedDynamics);
         options.SeedGroove = r.GetValue(seedGroove);
         options.PhaseIterations = r.GetValue(phase);
         return options;

@@ -52,15 +52,9 @@ public static class GrooveMatch
         var levels = Levels(seed, bins);
         int n = levels.Length;
         if (n < 3 * longest) return null;
+        var slow = DynamicsMatch.RunningMean(levels, Smoothing);
         var moving = new double[n];
-        int half = Smoothing / 2;
-        for (int t = 0; t < n; t++)
-        {
-            int from = Math.Max(0, t - half), to = Math.Min(n, t + half + 1);
-            double sum = 0;
-            for (int i = from; i < to; i++) sum += levels[i];
-            moving[t] = levels[t] - sum / (to - from);
-        }
+        for (int t = 0; t < n; t++) moving[t] = levels[t] - slow[t];
         double total = moving.Sum(v => v * v);
         if (total < 1e-9) return null;
         var sums = new double[PhaseBins];
