@@ -85,6 +85,24 @@ public class EvaluatorTests
         foreach (var name in new[] { "spectral flux ratio", "Frechet distance ratio", "loudness movement ratio", "seed sensitivity", "repeat previous frame", "mean frame", "tonality ratio", "copy rate", "Basic Pitch FAD ratio", "codec transparency", "pulse ratio" })
             Assert.Contains(name, output.ToString());
         Assert.Contains("\"Name\":\"tonality ratio\"", File.ReadAllText(temp.File("q.json")));
+        // The seeds' own music (2-4 s of each 4 s seed, after the 2 s primed) is scored beside the takes.
+        using var figures = System.Text.Json.JsonDocument.Parse(File.ReadAllText(temp.File("q.json")));
+        double Own(string name) => figures.RootElement.EnumerateArray().Single(f => f.GetProperty("Name").GetString() == name).GetProperty("SeedsOwn").GetDouble();
+        Assert.Contains("seeds' own music", output.ToString());
+        Assert.InRange(Own("spectral flux ratio"), 0.2, 5);
+        Assert.True(Own("seed sensitivity") > 0);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, figures.RootElement.EnumerateArray().Single(f => f.GetProperty("Name").GetString() == "codec transparency").GetProperty("SeedsOwn").ValueKind);
+    }
+
+    [Fact]
+    public void A_seeds_own_continuation_starts_where_its_primed_excerpt_ends()
+    {
+        var seed = new AudioClip(100, [Enumerable.Range(0, 1000).Select(i => (float)i).ToArray()]);
+        var own = Evaluator.Continuation(seed, new GenerationOptions { SeedOffsetSeconds = 1, PrimeSeconds = 2 }, 4)!;
+        Assert.Equal(400, own.Length);
+        Assert.Equal(300f, own.Channels[0][0]);
+        Assert.Null(Evaluator.Continuation(seed, new GenerationOptions { PrimeSeconds = 2 }, 9));   // the seed ends first
+        Assert.Null(Evaluator.Continuation(seed, new GenerationOptions { PrimeSeconds = 0 }, 1));   // the whole seed primes
     }
 
     [Fact]

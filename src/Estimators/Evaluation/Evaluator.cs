@@ -13,6 +13,13 @@ namespace MusicGen.Evaluation;
 /// <param name="High">Highest value that meets the target (NaN: no upper bound).</param>
 public sealed record QualityFigure(string Name, double Value, double Low, double High)
 {
+    /// <summary>
+    /// What the seeds' own music scores on the same measure: each seed's next stretch as long as a take, from where its
+    /// primed excerpt ends, in place of the takes (NaN where the measure does not read takes or no seed is that long).
+    /// A target real music misses from these seeds is out of any model's reach with them.
+    /// </summary>
+    public double SeedsOwn { get; init; } = double.NaN;
+
     /// <summary>Whether the value meets the target.</summary>
     public bool Met => !double.IsNaN(Value) && (double.IsNaN(Low) || Value >= Low) && (double.IsNaN(High) || Value <= High);
 }
@@ -48,71 +55,117 @@ public static class Evaluator
         var seedFrames = seedClips.Select(QualityMetrics.LogMel).ToList();
 
         var options = EvaluationOptions(generation ?? new GenerationOptions(), seconds, takes);
-        var perSeed = new List<List<(AudioClip Clip, float[][] Frames)>>();
+        var perSeed = new List<List<Scored>>();
         foreach (var seed in seeds)
         {
             log?.Invoke($"generating {takes} take(s) of {seconds} s from {Path.GetFileName(seed)}");
-            perSeed.Add(generator.GenerateTakes(seed, options).Select(c => (c, QualityMetrics.LogMel(c))).ToList());
+            perSeed.Add(generator.GenerateTakes(seed, options).Select(c => new Scored(c, QualityMetrics.LogMel(c))).ToList());
         }
-        var all = perSeed.SelectMany(s => s).ToList();
+        // The seeds' own music after their primed excerpts, scored as if it were takes: what real music scores here.
+        var ownPerSeed = seedClips.Select(c => Continuation(c, options, seconds) is { } own ? new List<Scored> { new(own, QualityMetrics.LogMel(own)) } : []).ToList();
+        if (ownPerSeed.All(s => s.Count == 0))
+            log?.Invoke($"the seeds' own music not scored: no seed goes on for {seconds} s after its primed excerpt");
         double referenceFlux = referenceClips.Average(c => QualityMetrics.Flux(QualityMetrics.LogMel(c)));
-
-        double flux = all.Average(t => QualityMetrics.Flux(t.Frames)) / referenceFlux;
-        double frechet = all.Average(t => QualityMetrics.FrechetRatio(t.Frames, referenceFrames));
-        double loudness = QualityMetrics.LoudnessMovementRatio(all.Select(t => t.Clip).ToList(), referenceClips);
-        double sensitivity = seeds.Count < 2 ? double.NaN
-            : Enumerable.Range(0, takes).Average(k => QualityMetrics.SeedSensitivity(perSeed[0][k].Frames, perSeed[1][k].Frames, seedFrames[0], seedFrames[1]));
-        double tonality = QualityMetrics.TonalityRatio(all.Select(t => t.Clip).ToList(), referenceClips);
+        var takesScores = Score(perSeed);
+        var ownScores = Score(ownPerSeed);
+        Scores Score(List<List<Scored>> clips)
+        {
+            var all = clips.SelectMany(s => s).ToList();
+            if (all.Count == 0) return Scores.None;
+            int pairs = clips.Count < 2 ? 0 : Math.Min(clips[0].Count, clips[1].Count);
+            var list = all.Select(t => t.Clip).ToList();
+            return new Scores(
+                all.Average(t => QualityMetrics.Flux(t.Frames)) / referenceFlux,
+                all.Average(t => QualityMetrics.FrechetRatio(t.Frames, referenceFrames)),
+                QualityMetrics.LoudnessMovementRatio(list, referenceClips),
+                pairs == 0 ? double.NaN : Enumerable.Range(0, pairs).Average(k => QualityMetrics.SeedSensitivity(clips[0][k].Frames, clips[1][k].Frames, seedFrames[0], seedFrames[1])),
+                QualityMetrics.TonalityRatio(list, referenceClips),
+                QualityMetrics.PulseRatio(list, referenceClips));
+        }
         var (vsRepeat, vsMean) = NextStepErrorRatios(stages, referenceClips.Select(stages.Loader.Conform).ToList());
         List<AudioClip>? reconstructed = null;
         List<AudioClip> Reconstructed() => reconstructed ??= referenceClips.Select(r => generator.Reconstruct(r)).ToList();
-        double copyRate = double.NaN;
+        double copyRate = double.NaN, ownCopyRate = double.NaN;
         if (training is { Count: > 0 })
         {
             log?.Invoke($"searching {training.Count} training file(s) for copied windows");
             var trainingWindows = training.SelectMany(f => QualityMetrics.Windows(QualityMetrics.LogMel(AudioFile.Read(f)), QualityMetrics.TrainingWindowHop)).ToList();
             var heldOut = Reconstructed().SelectMany(r => QualityMetrics.Windows(QualityMetrics.LogMel(r))).ToList();
             double threshold = QualityMetrics.CopyThreshold(heldOut, trainingWindows);
-            copyRate = QualityMetrics.CopyRate(all.SelectMany(t => QualityMetrics.Windows(t.Frames)).ToList(), trainingWindows, threshold);
+            double Copies(List<List<Scored>> clips) => clips.All(c => c.Count == 0) ? double.NaN
+                : QualityMetrics.CopyRate(clips.SelectMany(c => c).SelectMany(t => QualityMetrics.Windows(t.Frames)).ToList(), trainingWindows, threshold);
+            copyRate = Copies(perSeed);
+            ownCopyRate = Copies(ownPerSeed);
         }
-        double fad = double.NaN, transparency = double.NaN;
+        double fad = double.NaN, ownFad = double.NaN, transparency = double.NaN;
         string missing = "not asked for";
         var embedder = basicPitch ? BasicPitch.Find(out missing) : null;
         if (embedder is null) log?.Invoke($"Basic Pitch FAD ratio and codec transparency not computed: {missing}");
         else
         {
+            var takeClips = perSeed.SelectMany(s => s).Select(t => t.Clip).ToList();
+            var ownClips = ownPerSeed.SelectMany(s => s).Select(t => t.Clip).ToList();
             var real = QualityMetrics.Excerpts(seedClips, seconds, takes);
-            log?.Invoke($"embedding {all.Count} take(s), {real.Count} real excerpt(s) and {referenceClips.Count} reference file(s), as heard and through the model, with Basic Pitch");
-            var sets = embedder.Embed([.. all.Select(t => t.Clip), .. real, .. referenceClips, .. Reconstructed()]);
-            List<float[]> Frames(int from, int count) => sets.Skip(from).Take(count).SelectMany(f => f).ToList();
-            var takesSet = Frames(0, all.Count);
-            var realSet = Frames(all.Count, real.Count);
-            var referenceSet = Frames(all.Count + real.Count, referenceClips.Count);
-            var throughModel = Frames(all.Count + real.Count + referenceClips.Count, referenceClips.Count);
+            log?.Invoke($"embedding {takeClips.Count} take(s), {real.Count} real excerpt(s), {ownClips.Count} seed continuation(s) and {referenceClips.Count} reference file(s), as heard and through the model, with Basic Pitch");
+            var sets = embedder.Embed([.. takeClips, .. real, .. referenceClips, .. Reconstructed(), .. ownClips]);
+            int at = 0;
+            List<float[]> Next(int count)
+            {
+                var frames = sets.Skip(at).Take(count).SelectMany(f => f).ToList();
+                at += count;
+                return frames;
+            }
+            var takesSet = Next(takeClips.Count);
+            var realSet = Next(real.Count);
+            var referenceSet = Next(referenceClips.Count);
+            var throughModel = Next(referenceClips.Count);
+            var ownSet = Next(ownClips.Count);
             if (realSet.Count >= 2)
             {
                 fad = QualityMetrics.FrechetOverReal(takesSet, realSet, referenceSet);
                 transparency = QualityMetrics.FrechetOverReal(throughModel, realSet, referenceSet);
+                if (ownSet.Count >= 2) ownFad = QualityMetrics.FrechetOverReal(ownSet, realSet, referenceSet);
             }
             else log?.Invoke($"Basic Pitch measures not computed: the seeds are shorter than one {seconds} s piece");
         }
-        double pulse = QualityMetrics.PulseRatio(all.Select(t => t.Clip).ToList(), referenceClips);
         var (repeatName, averageName) = ValidationReport.Names(stages.Network.PredictsTokens ? LossKind.CrossEntropy : LossKind.MeanSquaredError);
         string error = stages.Network.PredictsTokens ? "next-token cross-entropy" : "next-frame error";
         return
         [
-            new("spectral flux ratio", flux, 0.5, 2),
-            new("Frechet distance ratio", frechet, double.NaN, 3),
-            new("loudness movement ratio", loudness, 0.5, 2),
-            new("seed sensitivity", sensitivity, 0.3, double.NaN),
+            new("spectral flux ratio", takesScores.Flux, 0.5, 2) { SeedsOwn = ownScores.Flux },
+            new("Frechet distance ratio", takesScores.Frechet, double.NaN, 3) { SeedsOwn = ownScores.Frechet },
+            new("loudness movement ratio", takesScores.Loudness, 0.5, 2) { SeedsOwn = ownScores.Loudness },
+            new("seed sensitivity", takesScores.Sensitivity, 0.3, double.NaN) { SeedsOwn = ownScores.Sensitivity },
             new($"{error} / {repeatName}", vsRepeat, double.NaN, 1),
             new($"{error} / {averageName}", vsMean, double.NaN, 1),
-            new("tonality ratio", tonality, 0.05, 20),
-            new("copy rate", copyRate, double.NaN, 0.15),
-            new("Basic Pitch FAD ratio", fad, double.NaN, 2),
+            new("tonality ratio", takesScores.Tonality, 0.05, 20) { SeedsOwn = ownScores.Tonality },
+            new("copy rate", copyRate, double.NaN, 0.15) { SeedsOwn = ownCopyRate },
+            new("Basic Pitch FAD ratio", fad, double.NaN, 2) { SeedsOwn = ownFad },
             new("codec transparency", transparency, double.NaN, 0.5),
-            new("pulse ratio", pulse, 0.6, 1.5),
+            new("pulse ratio", takesScores.Pulse, 0.6, 1.5) { SeedsOwn = ownScores.Pulse },
         ];
+    }
+
+    private sealed record Scored(AudioClip Clip, float[][] Frames);
+
+    /// <summary>The measures that read takes (NaN: not computed).</summary>
+    private sealed record Scores(double Flux, double Frechet, double Loudness, double Sensitivity, double Tonality, double Pulse)
+    {
+        public static Scores None { get; } = new(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
+    }
+
+    /// <summary>
+    /// The seed's own music where a take of it starts: <paramref name="seconds"/> from the end of the primed excerpt
+    /// (<see cref="GenerationOptions.SeedOffsetSeconds"/> + <see cref="GenerationOptions.PrimeSeconds"/>); null when
+    /// the whole seed primes or it ends before.
+    /// </summary>
+    internal static AudioClip? Continuation(AudioClip seed, GenerationOptions options, double seconds)
+    {
+        if (options.PrimeSeconds == 0) return null;
+        long from = (long)Math.Round((options.SeedOffsetSeconds + options.PrimeSeconds) * seed.SampleRate);
+        long length = (long)Math.Round(seconds * seed.SampleRate);
+        if (length < 1 || from + length > seed.Length) return null;
+        return new AudioClip(seed.SampleRate, seed.Channels.Select(c => c.AsSpan((int)from, (int)length).ToArray()).ToArray());
     }
 
     /// <summary>

@@ -40,15 +40,18 @@ internal static class EvaluateCommand
                 r.GetValue(training) is { Length: > 0 } t ? AudioFile.Expand(t) : null,
                 sampling.Apply(r, new GenerationOptions()));
             int width = figures.Max(f => f.Name.Length);
-            cli.Out.WriteLine($"{"measure".PadRight(width)} {"value",10}  {"target",-12} met");
+            cli.Out.WriteLine($"{"measure".PadRight(width)} {"value",10}  {"target",-12} met  {"seeds' own music",16}");
             foreach (var f in figures)
             {
                 string target = double.IsNaN(f.Low) ? $"<= {f.High}" : double.IsNaN(f.High) ? $">= {f.Low}" : $"{f.Low} - {f.High}";
-                cli.Out.WriteLine($"{f.Name.PadRight(width)} {f.Value,10:G4}  {target,-12} {(double.IsNaN(f.Value) ? "n/a" : f.Met ? "yes" : "no")}");
+                string own = double.IsNaN(f.SeedsOwn) ? "-" : f.SeedsOwn.ToString("G4");
+                cli.Out.WriteLine($"{f.Name.PadRight(width)} {f.Value,10:G4}  {target,-12} {(double.IsNaN(f.Value) ? "n/a" : f.Met ? "yes" : "no"),-3}  {own,16}");
             }
+            cli.Out.WriteLine("seeds' own music: each seed's next stretch as long as a take, after its primed excerpt, scored in place of the takes.");
             if (r.GetValue(json) is { } path)
             {
-                AtomicFile.Write(path, tmp => File.WriteAllText(tmp, JsonSerializer.Serialize(figures.Select(f => new { f.Name, Value = double.IsNaN(f.Value) ? (double?)null : f.Value, f.Met }))));
+                static double? Json(double v) => double.IsNaN(v) ? null : v;
+                AtomicFile.Write(path, tmp => File.WriteAllText(tmp, JsonSerializer.Serialize(figures.Select(f => new { f.Name, Value = Json(f.Value), f.Met, SeedsOwn = Json(f.SeedsOwn) }))));
                 cli.Out.WriteLine($"Wrote {path}.");
             }
             return 0;
