@@ -37,7 +37,8 @@ public static class Evaluator
     /// Takes are generated in one batch per seed with random seeds 1..takes, at the generator's default temperature
     /// and top-k unless <paramref name="generation"/> says otherwise. The Basic Pitch measures (8 and 9) need Node.js
     /// and tools/basic-pitch (<see cref="BasicPitch.Find"/>); without them, or with <paramref name="basicPitch"/> false,
-    /// they are NaN and <paramref name="log"/> says why.
+    /// they are NaN and <paramref name="log"/> says why. Each measure that reads takes also carries what the seeds' own
+    /// music scores on it (<see cref="QualityFigure.SeedsOwn"/>).
     /// </summary>
     public static IReadOnlyList<QualityFigure> Evaluate(ITransformer model, IReadOnlyList<string> reference, IReadOnlyList<string> seeds,
         int takes = 3, double seconds = 20, Action<string>? log = null, IReadOnlyList<string>? training = null, GenerationOptions? generation = null,

@@ -15,7 +15,7 @@ public static class GrooveMatch
     public const int PhaseBins = 16;
 
     /// <summary>Frames of the running mean the level's movement is measured against (about 1 s at hop 512 and 22050 Hz).</summary>
-    public const int Smoothing = 43;
+    public const int Smoothing = DynamicsMatch.Smoothing;
 
     /// <summary>The largest gain, either way, in log-magnitude units (natural log; 3 is about 26 dB).</summary>
     public const float Bound = 3;
