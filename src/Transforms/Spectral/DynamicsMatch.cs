@@ -51,13 +51,14 @@ public static class DynamicsMatch
     {
         ArgumentOutOfRangeException.ThrowIfNegative(strength);
         ArgumentOutOfRangeException.ThrowIfNegative(seedMovement);
-        double movement = SlowMovement(take, bins);
+        var slow = RunningMean(GrooveMatch.Levels(take, bins), Smoothing);
+        double movement = StandardDeviation(slow);
         if (strength == 0 || movement < 1e-6 || seedMovement < 1e-6) return 1;
         double factor = Math.Clamp(Math.Pow(seedMovement / movement, strength), 1 / LargestFactor, LargestFactor);
         double target = factor * movement;
         for (int pass = 0; pass < Passes; pass++)
         {
-            var slow = RunningMean(GrooveMatch.Levels(take, bins), Smoothing);
+            if (pass > 0) slow = RunningMean(GrooveMatch.Levels(take, bins), Smoothing);
             double now = StandardDeviation(slow), mean = slow.Average();
             if (now < 1e-6) break;
             for (int t = 0; t < slow.Length; t++)
