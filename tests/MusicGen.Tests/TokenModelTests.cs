@@ -196,6 +196,13 @@ public class TokenModelTests
         double none = Share(0), strong = Share(4);
         Assert.True(strong > none && strong > 0.9, $"share of the seed's tokens: {none:F2} without the prior, {strong:F2} with it");
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedPrior = -1 }));
+        // Song memory 1: every change of sound goes to one the song itself changed to, so the take plays only the
+        // seed's tokens; 0 samples the network alone (the same takes as before it existed: no extra draws).
+        double Remembered(double memory) => generator.SampleTokens(twoNotes, new GenerationOptions { Seconds = 2, Takes = 4, SongMemory = memory })
+            .SelectMany(t => t).Average(t => played.Contains(t) ? 1.0 : 0.0);
+        Assert.Equal(1.0, Remembered(1));
+        Assert.Equal(none, Remembered(0));
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SongMemory = 1.5 }));
 
         var greedy = generator.SampleTokens(seed, new GenerationOptions { Seconds = 1, Temperature = 0, Takes = 2, RandomSeed = 1 });
         Assert.Equal(greedy[0], greedy[1]);    // temperature 0 ignores the random seed

@@ -253,6 +253,7 @@ public static class Evaluator
         TopK = given.TopK,
         BeatGuidance = given.BeatGuidance,
         SeedPrior = given.SeedPrior,
+        SongMemory = given.SongMemory,
         SeedTimbre = given.SeedTimbre,
         SeedDynamics = given.SeedDynamics,
         SeedGroove = given.SeedGroove,

@@ -52,6 +52,15 @@ public sealed class GenerationOptions
     /// </summary>
     public double SeedPrior { get; set; }
     /// <summary>
+    /// Token models: when the network changes sound, the chance that the next sound is drawn from what this song itself
+    /// played after a change from the current sound (in the primed excerpt and the take so far; from the sounds it
+    /// changed to at all, where it never left the current one) instead of from the network (0: never, 1: always where
+    /// the song has such a change). Holding or changing stays the network's and the beat guide's choice; this only says
+    /// which sound comes next, so the take keeps the seed's own progressions when the network, trained on other music,
+    /// does not know them.
+    /// </summary>
+    public double SongMemory { get; set; }
+    /// <summary>
     /// Token models: how far each take's long-term tone colour and level move toward the seed's primed excerpt: the
     /// difference of their mean log energies on <see cref="TimbreMatch.Bands"/> broad mel bands, times this, is added to
     /// every frame of the take (0: none, 1: the take's mean balance is the seed's). Default 0.25: on both hyperrogue
@@ -113,6 +122,7 @@ public sealed class GenerationOptions
         if (!(Temperature >= 0) || !double.IsFinite(Temperature)) problems.Add($"Temperature must be 0 or more, not {Temperature}.");
         if (!(BeatGuidance >= 0) || !double.IsFinite(BeatGuidance)) problems.Add($"BeatGuidance must be 0 (none) or more, not {BeatGuidance}.");
         if (!(SeedPrior >= 0) || !double.IsFinite(SeedPrior)) problems.Add($"SeedPrior must be 0 (none) or more, not {SeedPrior}.");
+        if (!(SongMemory >= 0 && SongMemory <= 1)) problems.Add($"SongMemory must be between 0 (never) and 1, not {SongMemory}.");
         if (!(SeedTimbre >= 0 && SeedTimbre <= 1)) problems.Add($"SeedTimbre must be between 0 (none) and 1, not {SeedTimbre}.");
         if (!(SeedGroove >= 0 && SeedGroove <= 2)) problems.Add($"SeedGroove must be between 0 (none) and 2, not {SeedGroove}.");
         if (!(SeedDynamics >= 0 && SeedDynamics <= 1)) problems.Add($"SeedDynamics must be between 0 (none) and 1, not {SeedDynamics}.");
@@ -351,6 +361,7 @@ public sealed class MusicGenerator
             int longest = options.LoopGuard ? Math.Max(1, codebook.LongestHold) : int.MaxValue;
             for (int k = 0; k < takes; k++)
                 for (int t = primeTokens.Length - 1; t >= 0 && primeTokens[t] == primeTokens[^1]; t--) held[k]++;
+            var memories = options.SongMemory > 0 ? Enumerable.Range(0, takes).Select(_ => new SuccessorCounts(primeTokens, tokenCount)).ToArray() : null;
             var clock = System.Diagnostics.Stopwatch.StartNew();
             for (int i = 0; i < count; i++)
             {
@@ -362,7 +373,13 @@ public sealed class MusicGenerator
                 for (int k = 0; k < takes; k++)
                 {
                     int previous = i == 0 ? primeTokens[^1] : tokens[k][i - 1];
-                    step[k] = tokens[k][i] = sampler.Sample(last.Slice(k * tokenCount, tokenCount), random[k], held[k] >= longest ? previous : -1);
+                    int token = sampler.Sample(last.Slice(k * tokenCount, tokenCount), random[k], held[k] >= longest ? previous : -1);
+                    if (memories is not null && token != previous)
+                    {
+                        if (random[k].NextDouble() < options.SongMemory && memories[k].Draw(previous, random[k]) is int remembered) token = remembered;
+                        memories[k].Add(previous, token);
+                    }
+                    step[k] = tokens[k][i] = token;
                     held[k] = tokens[k][i] == previous ? held[k] + 1 : 1;
                 }
                 if (i == count - 1) break;

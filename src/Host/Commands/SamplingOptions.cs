@@ -10,6 +10,7 @@ internal sealed class SamplingOptions
     private readonly Option<int> topK = Cli.Option("--top-k", "Token models: sample among the K most likely tokens (0: all)", Defaults.TopK);
     private readonly Option<double> guidance = Cli.Option("--beat-guidance", "Token models with a beat clock: how strongly sampling favours tokens whose onset fits the beat (0: none)", Defaults.BeatGuidance);
     private readonly Option<double> seedPrior = Cli.Option("--seed-prior", "Token models: how strongly sampling favours the tokens the seed's primed excerpt plays (0: none)", Defaults.SeedPrior);
+    private readonly Option<double> songMemory = Cli.Option("--song-memory", "Token models: when the sound changes, the chance that the next sound is what the seed and take played after the current one (0: never, 1: always)", Defaults.SongMemory);
     private readonly Option<double> seedTimbre = Cli.Option("--seed-timbre", "Token models: how far the take's tone colour and level move toward the seed's (0: none, 1: all the way)", Defaults.SeedTimbre);
     private readonly Option<double> seedGroove = Cli.Option("--seed-groove", "Token models: how strongly the take keeps the level pattern of the seed's beat (0: none, 1: the seed's depth)", Defaults.SeedGroove);
     private readonly Option<double> seedDynamics = Cli.Option("--seed-dynamics", "Token models: how far the take's swells and drops over seconds follow the seed's (0: none, 1: as far as the seed's)", Defaults.SeedDynamics);
@@ -18,7 +19,7 @@ internal sealed class SamplingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, seedTimbre, seedDynamics, seedGroove, phase }) command.Options.Add(o);
+        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedTimbre, seedDynamics, seedGroove, phase }) command.Options.Add(o);
     }
 
     /// <summary>Sets the priming, sampling and phase options given on the command line, and returns <paramref name="options"/>.</summary>
@@ -29,6 +30,7 @@ internal sealed class SamplingOptions
         options.TopK = r.GetValue(topK);
         options.BeatGuidance = r.GetValue(guidance);
         options.SeedPrior = r.GetValue(seedPrior);
+        options.SongMemory = r.GetValue(songMemory);
         options.SeedTimbre = r.GetValue(seedTimbre);
         options.SeedDynamics = r.GetValue(seedDynamics);
         options.SeedGroove = r.GetValue(seedGroove);
