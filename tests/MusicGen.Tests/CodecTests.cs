@@ -5,7 +5,7 @@ using MusicGen.Transforms.Audio;
 namespace MusicGen.Tests;
 
 /// <summary>
-/// The default preset's codec (tokens and back, no LSTM: <see cref="MusicGenerator.Reconstruct(string, int)"/>) keeps
+/// The default preset's codec (tokens and back, no LSTM: <see cref="MusicGenerator.Reconstruct(string, int, int)"/>) keeps
 /// what music is made of: the notes of a chord sequence and the pulse of a steady beat.
 /// </summary>
 public class CodecTests
@@ -88,5 +88,12 @@ public class CodecTests
         var original = AudioFile.Read(beat);
         double pulse = QualityMetrics.PulseRatio([codec.Reconstruct(beat)], [original]);
         Assert.InRange(pulse, 0.6, 1.5);
+
+        // More Griffin-Lim iterations bring the audio nearer the frames it was rebuilt from.
+        var stages = codec.Stages;
+        var frames = stages.Vectorizer.Vectorize(stages.Loader.Conform(AudioFile.Read(chords)).Channels);
+        double Convergence(int iterations) => stages.Vectorizer.Spectral.SpectralConvergence(frames, codec.Reconstruct(chords, phaseIterations: iterations).Channels);
+        Assert.True(Convergence(24) < Convergence(2) - 1, $"{Convergence(24):F1} dB with 24 iterations, {Convergence(2):F1} dB with 2");
+        Assert.Throws<ArgumentOutOfRangeException>(() => codec.Reconstruct(chords, phaseIterations: -1));
     }
 }

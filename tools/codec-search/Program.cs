@@ -2,7 +2,7 @@
 // real excerpts as `musicgen evaluate`: docs/evaluation.md's codec search. Each variant encodes the reference's
 // log-magnitude frames, decodes them, rebuilds phase with the model's Griffin-Lim and embeds the audio with Basic Pitch.
 // Usage: codec-search MODEL.zip --train FILES... --reference FILES... --seeds FILES... [--variants medoid,raw,...] [--takes B]
-// Variants: medoid (the model's codebook), raw (no tokens), gain (medoid with the frame's mean level), kN (a codebook
+// Variants: model (the model's own codec, as `reconstruct`), medoid (the model's codebook), raw (no tokens), gain (medoid with the frame's mean level), kN (a codebook
 // of N tokens fitted on --train), splitHZ (two codebooks of 512, below and above HZ), bandsHZ_HZ_...[xK] (one codebook
 // of K, default 512, per band between the cuts), shiftN (the model's exemplars transposed by up to N semitones, the
 // nearest kept), peaksN (the exemplars with each frame's N most prominent peaks copied over them), qpeaksN (the same
@@ -14,7 +14,7 @@
 // envelope), renderW_B (a network that reads W tokens either side renders a B-band envelope), allnearest (each frame
 // as the training frame nearest it: a vocabulary of every training frame), membersM_N (M training frames a token, the
 // one whose N-band envelope is nearest the frame's played under that envelope, three passes), unitsN (the tokens
-// played by unit selection over at most N training frames each).
+// played by unit selection over at most N training frames each). Any variant@N: rendered with N Griffin-Lim iterations.
 // With --takes B: measure 8 for the model's own takes (3 per seed) played as exemplars and under a B-band envelope
 // continued by a second LSTM (the envelope channel's prototype; ESTEPS, ENOISE, EHIDDEN and EZERO=1, no residual
 // input, set its fit).
@@ -88,16 +88,19 @@ if (Group("--takes").Count > 0)
     return 0;
 }
 
-foreach (var variant in variants)
+foreach (var name in variants)
 {
+    // NAME@N: the variant with N Griffin-Lim iterations instead of the model's own
+    var variant = name.Split('@')[0];
+    int iterations = name.Contains('@') ? int.Parse(name.Split('@')[1]) : 0;
     var decoded = referenceFrames.Select(frames => Codec(variant, frames)).ToList();
     var clips = decoded.Select((frames, i) =>
     {
-        var samples = vectorizer.Invert(frames, 1)[0];
+        var samples = vectorizer.Invert(frames, 1, iterations)[0];
         return new AudioClip(sampleRate, [samples.AsSpan(0, Math.Min(referenceClips[i].Length, samples.Length)).ToArray()]);
     }).ToList();
     var set = embedder.Embed(clips).SelectMany(f => f).ToList();
-    Console.WriteLine($"{variant}: codec transparency {QualityMetrics.FrechetOverReal(set, realSet, referenceSet):F3}");
+    Console.WriteLine($"{name}: codec transparency {QualityMetrics.FrechetOverReal(set, realSet, referenceSet):F3}");
 }
 return 0;
 
@@ -105,6 +108,7 @@ float[] Codec(string variant, float[] frames)
 {
     if (variant == "medoid") return codebook.Decode(codebook.Encode(frames));
     if (variant == "raw") return frames;
+    if (variant == "model") return stages.Tokenizer!.Reconstruct(frames);
     if (variant == "tsmooth" || variant == "tsmoothlin") return Smoothed(codebook.Decode(codebook.Encode(frames)), variant == "tsmoothlin");
     if (variant.StartsWith("tri", StringComparison.Ordinal)) return Triangular(codebook.Decode(codebook.Encode(frames)), int.Parse(variant[3..]));
     if (variant.StartsWith("release", StringComparison.Ordinal)) return Released(codebook.Decode(codebook.Encode(frames)), double.Parse(variant[7..]));

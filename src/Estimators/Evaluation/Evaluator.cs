@@ -27,7 +27,7 @@ public sealed record QualityFigure(string Name, double Value, double Low, double
 /// <summary>
 /// Generates takes from seeds with a fitted pipeline and scores them against held-out reference audio with
 /// <see cref="QualityMetrics"/>; with the training audio, also the copy rate (calibrated on the reference passed
-/// through <see cref="MusicGenerator.Reconstruct(string, int)"/>).
+/// through <see cref="MusicGenerator.Reconstruct(string, int, int)"/>, with the takes' phase iterations).
 /// </summary>
 public static class Evaluator
 {
@@ -85,7 +85,7 @@ public static class Evaluator
         }
         var (vsRepeat, vsMean) = NextStepErrorRatios(stages, referenceClips.Select(stages.Loader.Conform).ToList());
         List<AudioClip>? reconstructed = null;
-        List<AudioClip> Reconstructed() => reconstructed ??= referenceClips.Select(r => generator.Reconstruct(r)).ToList();
+        List<AudioClip> Reconstructed() => reconstructed ??= referenceClips.Select(r => generator.Reconstruct(r, phaseIterations: options.PhaseIterations)).ToList();
         double copyRate = double.NaN, ownCopyRate = double.NaN;
         if (training is { Count: > 0 })
         {

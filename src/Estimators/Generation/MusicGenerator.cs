@@ -435,11 +435,16 @@ public sealed class MusicGenerator
     /// A file passed through the model's own analysis and resynthesis without the LSTM (loading, features, normalisation
     /// or tokens, and back): what the representation can hold.
     /// </summary>
-    public AudioClip Reconstruct(string path, int randomSeed = 1) => Reconstruct(AudioFile.Read(path), randomSeed);
+    public AudioClip Reconstruct(string path, int randomSeed = 1, int phaseIterations = 0) => Reconstruct(AudioFile.Read(path), randomSeed, phaseIterations);
 
-    /// <summary>A decoded clip passed through the model's own analysis and resynthesis (see <see cref="Reconstruct(string, int)"/>).</summary>
-    public AudioClip Reconstruct(AudioClip decoded, int randomSeed = 1)
+    /// <summary>
+    /// A decoded clip passed through the model's own analysis and resynthesis (see <see cref="Reconstruct(string, int, int)"/>),
+    /// its phase rebuilt with <paramref name="phaseIterations"/> Griffin-Lim iterations (0: the model's own setting, as
+    /// <see cref="GenerationOptions.PhaseIterations"/> for takes).
+    /// </summary>
+    public AudioClip Reconstruct(AudioClip decoded, int randomSeed = 1, int phaseIterations = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(phaseIterations);
         var clip = loader.Conform(decoded);
         var frames = vectorizer.Vectorize(clip.Channels);
         if (tokenizer is not null) frames = tokenizer.Reconstruct(frames);
@@ -448,7 +453,7 @@ public sealed class MusicGenerator
             normalizer.Normalize(frames);
             normalizer.Denormalize(frames);
         }
-        var samples = vectorizer.Invert(frames, randomSeed);
+        var samples = vectorizer.Invert(frames, randomSeed, phaseIterations);
         int length = Math.Min(clip.Length, samples[0].Length);
         return new AudioClip(SampleRate, samples.Select(c => c.AsSpan(0, length).ToArray()).ToArray());
     }

@@ -189,9 +189,11 @@ public static class Presets
         training.EmbeddingSize = s.EmbeddingSize;
         training.TokenNoise = s.TokenNoise;
         training.FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn;
-        // 6 Griffin-Lim iterations from the phase-locked start: on hyperrogue's held-out music every measure came out as
-        // with 12 (FAD 1.46 against 1.50, codec 1.46 both), and both better than 12 from a random phase (1.61, 1.53).
-        return new MusicPipelineEstimator(Loader(catalog, s, 1), Vectorizer(catalog, s, Representation.LogMagnitude, s.Window ?? WindowKind.Hann, phaseIterations: 6),
+        // 16 Griffin-Lim iterations from the phase-locked start. Once the envelope channel made the codec nearly
+        // transparent, phase became its limit: codec transparency on hyperrogue-music's other composer's reference 0.47,
+        // 0.32, 0.30, 0.24 for 6, 12, 16 and 24 iterations, the takes' measures unchanged; a 20 s take 24.9-31.6x
+        // real time at 6, 22.1-30.1x at 16, 16.5-23.2x at 24 (docs/evaluation.md, "Phase iterations for the codec").
+        return new MusicPipelineEstimator(Loader(catalog, s, 1), Vectorizer(catalog, s, Representation.LogMagnitude, s.Window ?? WindowKind.Hann, phaseIterations: 16),
             null, tokenizer, catalog.BatchStatefully(new StatefulBatchingEstimator.Options
             {
                 Ordering = s.Ordering,
