@@ -111,9 +111,11 @@ public sealed class EnvelopeLstm
     /// <summary>
     /// Shaping passes per frame. Neighbouring filters overlap, so one pass leaves part of the difference (about a quarter
     /// on smooth spectra); each pass measures the frame again and shapes by what is left. On hyperrogue's reference,
-    /// with the envelope sent exactly: codec transparency 0.38 with one pass, 0.33 with two, 0.30 with three.
+    /// with the envelope sent exactly: codec transparency 0.38 with one pass, 0.33 with two, 0.30 with three (128 bands);
+    /// on its other composer's reference, 768 bands and 16 phase iterations, 0.30 with three, 0.25 with eight, 0.26 with
+    /// 24, for 0.02 s more on a 20 s take (docs/evaluation.md, "Phase iterations for the codec").
     /// </summary>
-    public const int ShapingPasses = 3;
+    public const int ShapingPasses = 8;
 
     /// <summary>
     /// The tokens' exemplars, each reshaped to its exemplar's envelope plus its frame's residual ([tokens, bins]
