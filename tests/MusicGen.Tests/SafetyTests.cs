@@ -56,7 +56,7 @@ public class SafetyTests
         string[] all = [model, a, b];
         Refuses("m.zip", all, "generate", "--model", model, "--seed", a, "--out", model);
         Refuses("m.zip", all, "reconstruct", "--model", model, "--in", a, "--out", model);
-        Refuses("--phase-iterations", all, "reconstruct", "--model", model, "--in", a, "--out", temp.File("r.wav"), "--phase-iterations", "-1");
+        Refuses("PhaseIterations must be 0", all, "reconstruct", "--model", model, "--in", a, "--out", temp.File("r.wav"), "--phase-iterations", "-1");
         Refuses("m.zip", all, "evaluate", "--model", model, "--reference", b, "--seeds", a, "--seconds", "1", "--takes", "1", "--json", model);
         Refuses("song0.wav", all, "inspect", songs, "--csv", a);
         Refuses("song1.wav", all, "train", a, b, "--model", b);

@@ -3,8 +3,8 @@
 // log-magnitude frames, decodes them, rebuilds phase with the model's Griffin-Lim and embeds the audio with Basic Pitch.
 // Usage: codec-search MODEL.zip --train FILES... --reference FILES... --seeds FILES... [--variants medoid,raw,...] [--takes B]
 // Variants: model (the model's own codec, as `reconstruct`), medoid (the model's codebook), raw (no tokens), gain
-// (medoid with the frame's mean level), kN (a codebook of N tokens fitted on --train), splitHZ (two codebooks of 512, below and above HZ), bandsHZ_HZ_...[xK] (one codebook
-// of K, default 512, per band between the cuts), shiftN (the model's exemplars transposed by up to N semitones, the
+// (medoid with the frame's mean level), kN (a codebook of N tokens fitted on --train), splitHZ (two codebooks of 512,
+// below and above HZ), bandsHZ_HZ_...[xK] (one codebook of K, default 512, per band between the cuts), shiftN (the model's exemplars transposed by up to N semitones, the
 // nearest kept), peaksN (the exemplars with each frame's N most prominent peaks copied over them), qpeaksN (the same
 // peaks quantised: a quarter tone, 3 dB), speaksN (quantised peaks over the exemplar's smoothed envelope), nearest and
 // nearestmel (the model's exemplars, each frame encoded as the exemplar nearest it in log magnitudes or mel bands),

@@ -444,7 +444,7 @@ public sealed class MusicGenerator
     /// </summary>
     public AudioClip Reconstruct(AudioClip decoded, int randomSeed = 1, int phaseIterations = 0)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(phaseIterations);
+        if (phaseIterations < 0) throw new ArgumentException($"PhaseIterations must be 0 (the model's) or more, not {phaseIterations}.", nameof(phaseIterations));
         var clip = loader.Conform(decoded);
         var frames = vectorizer.Vectorize(clip.Channels);
         if (tokenizer is not null) frames = tokenizer.Reconstruct(frames);

@@ -64,7 +64,7 @@ internal static class EvaluateCommand
         var model = new Option<string>("--model", "-m") { Description = "Trained model (.zip)", Required = true };
         var input = new Option<string>("--in") { Description = "Audio file", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Output WAV", Required = true };
-        var phase = Cli.Option("--phase-iterations", "Griffin-Lim iterations (0: the model's own setting)", 0);
+        var phase = SamplingOptions.PhaseIterations();
         var command = new Command("reconstruct", "Pass a file through the model's analysis and resynthesis, without the LSTM") { model, input, output, phase };
         command.SetAction(r => cli.Guard(_ =>
         {
@@ -74,9 +74,7 @@ internal static class EvaluateCommand
             OutputGuard.Check([target], [source, r.GetValue(model)!]);
             OutputGuard.CheckWritable(target);
             var generator = new MusicGenerator(ModelFile.Load(new MLContext(), r.GetValue(model)!));
-            int iterations = r.GetValue(phase);
-            if (iterations < 0) throw new ArgumentException($"--phase-iterations must be 0 (the model's own setting) or more, not {iterations}.");
-            var clip = generator.Reconstruct(source, phaseIterations: iterations);
+            var clip = generator.Reconstruct(source, phaseIterations: r.GetValue(phase));
             AudioWriter.Write(target, clip);
             cli.Out.WriteLine($"Wrote {target}: {clip.Seconds:F1} s.");
             return 0;

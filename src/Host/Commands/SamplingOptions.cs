@@ -15,7 +15,10 @@ internal sealed class SamplingOptions
     private readonly Option<double> seedGroove = Cli.Option("--seed-groove", "Token models: how strongly the take keeps the level pattern of the seed's beat (0: none, 1: the seed's depth)", Defaults.SeedGroove);
     private readonly Option<double> seedDynamics = Cli.Option("--seed-dynamics", "Token models: how far the take's swells and drops over seconds follow the seed's (0: none, 1: as far as the seed's)", Defaults.SeedDynamics);
     private readonly Option<double> prime = Cli.Option("--prime-seconds", "Seconds of the seed used to prime the model (0: all)", Defaults.PrimeSeconds);
-    private readonly Option<int> phase = Cli.Option("--phase-iterations", "Griffin-Lim iterations (0: the model's own setting)", Defaults.PhaseIterations);
+    private readonly Option<int> phase = PhaseIterations();
+
+    /// <summary>--phase-iterations, which <c>reconstruct</c> takes as well.</summary>
+    public static Option<int> PhaseIterations() => Cli.Option("--phase-iterations", "Griffin-Lim iterations (0: the model's own setting)", Defaults.PhaseIterations);
 
     public void AddTo(Command command)
     {
