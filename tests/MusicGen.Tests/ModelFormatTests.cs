@@ -28,6 +28,22 @@ public class ModelFormatTests
         Assert.Equal(generator.SampleRate, clip.Length);
     }
 
+    [Fact]
+    public void A_token_model_whose_envelope_was_saved_without_its_layout_loads_with_plain_mel_bands()
+    {
+        // format2-token.zip: tokenizer format 2 (an envelope channel of 24 bands, before the layout was saved), saved by
+        // the version of 2026-12-03 (commit 42c9e75) from data/jungle.wav at 8000 Hz.
+        using var temp = new TempFolder();
+        var generator = new MusicGenerator(ModelFile.Load(new MLContext(), Checked("format2-token.zip")));
+        var envelope = generator.Stages.Tokenizer!.Envelope!;
+        Assert.Equal(24, envelope.Envelope.Bands);
+        Assert.False(envelope.Envelope.BinFloored);
+        string seed = temp.File("seed.wav");
+        Transforms.Audio.WavWriter.Write(seed, TestAudio.Melody(8000, 2, 1));
+        var clip = generator.Generate(seed, new GenerationOptions { Seconds = 1 });
+        Assert.Equal(generator.SampleRate, clip.Length);
+    }
+
     [Theory]
     [InlineData(0u, "was saved by an older version of MusicGen (format 0; this version reads formats 1 to 2): retrain the model with this version")]
     [InlineData(9u, "was saved by a newer version of MusicGen (format 9; this version reads formats up to 2): update MusicGen to load it")]

@@ -2,7 +2,9 @@
 // real excerpts as `musicgen evaluate`: docs/evaluation.md's codec search. Each variant encodes the reference's
 // log-magnitude frames, decodes them, rebuilds phase with the model's Griffin-Lim and embeds the audio with Basic Pitch.
 // Usage: codec-search MODEL.zip --train FILES... --reference FILES... --seeds FILES... [--variants medoid,raw,...] [--takes B]
-// Variants: model (the model's own codec, as `reconstruct`), medoid (the model's codebook), raw (no tokens), gain
+// With --bin-errors: the model's codec's log-magnitude error per frequency range, and no variants.
+// Variants: model (the model's own codec, as `reconstruct`), hirawHZ and lorawHZ (the model's codec with the bins
+// above or below HZ as analysed), medoid (the model's codebook), raw (no tokens), gain
 // (medoid with the frame's mean level), kN (a codebook of N tokens fitted on --train), splitHZ (two codebooks of 512,
 // below and above HZ), bandsHZ_HZ_...[xK] (one codebook of K, default 512, per band between the cuts), shiftN (the model's exemplars transposed by up to N semitones, the
 // nearest kept), peaksN (the exemplars with each frame's N most prominent peaks copied over them), qpeaksN (the same
@@ -10,7 +12,7 @@
 // nearestmel (the model's exemplars, each frame encoded as the exemplar nearest it in log magnitudes or mel bands),
 // tsmooth and tsmoothlin (the exemplars smoothed across three frames, in log magnitudes or in magnitudes), triN (across
 // 2N + 1 frames, triangular weights, log magnitudes), releaseD (each bin's fall limited to D dB a frame), envN (the
-// exemplars under each frame's own envelope on N mel bands), rvqS_B[xK] (S residual codebooks of K over a B-band
+// exemplars under each frame's own envelope on N mel bands; fenvN: bands at least a bin apart), rvqS_B[xK] (S residual codebooks of K over a B-band
 // envelope), renderW_B (a network that reads W tokens either side renders a B-band envelope), allnearest (each frame
 // as the training frame nearest it: a vocabulary of every training frame), membersM_N (M training frames a token, the
 // one whose N-band envelope is nearest the frame's played under that envelope, three passes), unitsN (the tokens
@@ -48,6 +50,31 @@ var fittedCodebooks = new Dictionary<string, Codebook>();
 var residualBooks = new Dictionary<string, List<float[]>>();
 (float[] Described, int[][] Tokens, float[][] Flat) trainingUnits = default;
 
+if (args.Contains("--bin-errors"))
+{
+    // Where the model's codec departs from the analysed frames: mean |log-magnitude error| per frequency range, over
+    // the bins within 4 units (35 dB) of their frame's loudest.
+    double[] edges = [0, 250, 500, 1000, 2000, 4000, 8000, 11026];
+    var err = new double[edges.Length - 1]; var cnt = new double[edges.Length - 1];
+    foreach (var frames in referenceFrames)
+    {
+        var model = stages.Tokenizer!.Reconstruct(frames);
+        for (int t = 0; t < frames.Length / bins; t++)
+        {
+            var f = frames.AsSpan(t * bins, bins); var m = model.AsSpan(t * bins, bins);
+            float max = System.Numerics.Tensors.TensorPrimitives.Max(f);
+            for (int i = 0; i < bins; i++)
+            {
+                if (f[i] < max - 4) continue;
+                double hz = i * (double)sampleRate / ((bins - 1) * 2);
+                int r = Array.FindIndex(edges, e => e > hz) - 1;
+                err[r] += Math.Abs(m[i] - f[i]); cnt[r]++;
+            }
+        }
+    }
+    for (int r = 0; r < err.Length; r++) Console.WriteLine($"{edges[r]}-{edges[r + 1]} Hz: mean |error| {err[r] / cnt[r]:F3} over {cnt[r]} bins");
+    return 0;
+}
 var embedder = BasicPitch.Find(out var missing) ?? throw new InvalidOperationException(missing);
 var real = QualityMetrics.Excerpts(Group("--seeds").Select(f => AudioFile.Read(f)).ToList(), 20, 3);
 var fixedSets = embedder.Embed([.. real, .. referenceClips]);
@@ -109,6 +136,17 @@ float[] Codec(string variant, float[] frames)
     if (variant == "medoid") return codebook.Decode(codebook.Encode(frames));
     if (variant == "raw") return frames;
     if (variant == "model") return stages.Tokenizer!.Reconstruct(frames);
+    if (variant.StartsWith("hiraw", StringComparison.Ordinal) || variant.StartsWith("loraw", StringComparison.Ordinal))
+    {
+        // hirawHZ, lorawHZ: the model's codec with the bins above (hiraw) or below (loraw) HZ as analysed
+        var model = stages.Tokenizer!.Reconstruct(frames);
+        int cut = (int)(double.Parse(variant[5..]) * (bins - 1) * 2 / sampleRate);
+        bool high = variant.StartsWith("hiraw", StringComparison.Ordinal);
+        for (int t = 0; t < frames.Length / bins; t++)
+            for (int i = 0; i < bins; i++)
+                if (high ? i >= cut : i < cut) model[t * bins + i] = frames[t * bins + i];
+        return model;
+    }
     if (variant == "tsmooth" || variant == "tsmoothlin") return Smoothed(codebook.Decode(codebook.Encode(frames)), variant == "tsmoothlin");
     if (variant.StartsWith("tri", StringComparison.Ordinal)) return Triangular(codebook.Decode(codebook.Encode(frames)), int.Parse(variant[3..]));
     if (variant.StartsWith("release", StringComparison.Ordinal)) return Released(codebook.Decode(codebook.Encode(frames)), double.Parse(variant[7..]));
@@ -135,12 +173,13 @@ float[] Codec(string variant, float[] frames)
         var wb = variant[6..].Split('_').Select(int.Parse).ToArray();
         return Rendered(frames, wb[0], wb[1]);
     }
-    if (variant.StartsWith("env", StringComparison.Ordinal))
+    if (variant.StartsWith("env", StringComparison.Ordinal) || variant.StartsWith("fenv", StringComparison.Ordinal))
     {
-        // envN[_P]: P passes of shaping (default 1)
-        var np = variant[3..].Split('_').Select(int.Parse).ToArray();
+        // envN[_P]: P passes of shaping (default 1); fenv: bands at least a bin apart (MelFilters.BinFloored)
+        bool floored = variant[0] == 'f';
+        var np = variant[(floored ? 4 : 3)..].Split('_').Select(int.Parse).ToArray();
         var shaped = codebook.Decode(codebook.Encode(frames));
-        for (int pass = 0; pass < (np.Length > 1 ? np[1] : 1); pass++) shaped = WithEnvelopeOf(frames, shaped, np[0]);
+        for (int pass = 0; pass < (np.Length > 1 ? np[1] : 1); pass++) shaped = WithEnvelopeOf(frames, shaped, np[0], floored);
         return shaped;
     }
     if (variant == "gain") return WithLevelOf(frames, codebook.Decode(codebook.Encode(frames)));
@@ -605,9 +644,9 @@ float[] Members(float[] frames, int perToken, int bands)
 
 // The exemplars under each frame's own envelope: N mel bands' log energies of the frame replace the exemplar's, the
 // correction spread over the bins by the triangular filters' weights. What a continuous envelope channel would give.
-float[] WithEnvelopeOf(float[] original, float[] decoded, int bands)
+float[] WithEnvelopeOf(float[] original, float[] decoded, int bands, bool floored = false)
 {
-    var envelope = new MelEnvelope(bands, (bins - 1) * 2, sampleRate);
+    var envelope = new MelEnvelope(bands, (bins - 1) * 2, sampleRate, floored);
     var gains = MelEnergies(original, envelope);
     var own = MelEnergies(decoded, envelope);
     for (int i = 0; i < gains.Length; i++) gains[i] -= own[i];

@@ -26,6 +26,12 @@ public static class EnvelopeFitting
         /// the codec from 1.38 to 0.68 (docs/evaluation.md).
         /// </summary>
         public const int Bands = 768;
+        /// <summary>
+        /// Whether the bands are at least a bin apart (<see cref="MelFilters.BinFloored"/>): at 768 bands one per bin up to
+        /// 4 kHz and about two bins wide at 8 kHz, where plain mel bands put two filters on each bin below 2.3 kHz and
+        /// three bins under each at 8 kHz. What the plain layout lost was all above 2 kHz (docs/evaluation.md).
+        /// </summary>
+        public const bool BinFloored = true;
         /// <summary>Size of a token's embedding.</summary>
         public const int EmbeddingSize = 32;
         /// <summary>LSTM hidden size.</summary>
@@ -56,11 +62,12 @@ public static class EnvelopeFitting
     /// </summary>
     /// <exception cref="InvalidOperationException">No piece is two frames long.</exception>
     public static EnvelopeLstm Fit(Codebook codebook, IEnumerable<float[]> files, int frameSize, int sampleRate, int bands = Defaults.Bands,
-        int steps = Defaults.Steps, int seed = 1, int embeddingSize = Defaults.EmbeddingSize, int hiddenSize = Defaults.HiddenSize, int passes = Defaults.Passes)
+        int steps = Defaults.Steps, int seed = 1, int embeddingSize = Defaults.EmbeddingSize, int hiddenSize = Defaults.HiddenSize, int passes = Defaults.Passes,
+        bool binFloored = Defaults.BinFloored)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(bands, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 0);
-        var envelope = new MelEnvelope(bands, frameSize, sampleRate);
+        var envelope = new MelEnvelope(bands, frameSize, sampleRate, binFloored);
         var exemplars = EnvelopeLstm.ExemplarEnergies(codebook, envelope);
         // Weighted reservoir sampling of whole pieces (each with a key u^(1 / frames), the largest keys kept while they
         // fit in MaxFrames): every piece is kept, in order, when the collection fits, and memory is bounded when it does not.

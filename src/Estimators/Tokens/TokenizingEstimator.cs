@@ -52,6 +52,11 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         /// play as they are). Default 768.
         /// </summary>
         public int EnvelopeBands { get; set; } = Defaults.EnvelopeBands;
+        /// <summary>
+        /// Whether the envelope's band centres are at least a bin apart (<see cref="Transforms.Spectral.MelFilters.BinFloored"/>);
+        /// false: plain mel bands, as models trained before 2026-12-03 have. Default true.
+        /// </summary>
+        public bool EnvelopeBinFloored { get; set; } = EnvelopeFitting.Defaults.BinFloored;
         /// <summary>Updates of the envelope LSTM's fit (see <see cref="EnvelopeFitting"/>). Default 600.</summary>
         public int EnvelopeSteps { get; set; } = EnvelopeFitting.Defaults.Steps;
         /// <summary>k-means iterations at most. Default 25.</summary>
@@ -117,7 +122,8 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         IEnumerable<float[]> Pieces() => LearnedPieces(input, files, holdOut, bins);
         var codebook = CodebookFitting.Fit(Pieces, bins, options.SampleRate, options.TokenCount, options.MelBands, options.Seed, options.Iterations);
         var envelope = options.EnvelopeBands == 0 ? null
-            : EnvelopeFitting.Fit(codebook, Pieces(), (bins - 1) * 2, options.SampleRate, options.EnvelopeBands, options.EnvelopeSteps, options.Seed);
+            : EnvelopeFitting.Fit(codebook, Pieces(), (bins - 1) * 2, options.SampleRate, options.EnvelopeBands, options.EnvelopeSteps, options.Seed,
+                binFloored: options.EnvelopeBinFloored);
         return new TokenizingTransformer(options.InputColumnName, options.OutputColumnName, codebook, envelope);
     }
 

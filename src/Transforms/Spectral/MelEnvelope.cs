@@ -17,8 +17,11 @@ public sealed class MelEnvelope
     private readonly float[] filters;                 // [bands, bins]
     private readonly (int Band, float Weight)[][] spread; // per bin: the bands over it, weights summing to 1
 
-    /// <summary>Mel bands over 0 Hz to Nyquist, for frames of <paramref name="frameSize"/> samples.</summary>
-    public MelEnvelope(int bands, int frameSize, int sampleRate)
+    /// <summary>
+    /// Mel bands over 0 Hz to Nyquist, for frames of <paramref name="frameSize"/> samples; with
+    /// <paramref name="binFloored"/>, no two band centres closer than a bin (<see cref="MelFilters.BinFloored"/>).
+    /// </summary>
+    public MelEnvelope(int bands, int frameSize, int sampleRate, bool binFloored = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(bands, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(frameSize, 2);
@@ -26,7 +29,8 @@ public sealed class MelEnvelope
         FrameSize = frameSize;
         SampleRate = sampleRate;
         Bins = frameSize / 2 + 1;
-        filters = MelFilters.Triangular(bands, frameSize, sampleRate);
+        BinFloored = binFloored;
+        filters = binFloored ? MelFilters.BinFloored(bands, frameSize, sampleRate) : MelFilters.Triangular(bands, frameSize, sampleRate);
         bandRanges = new (int, int)[bands];
         var over = Enumerable.Range(0, Bins).Select(_ => new List<(int, float)>()).ToArray();
         for (int b = 0; b < bands; b++)
@@ -48,6 +52,9 @@ public sealed class MelEnvelope
 
     /// <summary>Mel bands (B).</summary>
     public int Bands { get; }
+
+    /// <summary>Whether the band centres are at least a bin apart (<see cref="MelFilters.BinFloored"/>).</summary>
+    public bool BinFloored { get; }
 
     /// <summary>Samples per frame (N).</summary>
     public int FrameSize { get; }

@@ -212,7 +212,7 @@ public sealed class EnvelopeLstm
 
     private static float Sigmoid(float x) => 1 / (1 + MathF.Exp(-x));
 
-    /// <summary>Writes the envelope channel (its bands and frame size, then the weights).</summary>
+    /// <summary>Writes the envelope channel (its bands, frame size and band layout, then the weights).</summary>
     public void Save(BinaryWriter w)
     {
         w.Write(Envelope.Bands);
@@ -220,15 +220,20 @@ public sealed class EnvelopeLstm
         w.Write(Envelope.SampleRate);
         w.Write(EmbeddingSize);
         w.Write(HiddenSize);
+        w.Write(Envelope.BinFloored);
         foreach (var table in new[] { embedding, inputWeights, hiddenWeights, inputBias, hiddenBias, headWeights, headBias })
             foreach (var v in table) w.Write(v);
     }
 
-    /// <summary>Reads an envelope channel written by <see cref="Save"/> for <paramref name="codebook"/>.</summary>
+    /// <summary>
+    /// Reads an envelope channel written by <see cref="Save"/> for <paramref name="codebook"/>; without
+    /// <paramref name="layoutSaved"/> (written before the layout was), its bands are plain mel bands.
+    /// </summary>
     /// <exception cref="InvalidDataException">The sizes are implausible.</exception>
-    public static EnvelopeLstm Load(BinaryReader r, Codebook codebook)
+    public static EnvelopeLstm Load(BinaryReader r, Codebook codebook, bool layoutSaved = true)
     {
         int bands = r.ReadInt32(), frameSize = r.ReadInt32(), sampleRate = r.ReadInt32(), e = r.ReadInt32(), h = r.ReadInt32();
+        bool binFloored = layoutSaved && r.ReadBoolean();
         if (bands < 1 || bands > 4096 || frameSize / 2 + 1 != codebook.Bins || sampleRate < 1 || e < 1 || e > 4096 || h < 1 || h > 4096)
             throw new InvalidDataException($"The model's envelope channel is damaged ({bands} bands, frames of {frameSize}, {e} x {h}).");
         float[] Read(long count)
@@ -238,7 +243,7 @@ public sealed class EnvelopeLstm
             return a;
         }
         int k = codebook.TokenCount;
-        return new EnvelopeLstm(codebook, new MelEnvelope(bands, frameSize, sampleRate), e, h, Read((long)k * e), Read(4L * h * (e + bands)),
+        return new EnvelopeLstm(codebook, new MelEnvelope(bands, frameSize, sampleRate, binFloored), e, h, Read((long)k * e), Read(4L * h * (e + bands)),
             Read(4L * h * h), Read(4L * h), Read(4L * h), Read((long)bands * h), Read(bands));
     }
 }
