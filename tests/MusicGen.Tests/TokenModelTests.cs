@@ -237,6 +237,27 @@ public class TokenModelTests
     }
 
     [Fact]
+    public void The_envelope_seed_draws_the_envelope_fit_again_and_nothing_else()
+    {
+        using var temp = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        string songs = TestAudio.MelodyFolder(temp, count: 2, seconds: 3);
+        var files = ml.Data.LoadAudioFiles([songs]);
+        var first = new MusicGenerator(ml.Transforms.TokenModel(TinyTokens()).Fit(files));
+        var again = new MusicGenerator(ml.Transforms.TokenModel(TinyTokens() with { EnvelopeSeed = 7 }).Fit(files));
+        var all = Enumerable.Range(0, first.Tokenizer!.Codebook.TokenCount).ToArray();
+        Assert.Equal(first.Tokenizer.Codebook.Decode(all), again.Tokenizer!.Codebook.Decode(all));
+        string seed = Path.Combine(songs, "song0.wav");
+        var options = new GenerationOptions { Seconds = 1, RandomSeed = 3 };
+        var tokens = first.SampleTokens(seed, options)[0];
+        Assert.Equal(tokens, again.SampleTokens(seed, options)[0]); // the same network
+        var stages = first.Stages;
+        var frames = stages.Vectorizer.Vectorize(stages.Loader.Load(seed).Channels);
+        var primeTokens = first.Tokenizer.Codebook.Encode(frames);
+        Assert.NotEqual(first.Tokenizer.Envelope!.Continue(frames, primeTokens, tokens), again.Tokenizer.Envelope!.Continue(frames, primeTokens, tokens));
+    }
+
+    [Fact]
     public void A_fit_reports_held_out_files_epochs_and_warnings_to_MLContext_Log()
     {
         using var temp = new TempFolder();

@@ -52,6 +52,12 @@ public sealed record PipelineSettings
     public int EnvelopeBands { get; set; } = TokenizingEstimator.Defaults.EnvelopeBands;
     /// <summary>Updates of the envelope LSTM's fit (<see cref="Estimators.Tokens.EnvelopeFitting"/>). Default 600.</summary>
     public int EnvelopeSteps { get; set; } = Estimators.Tokens.EnvelopeFitting.Defaults.Steps;
+    /// <summary>
+    /// Random seed of the envelope LSTM's fit alone (the codebook and the network keep <see cref="Seed"/>); null
+    /// (default): <see cref="Seed"/>. One fit's takes can differ from another's by more than a setting moves them
+    /// (docs/evaluation.md).
+    /// </summary>
+    public int? EnvelopeSeed { get; set; }
     /// <summary>Token embedding size of <see cref="Presets.TokenModel"/>. Default 128.</summary>
     public int EmbeddingSize { get; set; } = 128;
     /// <summary>Share of input tokens replaced at random while training <see cref="Presets.TokenModel"/>. Default 0.1.</summary>
@@ -180,6 +186,7 @@ public static class Presets
             MelBands = s.MelBands,
             EnvelopeBands = s.EnvelopeBands,
             EnvelopeSteps = s.EnvelopeSteps,
+            EnvelopeSeed = s.EnvelopeSeed,
             SampleRate = s.SampleRate,
             Seed = s.Seed,
             ValidationFraction = s.ValidationFraction,

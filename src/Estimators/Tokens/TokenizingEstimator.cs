@@ -59,6 +59,8 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         public bool EnvelopeBinFloored { get; set; } = EnvelopeFitting.Defaults.BinFloored;
         /// <summary>Updates of the envelope LSTM's fit (see <see cref="EnvelopeFitting"/>). Default 600.</summary>
         public int EnvelopeSteps { get; set; } = EnvelopeFitting.Defaults.Steps;
+        /// <summary>Random seed of the envelope LSTM's fit; null (default): <see cref="Seed"/>.</summary>
+        public int? EnvelopeSeed { get; set; }
         /// <summary>k-means iterations at most. Default 25.</summary>
         public int Iterations { get; set; } = 25;
         /// <summary>Random seed of the k-means++ seeding. Default 1.</summary>
@@ -122,7 +124,7 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         IEnumerable<float[]> Pieces() => LearnedPieces(input, files, holdOut, bins);
         var codebook = CodebookFitting.Fit(Pieces, bins, options.SampleRate, options.TokenCount, options.MelBands, options.Seed, options.Iterations);
         var envelope = options.EnvelopeBands == 0 ? null
-            : EnvelopeFitting.Fit(codebook, Pieces(), (bins - 1) * 2, options.SampleRate, options.EnvelopeBands, options.EnvelopeSteps, options.Seed,
+            : EnvelopeFitting.Fit(codebook, Pieces(), (bins - 1) * 2, options.SampleRate, options.EnvelopeBands, options.EnvelopeSteps, options.EnvelopeSeed ?? options.Seed,
                 binFloored: options.EnvelopeBinFloored);
         return new TokenizingTransformer(options.InputColumnName, options.OutputColumnName, codebook, envelope);
     }

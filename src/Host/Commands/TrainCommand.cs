@@ -171,6 +171,7 @@ internal sealed class TrainingOptions
     private readonly Option<float?> clip = Maybe<float>("--clip", "Clip the gradient norm to this, 0: off (default: 1; seed2017: 0)");
     private readonly Option<int?> tokens = Maybe<int>("--tokens", "Codebook size of the default preset (default: 512)");
     private readonly Option<int?> envelopeBands = Maybe<int>("--envelope-bands", "Mel bands of the default preset's envelope channel, 0: none, the exemplars play as they are (default: 768)");
+    private readonly Option<int?> envelopeSeed = Maybe<int>("--envelope-seed", "Random seed of the default preset's envelope channel fit alone (default: --random-seed)");
     private readonly Option<int?> embedding = Maybe<int>("--embedding", "Token embedding size of the default preset (default: 128)");
     private readonly Option<bool> describeTokens = new("--describe-tokens") { Description = "Default preset: embed and score tokens through their codebook centroids" };
     private readonly Option<float?> tokenNoise = Maybe<float>("--token-noise", "Share of input tokens replaced at random while training the default preset (default: 0.1)");
@@ -198,7 +199,7 @@ internal sealed class TrainingOptions
         device.AcceptOnlyFromAmong("cpu", "cuda");
         foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, dropout, learningRate, clip, tokens, embedding,
                      tokenNoise, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device, describeTokens,
-                     segmentSeconds, envelopeBands })
+                     segmentSeconds, envelopeBands, envelopeSeed })
             command.Options.Add(o);
     }
 
@@ -221,6 +222,7 @@ internal sealed class TrainingOptions
         if (r.GetValue(tokens) is { } t) s.TokenCount = t;
         if (r.GetValue(embedding) is { } em) s.EmbeddingSize = em;
         if (r.GetValue(envelopeBands) is { } eb) s.EnvelopeBands = eb;
+        if (r.GetValue(envelopeSeed) is { } es) s.EnvelopeSeed = es;
         if (r.GetValue(tokenNoise) is { } n) s.TokenNoise = n;
         if (r.GetValue(frameSize) is { } f) s.FrameSize = f;
         if (r.GetValue(representation) is { } rep) s.Representation = rep;
