@@ -55,24 +55,27 @@ if (args.Contains("--bin-errors"))
     // Where the model's codec departs from the analysed frames: mean |log-magnitude error| per frequency range, over
     // the bins within 4 units (35 dB) of their frame's loudest.
     double[] edges = [0, 250, 500, 1000, 2000, 4000, 8000, 11026];
-    var err = new double[edges.Length - 1]; var cnt = new double[edges.Length - 1];
+    var errors = new double[edges.Length - 1];
+    var counts = new double[edges.Length - 1];
     foreach (var frames in referenceFrames)
     {
         var model = stages.Tokenizer!.Reconstruct(frames);
         for (int t = 0; t < frames.Length / bins; t++)
         {
-            var f = frames.AsSpan(t * bins, bins); var m = model.AsSpan(t * bins, bins);
+            var f = frames.AsSpan(t * bins, bins);
+            var m = model.AsSpan(t * bins, bins);
             float max = System.Numerics.Tensors.TensorPrimitives.Max(f);
             for (int i = 0; i < bins; i++)
             {
                 if (f[i] < max - 4) continue;
                 double hz = i * (double)sampleRate / ((bins - 1) * 2);
                 int r = Array.FindIndex(edges, e => e > hz) - 1;
-                err[r] += Math.Abs(m[i] - f[i]); cnt[r]++;
+                errors[r] += Math.Abs(m[i] - f[i]);
+                counts[r]++;
             }
         }
     }
-    for (int r = 0; r < err.Length; r++) Console.WriteLine($"{edges[r]}-{edges[r + 1]} Hz: mean |error| {err[r] / cnt[r]:F3} over {cnt[r]} bins");
+    for (int r = 0; r < errors.Length; r++) Console.WriteLine($"{edges[r]}-{edges[r + 1]} Hz: mean |error| {errors[r] / counts[r]:F3} over {counts[r]} bins");
     return 0;
 }
 var embedder = BasicPitch.Find(out var missing) ?? throw new InvalidOperationException(missing);
