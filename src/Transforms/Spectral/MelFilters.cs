@@ -41,7 +41,7 @@ public static class MelFilters
             return [.. Enumerable.Range(0, k).Select(i => i * bin),
                 .. Enumerable.Range(0, bands + 2 - k).Select(i => i == bands + 1 - k ? nyquist : MelToHz(HzToMel(from) + step * i))];
         }
-        bool Floored(int k) => k * bin < nyquist && MelToHz(HzToMel(k * bin) + (HzToMel(nyquist) - HzToMel(k * bin)) / (bands + 1 - k)) - k * bin >= bin;
+        bool Floored(int k) => k * bin < nyquist && Edges(k)[k + 1] - k * bin >= bin;
         int fewest = Enumerable.Range(0, bands + 1).FirstOrDefault(Floored, -1);
         return fewest < 0 ? Triangular(bands, frameSize, sampleRate) : FromEdges(Edges(fewest), frameSize, sampleRate);
     }
