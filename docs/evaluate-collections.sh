@@ -16,7 +16,7 @@ collections=${2:-hyperrogue singularity asc}
 presets=${3:-default seed2017}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 need() { dpkg -s "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null; }; }
-need sox; need libsox-fmt-all
+need sox; need libsox-fmt-all; need ffmpeg  # musicgen decodes MP3 (asc) and Ogg with it
 dotnet build -c Release "$repo/src/Host" -v q -nologo >/dev/null
 [ -d "$repo/tools/basic-pitch/node_modules" ] || npm ci --prefix "$repo/tools/basic-pitch" --no-audit --no-fund >/dev/null
 export MUSICGEN_BASIC_PITCH="$repo/tools/basic-pitch"
