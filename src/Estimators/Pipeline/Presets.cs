@@ -47,7 +47,7 @@ public sealed record PipelineSettings
     public int TokenCount { get; set; } = TokenizingEstimator.Defaults.TokenCount;
     /// <summary>
     /// Mel bands of the envelope channel of <see cref="Presets.TokenModel"/>'s codec (<see cref="EnvelopeLstm"/>); 0: none,
-    /// the exemplars play as they are. Default 768.
+    /// the exemplars play as they are. Default 896.
     /// </summary>
     public int EnvelopeBands { get; set; } = TokenizingEstimator.Defaults.EnvelopeBands;
     /// <summary>Updates of the envelope LSTM's fit (<see cref="Estimators.Tokens.EnvelopeFitting"/>). Default 600.</summary>
@@ -166,7 +166,7 @@ public static class Presets
     /// <summary>
     /// The default model: a token model that predicts a distribution and samples from it. Mono 22050 Hz, log-magnitude
     /// STFT (2048-sample Hann window, hop 512), a 512-token codebook learned by k-means over 64 standardised log-mel bands
-    /// (each token decodes to a real training frame, reshaped to an envelope on 768 mel bands that a small LSTM continues from
+    /// (each token decodes to a real training frame, reshaped to an envelope on 896 mel bands that a small LSTM continues from
     /// the seed's: <see cref="EnvelopeLstm"/>), 16 contiguous streams with truncated backpropagation through
     /// time over 64 steps, an embedding of 128 and 2 LSTM layers of 384 units (dropout 0.3) with recent-token caches, a
     /// successor cache and a beat clock (<see cref="Transforms.Network.FrameLstm"/>; no periodic copy), softmax and

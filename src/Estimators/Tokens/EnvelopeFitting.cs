@@ -20,15 +20,16 @@ public static class EnvelopeFitting
     {
         /// <summary>
         /// Mel bands of the envelope. At 22050 Hz and 2048-sample frames (and bands at least a bin apart) each bin up to
-        /// 4 kHz has its own: the envelope spells the frame's partials bin by bin there, and the exemplar under it adds
-        /// the fine structure of the bands above. On hyperrogue-music 768 plain mel bands against 192 took codec
-        /// transparency from 0.25 to 0.09 and the takes' FAD from 1.35 to 0.95, and on a laboratory with another
-        /// composer's reference the codec from 1.38 to 0.68 (docs/evaluation.md).
+        /// 5.8 kHz has its own: the envelope spells the frame's partials bin by bin there, and the exemplar under it adds
+        /// the fine structure of the bands above (1.3 bins apart at 8 kHz). On hyperrogue-music 768 plain mel bands
+        /// against 192 took codec transparency from 0.25 to 0.09 and the takes' FAD from 1.35 to 0.95, and on a
+        /// laboratory with another composer's reference the codec from 1.38 to 0.68; 896 floored bands against 768 took
+        /// that laboratory's codec from 0.19 to 0.16, where unquantised magnitudes score 0.14 (docs/evaluation.md).
         /// </summary>
-        public const int Bands = 768;
+        public const int Bands = 896;
         /// <summary>
-        /// Whether the bands are at least a bin apart (<see cref="MelFilters.BinFloored"/>): at 768 bands one per bin up to
-        /// 4 kHz and about two bins wide at 8 kHz, where plain mel bands put two filters on each bin below 2.3 kHz and
+        /// Whether the bands are at least a bin apart (<see cref="MelFilters.BinFloored"/>): at 896 bands one per bin up to
+        /// 5.8 kHz and 1.3 bins apart at 8 kHz, where 768 plain mel bands put two filters on each bin below 2.3 kHz and
         /// three bins under each at 8 kHz. What the plain layout lost was all above 2 kHz (docs/evaluation.md).
         /// </summary>
         public const bool BinFloored = true;
@@ -49,7 +50,7 @@ public static class EnvelopeFitting
         /// <summary>Adam's step size.</summary>
         public const double LearningRate = 2e-3;
         /// <summary>
-        /// Frames learned from at most (about 50 minutes at hop 512 and 22050 Hz; 384 MB of residuals at 768 bands): a
+        /// Frames learned from at most (about 50 minutes at hop 512 and 22050 Hz; 448 MB of residuals at 896 bands): a
         /// larger collection is sampled by whole pieces, so memory does not follow the collection.
         /// </summary>
         public const int MaxFrames = 131_072;

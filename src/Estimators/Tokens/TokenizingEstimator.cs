@@ -49,7 +49,7 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         /// <summary>
         /// Mel bands of the codec's envelope channel (<see cref="EnvelopeLstm"/>): each exemplar is reshaped to its frame's
         /// envelope on this many bands, continued by a small LSTM when generating. 0: no envelope channel (the exemplars
-        /// play as they are). Default 768.
+        /// play as they are). Default 896.
         /// </summary>
         public int EnvelopeBands { get; set; } = Defaults.EnvelopeBands;
         /// <summary>

@@ -170,7 +170,7 @@ internal sealed class TrainingOptions
     private readonly Option<float?> learningRate = Maybe<float>("--learning-rate", "Adam's learning rate (default: 0.001)");
     private readonly Option<float?> clip = Maybe<float>("--clip", "Clip the gradient norm to this, 0: off (default: 1; seed2017: 0)");
     private readonly Option<int?> tokens = Maybe<int>("--tokens", "Codebook size of the default preset (default: 512)");
-    private readonly Option<int?> envelopeBands = Maybe<int>("--envelope-bands", "Mel bands of the default preset's envelope channel, 0: none, the exemplars play as they are (default: 768)");
+    private readonly Option<int?> envelopeBands = Maybe<int>("--envelope-bands", "Mel bands of the default preset's envelope channel, 0: none, the exemplars play as they are (default: 896)");
     private readonly Option<int?> envelopeSeed = Maybe<int>("--envelope-seed", "Random seed of the default preset's envelope channel fit alone (default: --random-seed)");
     private readonly Option<int?> embedding = Maybe<int>("--embedding", "Token embedding size of the default preset (default: 128)");
     private readonly Option<bool> describeTokens = new("--describe-tokens") { Description = "Default preset: embed and score tokens through their codebook centroids" };

@@ -6,7 +6,7 @@ namespace MusicGen.Transforms.Tokens;
 /// <summary>
 /// The codec's envelope channel. A token decodes to an exemplar frame, real training audio with the right spectral
 /// shape but another piece's notes; each frame also carries its envelope on <see cref="MelEnvelope.Bands"/> mel bands
-/// (768 by default, at least a bin apart: at 22050 Hz and 2048-sample frames one per bin up to 4 kHz, where they spell
+/// (896 by default, at least a bin apart: at 22050 Hz and 2048-sample frames one per bin up to 5.8 kHz, where they spell
 /// the partials), kept as the residual against its exemplar's own
 /// envelope, and the exemplar is reshaped by it. <see cref="Residuals(ReadOnlySpan{float}, IReadOnlyList{int})"/>
 /// analyses real frames (what <c>reconstruct</c> plays); when generating, there are only tokens, and a small LSTM
