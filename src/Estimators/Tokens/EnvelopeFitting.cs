@@ -24,7 +24,7 @@ public static class EnvelopeFitting
         /// the fine structure of the bands above (1.3 bins apart at 8 kHz). On hyperrogue-music 768 plain mel bands
         /// against 192 took codec transparency from 0.25 to 0.09 and the takes' FAD from 1.35 to 0.95, and on a
         /// laboratory with another composer's reference the codec from 1.38 to 0.68; 896 floored bands against 768 took
-        /// that laboratory's codec from 0.19 to 0.16, where unquantised magnitudes score 0.14 (docs/evaluation.md).
+        /// that laboratory's codec from 0.183 to 0.154, where unquantised magnitudes score 0.152 (docs/evaluation.md).
         /// </summary>
         public const int Bands = 896;
         /// <summary>
