@@ -13,6 +13,9 @@ public class CliTests
         return (code, output.ToString(), error.ToString());
     }
 
+    /// <summary>Asserts exit code 0, with the command's error output as the message (a rare internal error says what it was).</summary>
+    private static void Succeeded((int Code, string Out, string Err) run) => Assert.True(run.Code == 0, $"exit code {run.Code}: {run.Err}");
+
     /// <summary>The default (token) preset, made tiny.</summary>
     private static readonly string[] TinyModel = ["--frame-size", "256", "--hop", "64", "--tokens", "16", "--mel-bands", "16", "--sample-rate", "8000",
         "--batch-size", "2", "--sequence-length", "8", "--layers", "1", "--hidden", "16", "--embedding", "8", "--epochs", "2"];
@@ -83,9 +86,9 @@ public class CliTests
         using var temp = new TempFolder();
         string songs = TestAudio.MelodyFolder(temp);
         string model = temp.File("m.zip");
-        Assert.Equal(0, Run(["train", songs, "--model", model, .. TinyModel]).Code);
+        Succeeded(Run(["train", songs, "--model", model, .. TinyModel]));
         string seed = Path.Combine(songs, "song0.wav");
-        Assert.Equal(0, Run("generate", "--model", model, "--seed", seed, "--seconds", "1", "--out", temp.File("here.wav")).Code);
+        Succeeded(Run("generate", "--model", model, "--seed", seed, "--seconds", "1", "--out", temp.File("here.wav")));
 
         var start = new System.Diagnostics.ProcessStartInfo("dotnet")
         {
@@ -108,7 +111,7 @@ public class CliTests
         using var temp = new TempFolder();
         string songs = TestAudio.MelodyFolder(temp);
         string model = temp.File("m.zip");
-        Assert.Equal(0, Run(["train", songs, "--model", model, .. TinyModel]).Code);
+        Succeeded(Run(["train", songs, "--model", model, .. TinyModel]));
         using (var zip = System.IO.Compression.ZipFile.Open(model, System.IO.Compression.ZipArchiveMode.Update))
         {
             var entry = zip.Entries.Single(e => e.FullName.EndsWith("Weights.bin", StringComparison.Ordinal));

@@ -25,6 +25,9 @@ public class SafetyTests
         return (code, output.ToString(), error.ToString());
     }
 
+    /// <summary>Asserts exit code 0, with the command's error output as the message (a rare internal error says what it was).</summary>
+    private static void Succeeded((int Code, string Out, string Err) run) => Assert.True(run.Code == 0, $"exit code {run.Code}: {run.Err}");
+
     /// <summary>A folder of songs and a model trained on them.</summary>
     private static (string Songs, string Model) Trained(TempFolder temp)
     {
@@ -98,7 +101,7 @@ public class SafetyTests
         var inspect = Run("inspect", songs);
         Assert.Contains("2 sample(s) are NaN or infinite", inspect.Out);
         var train = Run(["train", songs, "--model", temp.File("m.zip"), .. TinyModel]);
-        Assert.Equal(0, train.Code);
+        Succeeded(train);
         Assert.Contains("skipping bad.wav: 2 sample(s) are NaN or infinite", train.Err);
     }
 
@@ -162,7 +165,7 @@ public class SafetyTests
             Assert.False(File.Exists(model));
         }
         File.WriteAllText(TrainingLock.PathOf(model), "999999 1");                // a run that no longer exists
-        Assert.Equal(0, Run(["train", songs, "--model", model, .. TinyModel]).Code);
+        Succeeded(Run(["train", songs, "--model", model, .. TinyModel]));
         Assert.False(File.Exists(TrainingLock.PathOf(model)));                    // released at the end
     }
 
