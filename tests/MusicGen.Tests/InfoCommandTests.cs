@@ -1,26 +1,17 @@
 using System.Text.Json;
+using static MusicGen.Tests.TestCli;
 
 namespace MusicGen.Tests;
 
 public class InfoCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Host.Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
     [Fact]
     public void A_trained_model_says_how_it_was_trained()
     {
         using var temp = new TempFolder();
         string songs = TestAudio.MelodyFolder(temp, count: 3);
         string model = temp.File("m.zip");
-        var train = Run("train", songs, "--model", model, "--frame-size", "256", "--hop", "64", "--tokens", "16", "--mel-bands", "16",
-            "--sample-rate", "8000", "--batch-size", "2", "--sequence-length", "8", "--layers", "1", "--hidden", "16", "--embedding", "8", "--epochs", "2");
-        Assert.True(train.Code == 0, train.Err);
+        Succeeded(Run(["train", songs, "--model", model, .. TinyModel]));
 
         var (code, text, _) = Run("info", model);
         Assert.Equal(0, code);

@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Runtime.InteropServices;
 using MusicGen.Estimators;
 using MusicGen.Transforms.Audio;
+using static MusicGen.Tests.TestCli;
 
 namespace MusicGen.Tests;
 
@@ -14,20 +15,6 @@ namespace MusicGen.Tests;
 [Trait("Category", "Safety")]
 public class SafetyTests
 {
-    private static readonly string[] TinyModel = ["--frame-size", "256", "--hop", "64", "--tokens", "16", "--mel-bands", "16", "--sample-rate", "8000",
-        "--batch-size", "2", "--sequence-length", "8", "--layers", "1", "--hidden", "16", "--embedding", "8", "--epochs", "2"];
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Host.Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
-    /// <summary>Asserts exit code 0, with the command's error output as the message (a rare internal error says what it was).</summary>
-    private static void Succeeded((int Code, string Out, string Err) run) => Assert.True(run.Code == 0, $"exit code {run.Code}: {run.Err}");
-
     /// <summary>A folder of songs and a model trained on them.</summary>
     private static (string Songs, string Model) Trained(TempFolder temp)
     {
