@@ -227,4 +227,60 @@ public class NetworkCacheTests
         Assert.InRange(p[10] / p[50], 2.0, 4.5);                // others in proportion to their frequencies (3:1)
         Assert.InRange(p[10], 0.2 * unigram, 0.8 * unigram);    // and scaled down by the repeat's share
     }
+
+    /// <summary>A network with every memory (caches, successor cache, periodic copy, beat clock) and a backoff.</summary>
+    private static FrameLstm EveryMemory(int vocabulary)
+    {
+        manual_seed(4);
+        var descriptors = Enumerable.Range(0, vocabulary * 3).Select(i => (float)Math.Sin(i * 1.3)).ToArray();
+        var network = new FrameLstm(1, [8], [0f], tokenCount: vocabulary, embeddingSize: 4, successorCache: true, periodicCopy: true,
+            beatDescriptors: descriptors);
+        var counts = Enumerable.Range(1, vocabulary).Select(i => (long)i).ToArray();
+        network.StartFromBaseline(counts, 0.4);
+        network.SetBackoff(counts, 0.4, 0.2);
+        network.eval();
+        return network;
+    }
+
+    [Fact]
+    public void The_memory_fit_gives_the_forward_pass_outputs_under_any_gains()
+    {
+        using var scope = NewDisposeScope();
+        using var network = EveryMemory(12);
+        var rng = new Random(6);
+        var input = Tokens(Enumerable.Range(0, 300).Select(_ => rng.Next(12)).ToArray());
+        var output = network.MemoryFit(input);
+        for (int round = 0; round < 2; round++)
+        {
+            float[] expected;
+            using (no_grad()) expected = Tensors.ToArray(network.call(input, null).Output);
+            var fitted = Tensors.ToArray(output());
+            Assert.Equal(expected.Length, fitted.Length);
+            for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], (double)fitted[i], 1e-4);
+            // Other gains: the fit's function follows them without being built again.
+            using (no_grad()) foreach (var gain in network.MemoryGains) gain.add_(0.7);
+        }
+    }
+
+    [Fact]
+    public void Seed_adaptation_lowers_the_excerpts_loss_and_puts_the_gains_back()
+    {
+        using var scope = NewDisposeScope();
+        using var network = EveryMemory(12);
+        var rng = new Random(7);
+        var cycle = Enumerable.Range(0, 9).Select(_ => rng.Next(12)).ToArray();
+        var excerpt = Enumerable.Range(0, 200).Select(t => cycle[t % cycle.Length]).ToArray(); // a seed that repeats itself
+        var before = network.MemoryGains.Select(Tensors.ToArray).ToArray();
+        var weights = network.parameters().Where(p => !network.MemoryGains.Contains(p)).Select(Tensors.ToArray).ToArray();
+        using (var adaptation = SeedAdaptation.Fit(network, excerpt, strength: 3))
+        {
+            var (lossBefore, lossAfter) = adaptation.Loss;
+            Assert.True(lossAfter < lossBefore - 0.1, $"the excerpt's loss went from {lossBefore} to {lossAfter}");
+            Assert.NotEqual(before[0], Tensors.ToArray(network.MemoryGains[0]));
+            Assert.Equal(weights, network.parameters().Where(p => !network.MemoryGains.Contains(p)).Select(Tensors.ToArray).ToArray());
+        }
+        Assert.Equal(before, network.MemoryGains.Select(Tensors.ToArray).ToArray());
+        using (var none = SeedAdaptation.Fit(network, excerpt, strength: 0)) Assert.True(double.IsNaN(none.Loss.Before));
+        Assert.Equal(before, network.MemoryGains.Select(Tensors.ToArray).ToArray());
+    }
 }

@@ -203,6 +203,15 @@ public class TokenModelTests
         Assert.Equal(1.0, Remembered(1));
         Assert.Equal(none, Remembered(0));
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SongMemory = 1.5 }));
+        // Seed adaptation (on by default) fits the network's memory gains for the call only: the takes differ from the
+        // trained gains' (0), and the model's own gains are the same after it.
+        var gains = generator.Stages.Network.Network.MemoryGains;
+        var trained = gains.Select(Tensors.ToArray).ToArray();
+        var adapted = generator.SampleTokens(twoNotes, new GenerationOptions { Seconds = 2, Takes = 4 });
+        Assert.Equal(trained, gains.Select(Tensors.ToArray).ToArray());
+        Assert.NotEqual(adapted.SelectMany(t => t), generator.SampleTokens(twoNotes, new GenerationOptions { Seconds = 2, Takes = 4, SeedAdaptation = 0 }).SelectMany(t => t));
+        Assert.Equal(adapted, generator.SampleTokens(twoNotes, new GenerationOptions { Seconds = 2, Takes = 4 }));
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedAdaptation = -1 }));
 
         var greedy = generator.SampleTokens(seed, new GenerationOptions { Seconds = 1, Temperature = 0, Takes = 2, RandomSeed = 1 });
         Assert.Equal(greedy[0], greedy[1]);    // temperature 0 ignores the random seed

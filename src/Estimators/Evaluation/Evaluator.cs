@@ -254,6 +254,7 @@ public static class Evaluator
         BeatGuidance = given.BeatGuidance,
         SeedPrior = given.SeedPrior,
         SongMemory = given.SongMemory,
+        SeedAdaptation = given.SeedAdaptation,
         SeedTimbre = given.SeedTimbre,
         SeedDynamics = given.SeedDynamics,
         SeedGroove = given.SeedGroove,

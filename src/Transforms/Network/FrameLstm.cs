@@ -242,31 +242,16 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         if (tokens is null) return (result, new LstmState(next));
         var onehot = nn.functional.one_hot(tokens, TokenCount).to_type(ScalarType.Float32); // [T, B, V]
         var caches = Caches(onehot, state?.Caches);
-        using Scalar one = 1;
-        for (int j = 0; j < CacheDecays.Count; j++) result = result.Plus(caches[j].Plus(one).log() * cacheGains![j]);
-        if (beat is { } clock)
-        {
-            // The previous token's logit moves with the expected onset, the periodicity and their product.
-            var f = clock.Features;
-            var mix = cat([f, f.narrow(-1, 0, 1) * f.narrow(-1, 1, 1)], -1);             // [T, B, 3]
-            result = result.Plus(matmul(mix, beatGains!).unsqueeze(-1) * onehot);
-        }
         Tensor? successors = null;
-        if (successorGain is not null)
-        {
-            var counts = SuccessorCounts(onehot, state, out successors);
-            result = result.Plus(counts.Plus(one).log() * successorGain);
-        }
-        Tensor? history = null, rates = null, probabilities = null;
+        var counts = successorGain is null ? null : SuccessorCounts(onehot, state, out successors);
+        var memories = Memories(caches, beat?.Features, counts);
+        Tensor? history = null, rates = null, copy = null, gate = null;
         if (periodSharpness is not null)
         {
-            var (copy, nextHistory, nextRates) = PeriodCopy(tokens, state);
-            history = nextHistory;
-            rates = nextRates;
-            var gate = nn.functional.sigmoid(copyGate!.call(top)); // [T, B, 1]
-            probabilities = (nn.functional.softmax(result, -1) * gate.neg().Plus(one)).Plus(copy * gate);
+            (copy, history, rates) = PeriodCopy(tokens, state);
+            gate = nn.functional.sigmoid(copyGate!.call(top)); // [T, B, 1]
         }
-        if (BackoffWeight > 0) probabilities = WithBackoff(probabilities ?? nn.functional.softmax(result, -1), caches[0]);
+        result = Mixed(Weighed(result, memories, onehot), copy, gate, caches[0]);
         // Generation's onset guide reads the last few tokens: kept (and the guide made) only outside training.
         Tensor? recent = null;
         if (beat is not null && !training)
@@ -275,10 +260,6 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             var joined = cat([carriedRecent, tokens], 0);
             recent = joined.narrow(0, joined.shape[0] - GuideSpan, GuideSpan).clone();                        // [span, B]
         }
-        // Mixtures are summed as probabilities and turned into log-probabilities once (a log-softmax of them is themselves);
-        // the floor keeps a saturated gate (sigmoid rounds to 1 in float32) from giving a target log(0).
-        using Scalar floor = 1e-30f;
-        if (probabilities is not null) result = probabilities.clamp_min(floor).log();
         return (result, new LstmState(next)
         {
             Caches = stack(caches.Select(c => c[-1]).ToArray()),
@@ -291,6 +272,98 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             RecentTokens = recent,
             OnsetGuide = beat is { } last && recent is not null ? OnsetGuide(recent, last.Features[-1], last.Statistics) : null,
         });
+    }
+
+    /// <summary>The terms of a token model's logits that its in-song memory gains weigh (<see cref="Weighed"/>).</summary>
+    private sealed record MemoryTerms(Tensor[] Caches, Tensor? BeatMix, Tensor? Successors);
+
+    /// <summary>log(1 + count) of each recent-token cache and of the successor counts, and the beat clock's mix of features.</summary>
+    private static MemoryTerms Memories(Tensor[] caches, Tensor? beatFeatures, Tensor? successorCounts)
+    {
+        using Scalar one = 1;
+        // The previous token's logit moves with the expected onset, the periodicity and their product.
+        var mix = beatFeatures is { } f ? cat([f, f.narrow(-1, 0, 1) * f.narrow(-1, 1, 1)], -1) : null; // [T, B, 3]
+        return new(caches.Select(c => c.Plus(one).log()).ToArray(), mix, successorCounts?.Plus(one).log());
+    }
+
+    /// <summary>The logits with each memory term times its gain added.</summary>
+    private Tensor Weighed(Tensor logits, MemoryTerms memories, Tensor onehot)
+    {
+        var result = logits;
+        for (int j = 0; j < memories.Caches.Length; j++) result = result.Plus(memories.Caches[j] * cacheGains![j]);
+        if (memories.BeatMix is { } mix) result = result.Plus(matmul(mix, beatGains!).unsqueeze(-1) * onehot);
+        if (memories.Successors is { } successors) result = result.Plus(successors * successorGain!);
+        return result;
+    }
+
+    /// <summary>
+    /// The log-probabilities of logits mixed with the periodic copy (where <paramref name="gate"/> is given) and the
+    /// backoff (where its weight is above 0); the logits themselves where neither is.
+    /// </summary>
+    private Tensor Mixed(Tensor logits, Tensor? copy, Tensor? gate, Tensor previous)
+    {
+        Tensor? probabilities = null;
+        using Scalar one = 1;
+        if (gate is not null) probabilities = (nn.functional.softmax(logits, -1) * gate.neg().Plus(one)).Plus(copy! * gate);
+        if (BackoffWeight > 0) probabilities = WithBackoff(probabilities ?? nn.functional.softmax(logits, -1), previous);
+        // Mixtures are summed as probabilities and turned into log-probabilities once (a log-softmax of them is themselves);
+        // the floor keeps a saturated gate (sigmoid rounds to 1 in float32) from giving a target log(0).
+        using Scalar floor = 1e-30f;
+        return probabilities is null ? logits : probabilities.clamp_min(floor).log();
+    }
+
+    /// <summary>The in-song memory gains of a token model, the parameters <see cref="MemoryFit"/> fits.</summary>
+    public IReadOnlyList<Parameter> MemoryGains =>
+        new[] { cacheGains, successorGain, beatGains }.Where(p => p is not null).Select(p => p!).ToArray();
+
+    /// <summary>
+    /// For a token model, a function that gives the log-probabilities of the next token at every step of
+    /// <paramref name="input"/> ([T, B, 1], from zeros, as <see cref="forward"/> in evaluation mode) under the current
+    /// <see cref="MemoryGains"/>: everything the gains do not weigh is computed once here, without gradients, so that
+    /// fitting the gains to an excerpt costs a few elementwise operations a step instead of a whole forward pass.
+    /// The returned tensors belong to the caller's dispose scope.
+    /// </summary>
+    public Func<Tensor> MemoryFit(Tensor input)
+    {
+        if (TokenCount == 0) throw new InvalidOperationException("Only a token model has memory gains.");
+        if (input.shape[0] > 2 * PieceSteps) throw new ArgumentException($"Fit to at most {2 * PieceSteps} steps, not {input.shape[0]}.", nameof(input));
+        Tensor logits, onehot, previous;
+        MemoryTerms memories;
+        Tensor? copy = null, gate = null;
+        using (no_grad())
+        {
+            bool wasTraining = training;
+            eval();
+            try
+            {
+                var tokens = input.squeeze(-1).to_type(ScalarType.Int64);
+                var keys = keptKeys ?? TokenKeys();
+                var x = keys is null ? embedding!.call(tokens) : keys.index_select(0, tokens.reshape(-1)).reshape(tokens.shape[0], tokens.shape[1], -1);
+                Tensor? beatFeatures = null;
+                if (beatGains is not null)
+                {
+                    beatFeatures = Beat(tokens, null).Features;
+                    x = cat([x, beatFeatures], -1);
+                }
+                foreach (var layer in layers) (x, _, _) = layer.call(x, null);
+                logits = output.call(x);
+                if (keys is not null) logits = matmul(logits, keys.t()).Plus(tokenBias!);
+                onehot = nn.functional.one_hot(tokens, TokenCount).to_type(ScalarType.Float32);
+                var caches = Caches(onehot, null);
+                previous = caches[0];
+                memories = Memories(caches, beatFeatures, successorGain is null ? null : SuccessorCounts(onehot, null, out _));
+                if (periodSharpness is not null)
+                {
+                    copy = PeriodCopy(tokens, null).Copy;
+                    gate = nn.functional.sigmoid(copyGate!.call(x));
+                }
+            }
+            finally
+            {
+                if (wasTraining) train();
+            }
+        }
+        return () => Mixed(Weighed(logits, memories, onehot), copy, gate, previous);
     }
 
     /// <summary>
