@@ -219,6 +219,48 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             }
             return (cat(outputs, 0), carried!);
         }
+        var pass = Pass(input, state);
+        if (pass.Tokens is not { } tokens) return (pass.Logits, new LstmState(pass.Next));
+        var result = pass.Output();
+        var beat = pass.Beat;
+        var caches = pass.Caches!;
+        // Generation's onset guide reads the last few tokens: kept (and the guide made) only outside training.
+        Tensor? recent = null;
+        if (beat is not null && !training)
+        {
+            var carriedRecent = state?.RecentTokens ?? tokens[0].unsqueeze(0).expand(GuideSpan, -1);
+            var joined = cat([carriedRecent, tokens], 0);
+            recent = joined.narrow(0, joined.shape[0] - GuideSpan, GuideSpan).clone();                        // [span, B]
+        }
+        return (result, new LstmState(pass.Next)
+        {
+            Caches = stack(caches.Select(c => c[-1]).ToArray()),
+            Successors = pass.Successors,
+            History = pass.History,
+            MatchRates = pass.Rates,
+            OnsetHistory = beat?.History,
+            OnsetStatistics = beat?.Statistics,
+            BeatRates = beat?.Rates,
+            RecentTokens = recent,
+            OnsetGuide = beat is { } last && recent is not null ? OnsetGuide(recent, last.Features[-1], last.Statistics) : null,
+        });
+    }
+
+    /// <summary>
+    /// One pass of the network over its input, up to the logits before the in-song memories are weighed in: what
+    /// <see cref="forward"/> returns and carries, and what <see cref="MemoryFit"/> keeps.
+    /// </summary>
+    private sealed record NetworkPass(FrameLstm Network, Tensor? Tokens, Tensor Logits, (Tensor H, Tensor C)[] Next,
+        (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates)? Beat, Tensor? OneHot, Tensor[]? Caches, Tensor? Successors,
+        MemoryTerms? Memories, Tensor? Copy, Tensor? Gate, Tensor? History, Tensor? Rates)
+    {
+        /// <summary>A token model's log-probabilities (its logits where nothing is mixed in) under the current memory gains.</summary>
+        public Tensor Output() => Network.Mixed(Network.Weighed(Logits, Memories!, OneHot!), Copy, Gate, Caches![0]);
+    }
+
+    /// <summary>The pass over <paramref name="input"/> from <paramref name="state"/> (null: zeros).</summary>
+    private NetworkPass Pass(Tensor input, LstmState? state)
+    {
         var tokens = TokenCount == 0 ? null : input.squeeze(-1).to_type(ScalarType.Int64);
         Tensor? keys = keptKeys ?? TokenKeys();
         var x = tokens is null ? input : keys is null ? embedding!.call(tokens) : keys.index_select(0, tokens.reshape(-1)).reshape(tokens.shape[0], tokens.shape[1], -1);
@@ -239,7 +281,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var top = x;
         var result = output.call(x);
         if (keys is not null) result = matmul(result, keys.t()).Plus(tokenBias!);
-        if (tokens is null) return (result, new LstmState(next));
+        if (tokens is null) return new(this, null, result, next, null, null, null, null, null, null, null, null, null);
         var onehot = nn.functional.one_hot(tokens, TokenCount).to_type(ScalarType.Float32); // [T, B, V]
         var caches = Caches(onehot, state?.Caches);
         Tensor? successors = null;
@@ -251,27 +293,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             (copy, history, rates) = PeriodCopy(tokens, state);
             gate = nn.functional.sigmoid(copyGate!.call(top)); // [T, B, 1]
         }
-        result = Mixed(Weighed(result, memories, onehot), copy, gate, caches[0]);
-        // Generation's onset guide reads the last few tokens: kept (and the guide made) only outside training.
-        Tensor? recent = null;
-        if (beat is not null && !training)
-        {
-            var carriedRecent = state?.RecentTokens ?? tokens[0].unsqueeze(0).expand(GuideSpan, -1);
-            var joined = cat([carriedRecent, tokens], 0);
-            recent = joined.narrow(0, joined.shape[0] - GuideSpan, GuideSpan).clone();                        // [span, B]
-        }
-        return (result, new LstmState(next)
-        {
-            Caches = stack(caches.Select(c => c[-1]).ToArray()),
-            Successors = successors,
-            History = history,
-            MatchRates = rates,
-            OnsetHistory = beat?.History,
-            OnsetStatistics = beat?.Statistics,
-            BeatRates = beat?.Rates,
-            RecentTokens = recent,
-            OnsetGuide = beat is { } last && recent is not null ? OnsetGuide(recent, last.Features[-1], last.Statistics) : null,
-        });
+        return new(this, tokens, result, next, beat, onehot, caches, successors, memories, copy, gate, history, rates);
     }
 
     /// <summary>The terms of a token model's logits that its in-song memory gains weigh (<see cref="Weighed"/>).</summary>
@@ -327,43 +349,21 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     {
         if (TokenCount == 0) throw new InvalidOperationException("Only a token model has memory gains.");
         if (input.shape[0] > 2 * PieceSteps) throw new ArgumentException($"Fit to at most {2 * PieceSteps} steps, not {input.shape[0]}.", nameof(input));
-        Tensor logits, onehot, previous;
-        MemoryTerms memories;
-        Tensor? copy = null, gate = null;
+        NetworkPass pass;
         using (no_grad())
         {
             bool wasTraining = training;
             eval();
             try
             {
-                var tokens = input.squeeze(-1).to_type(ScalarType.Int64);
-                var keys = keptKeys ?? TokenKeys();
-                var x = keys is null ? embedding!.call(tokens) : keys.index_select(0, tokens.reshape(-1)).reshape(tokens.shape[0], tokens.shape[1], -1);
-                Tensor? beatFeatures = null;
-                if (beatGains is not null)
-                {
-                    beatFeatures = Beat(tokens, null).Features;
-                    x = cat([x, beatFeatures], -1);
-                }
-                foreach (var layer in layers) (x, _, _) = layer.call(x, null);
-                logits = output.call(x);
-                if (keys is not null) logits = matmul(logits, keys.t()).Plus(tokenBias!);
-                onehot = nn.functional.one_hot(tokens, TokenCount).to_type(ScalarType.Float32);
-                var caches = Caches(onehot, null);
-                previous = caches[0];
-                memories = Memories(caches, beatFeatures, successorGain is null ? null : SuccessorCounts(onehot, null, out _));
-                if (periodSharpness is not null)
-                {
-                    copy = PeriodCopy(tokens, null).Copy;
-                    gate = nn.functional.sigmoid(copyGate!.call(x));
-                }
+                pass = Pass(input, null);
             }
             finally
             {
                 if (wasTraining) train();
             }
         }
-        return () => Mixed(Weighed(logits, memories, onehot), copy, gate, previous);
+        return pass.Output;
     }
 
     /// <summary>
