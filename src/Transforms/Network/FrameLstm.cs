@@ -339,31 +339,81 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         new[] { cacheGains, successorGain, beatGains }.Where(p => p is not null).Select(p => p!).ToArray();
 
     /// <summary>
-    /// For a token model, a function that gives the log-probabilities of the next token at every step of
-    /// <paramref name="input"/> ([T, B, 1], from zeros, as <see cref="forward"/> in evaluation mode) under the current
-    /// <see cref="MemoryGains"/>: everything the gains do not weigh is computed once here, without gradients, so that
-    /// fitting the gains to an excerpt costs a few elementwise operations a step instead of a whole forward pass.
-    /// The returned tensors belong to the caller's dispose scope.
+    /// For a token model, a function that gives the mean next-token cross-entropy of <paramref name="targets"/> after
+    /// <paramref name="input"/> (both [T, B, 1]; from zeros, as <see cref="forward"/> in evaluation mode) under the current
+    /// <see cref="MemoryGains"/>. Everything the gains do not weigh is computed once here, without gradients, and so are
+    /// the tokens they cannot touch: every memory term lives on the tokens of the excerpt, so the other tokens' logits
+    /// enter only as one log-sum-exp per step. Fitting the gains to a 10 s excerpt then costs a few operations on
+    /// [steps, its distinct tokens] a step instead of a whole forward pass. The tensors belong to the caller's dispose scope.
     /// </summary>
-    public Func<Tensor> MemoryFit(Tensor input)
+    public Func<Tensor> MemoryFit(Tensor input, Tensor targets)
     {
         if (TokenCount == 0) throw new InvalidOperationException("Only a token model has memory gains.");
         if (input.shape[0] > 2 * PieceSteps) throw new ArgumentException($"Fit to at most {2 * PieceSteps} steps, not {input.shape[0]}.", nameof(input));
+        using var noGrad = no_grad();
+        bool wasTraining = training;
+        eval();
         NetworkPass pass;
-        using (no_grad())
+        try
         {
-            bool wasTraining = training;
-            eval();
-            try
-            {
-                pass = Pass(input, null);
-            }
-            finally
-            {
-                if (wasTraining) train();
-            }
+            pass = Pass(input, null);
         }
-        return pass.Output;
+        finally
+        {
+            if (wasTraining) train();
+        }
+        // The excerpt's tokens (inputs and targets) and each target's place among them.
+        var inputTokens = Tensors.ToArray(input).Select(v => (long)v).ToArray();
+        var targetTokens = Tensors.ToArray(targets).Select(v => (long)v).ToArray();
+        var playedTokens = inputTokens.Concat(targetTokens).Distinct().Order().ToArray();
+        var place = new Dictionary<long, long>();
+        for (int i = 0; i < playedTokens.Length; i++) place[playedTokens[i]] = i;
+        var played = tensor(playedTokens);
+        var target = tensor(targetTokens.Select(t => place[t]).ToArray(), [targets.shape[0], targets.shape[1], 1]);
+        Tensor Columns(Tensor t) => t.index_select(-1, played);
+        var others = ones(TokenCount, ScalarType.Bool);
+        foreach (long t in playedTokens) others[t] = false;
+        var rest = pass.Logits.masked_fill(others.logical_not(), float.NegativeInfinity).logsumexp(-1, keepdim: true); // [T, B, 1]
+        var logits = Columns(pass.Logits);
+        var memories = new MemoryTerms(pass.Memories!.Caches.Select(Columns).ToArray(), pass.Memories.BeatMix,
+            pass.Memories.Successors is { } successors ? Columns(successors) : null);
+        var onehot = Columns(pass.OneHot!);
+        var copy = pass.Copy is { } proposal ? proposal.index_select(-1, played).gather(-1, target) : null;
+        // A copy proposal sums to 0 before there is any history, and then the mixture to less than 1: the training's
+        // cross-entropy (a log-softmax of the log-probabilities) renormalises it, and so does this.
+        var copySum = pass.Copy?.sum(-1, keepdim: true);
+        Tensor? backoff = null;
+        if (BackoffWeight > 0)
+        {
+            // The backoff's probability of each target: the repeat rate where it repeats the input, plus the unigram's share.
+            var r = get_buffer("backoff_repeat")!;
+            using Scalar one = 1;
+            backoff = (onehot.gather(-1, target) * r).Plus(Columns(get_buffer("backoff_unigram")!).index_select(0, target.reshape(-1)).reshape(target.shape) * r.neg().Plus(one));
+        }
+        var gate = pass.Gate;
+        return () =>
+        {
+            var weighed = Weighed(logits, memories, onehot);
+            var logProbability = weighed.gather(-1, target).sub(cat([weighed, rest], -1).logsumexp(-1, keepdim: true)); // [T, B, 1]
+            if (gate is null && backoff is null) return logProbability.mean().neg();
+            using Scalar one = 1;
+            var probability = logProbability.exp();
+            Tensor? sum = null;
+            if (gate is not null)
+            {
+                probability = (probability * gate.neg().Plus(one)).Plus(copy! * gate);
+                sum = gate.neg().Plus(one).Plus(copySum! * gate);
+            }
+            if (backoff is not null)
+            {
+                var w = get_buffer("backoff_weight")!;
+                probability = (probability * w.neg().Plus(one)).Plus(backoff * w);
+                if (sum is not null) sum = (sum * w.neg().Plus(one)).Plus(w);
+            }
+            using Scalar floor = 1e-30f;
+            var logs = probability.clamp_min(floor).log();
+            return (sum is null ? logs : logs.sub(sum.log())).mean().neg();
+        };
     }
 
     /// <summary>
