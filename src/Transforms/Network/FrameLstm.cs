@@ -371,9 +371,10 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var played = tensor(playedTokens);
         var target = tensor(targetTokens.Select(t => place[t]).ToArray(), [targets.shape[0], targets.shape[1], 1]);
         Tensor Columns(Tensor t) => t.index_select(-1, played);
-        var others = ones(TokenCount, ScalarType.Bool);
-        foreach (long t in playedTokens) others[t] = false;
-        var rest = pass.Logits.masked_fill(others.logical_not(), float.NegativeInfinity).logsumexp(-1, keepdim: true); // [T, B, 1]
+        var isPlayed = new bool[TokenCount];
+        foreach (long t in playedTokens) isPlayed[t] = true;
+        using Scalar never = float.NegativeInfinity;
+        var rest = pass.Logits.masked_fill(tensor(isPlayed), never).logsumexp(-1, keepdim: true); // the other tokens' [T, B, 1]
         var logits = Columns(pass.Logits);
         var memories = new MemoryTerms(pass.Memories!.Caches.Select(Columns).ToArray(), pass.Memories.BeatMix,
             pass.Memories.Successors is { } successors ? Columns(successors) : null);
@@ -394,7 +395,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         return () =>
         {
             var weighed = Weighed(logits, memories, onehot);
-            var logProbability = weighed.gather(-1, target).sub(cat([weighed, rest], -1).logsumexp(-1, keepdim: true)); // [T, B, 1]
+            var logProbability = weighed.gather(-1, target).Minus(cat([weighed, rest], -1).logsumexp(-1, keepdim: true)); // [T, B, 1]
             if (gate is null && backoff is null) return logProbability.mean().neg();
             using Scalar one = 1;
             var probability = logProbability.exp();
@@ -412,7 +413,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             }
             using Scalar floor = 1e-30f;
             var logs = probability.clamp_min(floor).log();
-            return (sum is null ? logs : logs.sub(sum.log())).mean().neg();
+            return (sum is null ? logs : logs.Minus(sum.log())).mean().neg();
         };
     }
 
