@@ -1,3 +1,4 @@
+using TorchSharp;
 using MusicGen.Estimators.Training;
 using MusicGen.Transforms.Network;
 using MusicGen.Transforms.Torch;
@@ -263,7 +264,8 @@ public class NetworkCacheTests
             using (no_grad()) expected = LstmTrainer.Loss(network.call(input, null).Output, targets, 12).item<float>();
             Assert.Equal(expected, crossEntropy().item<float>(), 1e-4);
             // Other gains: the fit's function follows them without being built again.
-            using (no_grad()) foreach (var gain in network.MemoryGains) gain.add_(0.7);
+            using Scalar step = 0.7;
+            using (no_grad()) foreach (var gain in network.MemoryGains) gain.PlusInPlace(step);
         }
     }
 
