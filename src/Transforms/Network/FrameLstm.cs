@@ -322,12 +322,12 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// The log-probabilities of logits mixed with the periodic copy (where <paramref name="gate"/> is given) and the
     /// backoff (where its weight is above 0); the logits themselves where neither is.
     /// </summary>
-    private Tensor Mixed(Tensor logits, Tensor? copy, Tensor? gate, Tensor previous)
+    private Tensor Mixed(Tensor logits, Tensor? copy, Tensor? gate, Tensor previous, Tensor? unigram = null)
     {
         Tensor? probabilities = null;
         using Scalar one = 1;
         if (gate is not null) probabilities = (nn.functional.softmax(logits, -1) * gate.neg().Plus(one)).Plus(copy! * gate);
-        if (BackoffWeight > 0) probabilities = WithBackoff(probabilities ?? nn.functional.softmax(logits, -1), previous);
+        if (BackoffWeight > 0) probabilities = WithBackoff(probabilities ?? nn.functional.softmax(logits, -1), previous, unigram);
         // Mixtures are summed as probabilities and turned into log-probabilities once (a log-softmax of them is themselves);
         // the floor keeps a saturated gate (sigmoid rounds to 1 in float32) from giving a target log(0).
         using Scalar floor = 1e-30f;
@@ -342,9 +342,10 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// For a token model, a function that gives the mean next-token cross-entropy of <paramref name="targets"/> after
     /// <paramref name="input"/> (both [T, B, 1]; from zeros, as <see cref="forward"/> in evaluation mode) under the current
     /// <see cref="MemoryGains"/>. Everything the gains do not weigh is computed once here, without gradients, and so are
-    /// the tokens they cannot touch: every memory term lives on the tokens of the excerpt, so the other tokens' logits
-    /// enter only as one log-sum-exp per step. Fitting the gains to a 10 s excerpt then costs a few operations on
-    /// [steps, its distinct tokens] a step instead of a whole forward pass. The tensors belong to the caller's dispose scope.
+    /// the tokens they cannot touch: every memory term lives on the tokens of the excerpt, so the others enter as one
+    /// column whose logit is their log-sum-exp. Fitting the gains to a 10 s excerpt then costs the forward pass's own
+    /// weighing and mixing on [steps, its distinct tokens + 1] a step instead of a whole pass. The tensors belong to the
+    /// caller's dispose scope.
     /// </summary>
     public Func<Tensor> MemoryFit(Tensor input, Tensor targets)
     {
@@ -362,59 +363,31 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         {
             if (wasTraining) train();
         }
-        // The excerpt's tokens (inputs and targets) and each target's place among them.
+        // The excerpt's tokens (inputs and targets), then one column that stands for all the others: no memory term
+        // reaches them, so their logits enter as one log-sum-exp, and the mixtures see them as one token.
         var inputTokens = Tensors.ToArray(input).Select(v => (long)v).ToArray();
         var targetTokens = Tensors.ToArray(targets).Select(v => (long)v).ToArray();
         var playedTokens = inputTokens.Concat(targetTokens).Distinct().Order().ToArray();
         var place = new Dictionary<long, long>();
         for (int i = 0; i < playedTokens.Length; i++) place[playedTokens[i]] = i;
         var played = tensor(playedTokens);
-        var target = tensor(targetTokens.Select(t => place[t]).ToArray(), [targets.shape[0], targets.shape[1], 1]);
-        Tensor Columns(Tensor t) => t.index_select(-1, played);
+        var target = tensor(targetTokens.Select(t => place[t]).ToArray());
         var isPlayed = new bool[TokenCount];
         foreach (long t in playedTokens) isPlayed[t] = true;
-        using Scalar never = float.NegativeInfinity;
-        var rest = pass.Logits.masked_fill(tensor(isPlayed), never).logsumexp(-1, keepdim: true); // the other tokens' [T, B, 1]
-        var logits = Columns(pass.Logits);
-        var memories = new MemoryTerms(pass.Memories!.Caches.Select(Columns).ToArray(), pass.Memories.BeatMix,
-            pass.Memories.Successors is { } successors ? Columns(successors) : null);
-        var onehot = Columns(pass.OneHot!);
-        var copy = pass.Copy is { } proposal ? proposal.index_select(-1, played).gather(-1, target) : null;
-        // A copy proposal sums to 0 before there is any history, and then the mixture to less than 1: the training's
-        // cross-entropy (a log-softmax of the log-probabilities) renormalises it, and so does this.
-        var copySum = pass.Copy?.sum(-1, keepdim: true);
-        Tensor? backoff = null;
-        if (BackoffWeight > 0)
-        {
-            // The backoff's probability of each target: the repeat rate where it repeats the input, plus the unigram's share.
-            var r = get_buffer("backoff_repeat")!;
-            using Scalar one = 1;
-            backoff = (onehot.gather(-1, target) * r).Plus(Columns(get_buffer("backoff_unigram")!).index_select(0, target.reshape(-1)).reshape(target.shape) * r.neg().Plus(one));
-        }
-        var gate = pass.Gate;
-        return () =>
-        {
-            var weighed = Weighed(logits, memories, onehot);
-            var logProbability = weighed.gather(-1, target).Minus(cat([weighed, rest], -1).logsumexp(-1, keepdim: true)); // [T, B, 1]
-            if (gate is null && backoff is null) return logProbability.mean().neg();
-            using Scalar one = 1;
-            var probability = logProbability.exp();
-            Tensor? sum = null;
-            if (gate is not null)
-            {
-                probability = (probability * gate.neg().Plus(one)).Plus(copy! * gate);
-                sum = gate.neg().Plus(one).Plus(copySum! * gate);
-            }
-            if (backoff is not null)
-            {
-                var w = get_buffer("backoff_weight")!;
-                probability = (probability * w.neg().Plus(one)).Plus(backoff * w);
-                if (sum is not null) sum = (sum * w.neg().Plus(one)).Plus(w);
-            }
-            using Scalar floor = 1e-30f;
-            var logs = probability.clamp_min(floor).log();
-            return (sum is null ? logs : logs.Minus(sum.log())).mean().neg();
-        };
+        var mask = tensor(isPlayed);
+        using Scalar never = float.NegativeInfinity, nothing = 0;
+        Tensor Columns(Tensor t, Tensor others) => cat([t.index_select(-1, played), others], -1);
+        Tensor Zero(Tensor t) => Columns(t, zeros_like(t.narrow(-1, 0, 1)));
+        var logits = Columns(pass.Logits, pass.Logits.masked_fill(mask, never).logsumexp(-1, keepdim: true));
+        var memories = new MemoryTerms(pass.Memories!.Caches.Select(Zero).ToArray(), pass.Memories.BeatMix,
+            pass.Memories.Successors is { } successors ? Zero(successors) : null);
+        var onehot = Zero(pass.OneHot!);
+        var copy = pass.Copy is { } proposal ? Zero(proposal) : null;
+        var unigram = get_buffer("backoff_unigram")!;
+        var lumped = Columns(unigram, unigram.masked_fill(mask, nothing).sum().unsqueeze(0));
+        // The training's loss on the mixture's log-probabilities (which renormalises an empty copy proposal's rows).
+        return () => nn.functional.cross_entropy(Mixed(Weighed(logits, memories, onehot), copy, pass.Gate, onehot, lumped)
+            .reshape(-1, playedTokens.Length + 1), target);
     }
 
     /// <summary>
@@ -532,13 +505,16 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         }
     }
 
-    /// <summary>(1 - w) p + w (r [same token] + (1 - r) unigram), for probabilities p; <paramref name="previous"/> is one-hot [T, B, V].</summary>
-    internal Tensor WithBackoff(Tensor probabilities, Tensor previous)
+    /// <summary>
+    /// (1 - w) p + w (r [same token] + (1 - r) unigram), for probabilities p; <paramref name="previous"/> is one-hot
+    /// [T, B, V]; <paramref name="unigram"/> replaces the backoff's own (null: that one) where p covers other columns.
+    /// </summary>
+    internal Tensor WithBackoff(Tensor probabilities, Tensor previous, Tensor? unigram = null)
     {
         var w = get_buffer("backoff_weight")!;
         var r = get_buffer("backoff_repeat")!;
         using Scalar one = 1;
-        var backoff = (previous * r).Plus(get_buffer("backoff_unigram")! * r.neg().Plus(one));
+        var backoff = (previous * r).Plus((unigram ?? get_buffer("backoff_unigram")!) * r.neg().Plus(one));
         return (probabilities * w.neg().Plus(one)).Plus(backoff * w);
     }
 
