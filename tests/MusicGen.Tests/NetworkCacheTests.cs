@@ -203,7 +203,7 @@ public class NetworkCacheTests
         var slow = new TorchSharp.Modules.Parameter(zeros(1));
         var fast = new TorchSharp.Modules.Parameter(zeros(1));
         using var optimizer = new MusicGen.Estimators.Training.AdamOptimizer([slow, fast], 0.01, rateScales: [1, 30]);
-        var loss = (slow.Minus(tensor(1f)).square() + fast.Minus(tensor(1f)).square()).sum();
+        var loss = slow.Minus(tensor(1f)).Squared().Plus(fast.Minus(tensor(1f)).Squared()).sum();
         loss.backward();
         optimizer.Step();
         // Adam's first step moves every parameter by its learning rate, whatever the gradient's size.

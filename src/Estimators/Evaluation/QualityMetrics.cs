@@ -31,7 +31,7 @@ public static class QualityMetrics
         using var scope = NewDisposeScope();
         var signal = Tensors.Wrap(mono, mono.Length).to(ScalarType.Float64);
         var power = stft(signal, FrameSize, Hop, window: hann_window(FrameSize, dtype: ScalarType.Float64), center: false, return_complex: true)
-            .abs().square();                                                                   // [B, F]
+            .abs().Squared();                                                                   // [B, F]
         var bank = tensor(MelFilters.Triangular(Bands, FrameSize, SampleRate).Select(v => (double)v).ToArray(), [Bands, FrameSize / 2 + 1], ScalarType.Float64);
         using TorchSharp.Scalar floor = 1e-10;
         var logMel = matmul(bank, power).Plus(floor).log().t().to(ScalarType.Float32);          // [F, 64]
@@ -140,7 +140,7 @@ public static class QualityMetrics
         if (mono.Length < FrameSize) return 0;
         using var scope = NewDisposeScope();
         var power = stft(Tensors.Wrap(mono, mono.Length), FrameSize, Hop, window: hann_window(FrameSize), center: false, return_complex: true)
-            .abs().square().to(ScalarType.Float64);                                        // [B, F]
+            .abs().Squared().to(ScalarType.Float64);                                        // [B, F]
         using TorchSharp.Scalar tiny = 1e-20;
         var geometric = power.Plus(tiny).log().mean([0L]).exp();
         var arithmetic = power.mean([0L]);
@@ -196,7 +196,7 @@ public static class QualityMetrics
         // Candidates by float32 distances (|q|^2 + |t|^2 - 2 q.t), then the exact distance to the best few in float64:
         // the expansion loses the small distances of near-copies to rounding.
         var t = Tensors.Wrap(training.SelectMany(w => w).ToArray(), training.Count, dim);
-        var tNorms = t.square().sum(1L);
+        var tNorms = t.Squared().sum(1L);
         using TorchSharp.Scalar minusTwo = -2;
         const int chunk = 256;
         int candidates = Math.Min(8, training.Count);
@@ -205,10 +205,10 @@ public static class QualityMetrics
             using var step = NewDisposeScope();
             int n = Math.Min(chunk, queries.Count - start);
             var q = Tensors.Wrap(queries.Skip(start).Take(n).SelectMany(w => w).ToArray(), n, dim);
-            var approximate = matmul(q, t.t()).mul(minusTwo).Plus(tNorms.unsqueeze(0)).Plus(q.square().sum(1L).unsqueeze(1));
+            var approximate = matmul(q, t.t()).mul(minusTwo).Plus(tNorms.unsqueeze(0)).Plus(q.Squared().sum(1L).unsqueeze(1));
             var best = approximate.topk(candidates, 1, largest: false).indexes;                     // [n, c]
             var exact = t.index_select(0, best.reshape(-1)).reshape(n, candidates, dim).to(ScalarType.Float64)
-                .Minus(q.to(ScalarType.Float64).unsqueeze(1)).square().sum(2L).min(1L).values.sqrt();
+                .Minus(q.to(ScalarType.Float64).unsqueeze(1)).Squared().sum(2L).min(1L).values.sqrt();
             exact.data<double>().ToArray().CopyTo(result, start);
         }
         return result;

@@ -63,7 +63,7 @@ internal sealed class SeedAdaptation : IDisposable
             if (step == 0) before = after;
             if (step == Steps || !double.IsFinite(after)) break;
             var loss = crossEntropy;
-            foreach (var (gain, trained) in adaptation.saved) loss = loss.Plus(gain.Minus(trained).square().sum().mul(pull));
+            foreach (var (gain, trained) in adaptation.saved) loss = loss.Plus(gain.Minus(trained).Squared().sum().mul(pull));
             loss.backward();
             optimizer.Step();
         }

@@ -126,9 +126,9 @@ public static class CodebookFitting
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var x = Tensors.Wrap(points, n, dims);
-        var squared = x.square().sum(1L);
+        var squared = x.Squared().sum(1L);
         var chosen = new List<long> { rng.Next(n) };
-        var nearest = x.Minus(x[chosen[0]]).square().sum(1L);
+        var nearest = x.Minus(x[chosen[0]]).Squared().sum(1L);
         while (chosen.Count < k)
         {
             var weights = Tensors.ToArray(nearest);
@@ -141,7 +141,7 @@ public static class CodebookFitting
             }
             chosen.Add(next);
             using var step = NewDisposeScope();
-            var updated = minimum(nearest, x.Minus(x[next]).square().sum(1L)).MoveToOuterDisposeScope();
+            var updated = minimum(nearest, x.Minus(x[next]).Squared().sum(1L)).MoveToOuterDisposeScope();
             nearest.Dispose();
             nearest = updated;
         }
@@ -152,7 +152,7 @@ public static class CodebookFitting
         {
             using var step = NewDisposeScope();
             // In place: the [points, tokens] matrix is the largest thing the fit holds (205 MB for 100 000 x 512).
-            var distances = matmul(x, centres.t()).mul_(minusTwo).PlusInPlace(squared.unsqueeze(1)).PlusInPlace(centres.square().sum(1L).unsqueeze(0));
+            var distances = matmul(x, centres.t()).mul_(minusTwo).PlusInPlace(squared.unsqueeze(1)).PlusInPlace(centres.Squared().sum(1L).unsqueeze(0));
             var next = distances.argmin(1L);
             bool stable = it > 0 && next.eq(assignment).all().item<bool>();
             assignment.copy_(next);
@@ -162,7 +162,7 @@ public static class CodebookFitting
             centres.copy_(where(filled, sums / sizes.clamp_min(one).unsqueeze(1), centres));
             if (stable) break;
         }
-        var finalDistances = matmul(x, centres.t()).mul_(minusTwo).PlusInPlace(squared.unsqueeze(1)).PlusInPlace(centres.square().sum(1L).unsqueeze(0));
+        var finalDistances = matmul(x, centres.t()).mul_(minusTwo).PlusInPlace(squared.unsqueeze(1)).PlusInPlace(centres.Squared().sum(1L).unsqueeze(0));
         var medoids = finalDistances.argmin(0L).data<long>().Select(i => (int)i).ToArray();
         return (Tensors.ToArray(centres), medoids);
     }

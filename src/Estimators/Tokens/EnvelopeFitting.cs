@@ -129,7 +129,7 @@ public static class EnvelopeFitting
             read = read.Plus(randn_like(read).mul(noiseScale));
             var predicted = network.call(tensor(tokenBatch, [batch, window]), read);
             var weights = tensor(mask, [batch, window, 1]);
-            var loss = predicted.Minus(tensor(targetBatch, [batch, window, bands])).square().mul(weights).sum().div(weights.sum().mul(bandCount));
+            var loss = predicted.Minus(tensor(targetBatch, [batch, window, bands])).Squared().mul(weights).sum().div(weights.sum().mul(bandCount));
             network.zero_grad();
             loss.backward();
             nn.utils.clip_grad_norm_(network.parameters(), 1.0);

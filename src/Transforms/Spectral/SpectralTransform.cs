@@ -145,7 +145,7 @@ public sealed class SpectralTransform : IDisposable
         {
             Representation.ComplexSpectrum => cat([scaled.real, scaled.imag], 1),
             Representation.LogMagnitude => scaled.abs().Plus(floor).log(),
-            _ => matmul(melBank!, scaled.abs().square()).Plus(floor).log(),
+            _ => matmul(melBank!, scaled.abs().Squared()).Plus(floor).log(),
         };
         return perChannel.permute(2, 0, 1);
     }
