@@ -5,7 +5,8 @@ namespace MusicGen.Tests;
 /// <summary>
 /// The packages as a .NET developer meets them (tests/package/consume.sh): MusicGen.Transforms, MusicGen.Estimators
 /// and the musicgen tool are packed into a local feed; a fresh console project with no properties of its own runs
-/// README's C# program against them, and the tool installed from the feed runs <c>musicgen demo</c>.
+/// README's C# program against them, and the tool installed from the feed runs <c>musicgen demo</c> under a collector
+/// that runs all the time (GcStressTests: in a Release build a temporary handed to LibTorch can be finalized mid-call).
 /// Slow (2-4 minutes): <c>dotnet test --filter Category=Package</c> runs it alone, and `.ci/run` runs it with the rest.
 /// </summary>
 [Trait("Category", "Package")]
@@ -22,6 +23,9 @@ public class PackageTests
         // The test host's own MSBuild and runtime settings must not leak into the nested dotnet commands.
         foreach (var name in new[] { "MSBuildSDKsPath", "MSBuildExtensionsPath", "MSBUILD_EXE_PATH", "DOTNET_HOST_PATH", "VSTEST_HOST_DEBUG" })
             start.Environment.Remove(name);
+        // The packed (Release) tool's demo runs under constant garbage collection (GcStressTests, StartupHook).
+        start.Environment["STRESS_HOOK"] = typeof(global::StartupHook).Assembly.Location;
+        start.Environment["MUSICGEN_DEBUG"] = "1";
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
@@ -31,5 +35,6 @@ public class PackageTests
         Assert.True(process.ExitCode == 0, $"consume.sh failed ({process.ExitCode}):\n{log[Math.Max(0, log.Length - 4000)..]}");
         Assert.Contains("Wrote " + temp.File("work/app/out/continued.wav"), log);
         Assert.Contains("consume.sh: the packages built and ran README's program and musicgen demo", log);
+        Assert.Contains("[gc stress]", log);
     }
 }

@@ -492,7 +492,11 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         using var bias = tensor(logUnigram);
         (tokenBias ?? output.bias!).copy_(bias);
         using var gain = tensor(new[] { (float)(Math.Log(boost) / Math.Log(2)) });
-        cacheGains![0].copy_(gain[0]);
+        // Both views held to the end: a temporary tensor passed to LibTorch can be finalized during the call, as a Scalar
+        // can (docs/design.md, "Scalars must outlive the call"); this copy once crashed the process that way.
+        using var previousGain = cacheGains![0];
+        using var value = gain[0];
+        previousGain.copy_(value);
         if (successorGain is not null)
         {
             using Scalar unit = 1;

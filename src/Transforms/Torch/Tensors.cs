@@ -20,6 +20,7 @@ public static class Tensors
         if (result.Length == 0) return result;
         using var target = Wrap(result, source.shape);
         target.copy_(source);
+        GC.KeepAlive(source);   // a temporary source must not be finalized during the copy (docs/design.md)
         return result;
     }
 }
