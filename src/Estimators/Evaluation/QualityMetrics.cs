@@ -31,7 +31,7 @@ public static class QualityMetrics
         using var scope = NewDisposeScope();
         var signal = Tensors.Wrap(mono, mono.Length).to(ScalarType.Float64);
         var power = stft(signal, FrameSize, Hop, window: hann_window(FrameSize, dtype: ScalarType.Float64), center: false, return_complex: true)
-            .abs().Squared();                                                                   // [B, F]
+            .abs().Squared();                                                                  // [B, F]
         var bank = tensor(MelFilters.Triangular(Bands, FrameSize, SampleRate).Select(v => (double)v).ToArray(), [Bands, FrameSize / 2 + 1], ScalarType.Float64);
         using TorchSharp.Scalar floor = 1e-10;
         var logMel = matmul(bank, power).Plus(floor).log().t().to(ScalarType.Float32);          // [F, 64]
@@ -140,7 +140,7 @@ public static class QualityMetrics
         if (mono.Length < FrameSize) return 0;
         using var scope = NewDisposeScope();
         var power = stft(Tensors.Wrap(mono, mono.Length), FrameSize, Hop, window: hann_window(FrameSize), center: false, return_complex: true)
-            .abs().Squared().to(ScalarType.Float64);                                        // [B, F]
+            .abs().Squared().to(ScalarType.Float64);                                       // [B, F]
         using TorchSharp.Scalar tiny = 1e-20;
         var geometric = power.Plus(tiny).log().mean([0L]).exp();
         var arithmetic = power.mean([0L]);
