@@ -43,11 +43,12 @@ internal sealed class SeedAdaptation : IDisposable
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(tokens);
         if (!(strength >= 0) || !double.IsFinite(strength)) throw new ArgumentOutOfRangeException(nameof(strength), "The strength must be 0 (none) or more.");
+        // The scope also holds each detach() while it is cloned (docs/design.md, "Scalars must outlive the call").
+        using var scope = NewDisposeScope();
         var gains = network.MemoryGains;
         var adaptation = new SeedAdaptation(gains.Select(p => (p, p.detach().clone().DetachFromDisposeScope())).ToArray());
         if (strength == 0 || tokens.Length < 2 || gains.Count == 0) return adaptation;
         var excerpt = tokens.AsSpan(Math.Max(0, tokens.Length - 1 - MaxSteps)).ToArray();
-        using var scope = NewDisposeScope();
         var inputs = tensor(excerpt[..^1].Select(t => (float)t).ToArray(), [excerpt.Length - 1, 1, 1]);
         var targets = tensor(excerpt[1..].Select(t => (float)t).ToArray(), [excerpt.Length - 1, 1, 1]);
         var crossEntropyOf = network.MemoryFit(inputs, targets);
