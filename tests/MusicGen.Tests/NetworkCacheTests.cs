@@ -257,13 +257,21 @@ public class NetworkCacheTests
         var excerpt = Enumerable.Range(0, 301).Select(_ => rng.Next(10)).ToArray(); // tokens 10 and 11 never played
         var input = Tokens(excerpt[..^1]);
         var targets = Tokens(excerpt[1..]);
-        var crossEntropy = network.MemoryFit(input, targets);
+        var loss = network.MemoryFit(input, targets);
+        Assert.Equal(network.MemoryGains.Sum(g => g.numel()), loss.GainCount);
+        var gradient = new double[loss.GainCount];
         for (int round = 0; round < 3; round++)
         {
-            double expected;
-            using (no_grad()) expected = LstmTrainer.Loss(network.call(input, null).Output, targets, 12).item<float>();
-            Assert.Equal(expected, crossEntropy().item<float>(), 1e-4);
-            // Other gains: the fit's function follows them without being built again.
+            // The forward pass's cross-entropy and its gradient with respect to the gains, by LibTorch's autograd.
+            foreach (var gain in network.MemoryGains) gain.grad?.zero_();
+            var expected = LstmTrainer.Loss(network.call(input, null).Output, targets, 12);
+            expected.backward();
+            var expectedGradient = network.MemoryGains.SelectMany(g => Tensors.ToArray(g.grad!)).ToArray();
+            var gains = network.MemoryGains.SelectMany(Tensors.ToArray).Select(v => (double)v).ToArray();
+            Assert.Equal(expected.item<float>(), loss.CrossEntropy(gains, gradient), 1e-4);
+            for (int i = 0; i < gradient.Length; i++) Assert.Equal(expectedGradient[i], gradient[i], 1e-4);
+            Assert.Contains(gradient, g => Math.Abs(g) > 1e-3);
+            // Other gains: the same loss follows them without being built again.
             using Scalar step = 0.7;
             using (no_grad()) foreach (var gain in network.MemoryGains) gain.PlusInPlace(step);
         }
@@ -279,15 +287,58 @@ public class NetworkCacheTests
         var excerpt = Enumerable.Range(0, 200).Select(t => cycle[t % cycle.Length]).ToArray(); // a seed that repeats itself
         var before = network.MemoryGains.Select(Tensors.ToArray).ToArray();
         var weights = network.parameters().Where(p => !network.MemoryGains.Contains(p)).Select(Tensors.ToArray).ToArray();
-        using (var adaptation = SeedAdaptation.Fit(network, excerpt, strength: 3))
+        var loss = network.MemoryFit(Tokens(excerpt[..^1]), Tokens(excerpt[1..]));
+        using (var adaptation = new SeedAdaptation(network, strength: 3))
         {
+            adaptation.Fit(loss);
             var (lossBefore, lossAfter) = adaptation.Loss;
             Assert.True(lossAfter < lossBefore - 0.1, $"the excerpt's loss went from {lossBefore} to {lossAfter}");
             Assert.NotEqual(before[0], Tensors.ToArray(network.MemoryGains[0]));
             Assert.Equal(weights, network.parameters().Where(p => !network.MemoryGains.Contains(p)).Select(Tensors.ToArray).ToArray());
         }
         Assert.Equal(before, network.MemoryGains.Select(Tensors.ToArray).ToArray());
-        using (var none = SeedAdaptation.Fit(network, excerpt, strength: 0)) Assert.True(double.IsNaN(none.Loss.Before));
+        using (var none = new SeedAdaptation(network, strength: 0))
+        {
+            Assert.False(none.Fits);
+            none.Fit(loss);
+            Assert.True(double.IsNaN(none.Loss.Before));
+        }
         Assert.Equal(before, network.MemoryGains.Select(Tensors.ToArray).ToArray());
+    }
+
+    [Theory]
+    [InlineData(300)]   // one pass: the fit reads the priming's own terms
+    [InlineData(700)]   // pieces: the fit runs its own pass over the last 512 pairs
+    public void Priming_with_a_fit_gives_what_fitting_first_and_priming_after_gives(int length)
+    {
+        using var scope = NewDisposeScope();
+        using var network = EveryMemory(12);
+        var rng = new Random(9);
+        var cycle = Enumerable.Range(0, 7).Select(_ => rng.Next(10)).ToArray();
+        var seed = Enumerable.Range(0, length).Select(t => rng.NextDouble() < 0.8 ? cycle[t % cycle.Length] : rng.Next(10)).ToArray();
+        const int streams = 3;
+        var input = Tokens(seed.SelectMany(t => Enumerable.Repeat(t, streams)).ToArray(), streams);
+        var excerpt = seed[Math.Max(0, length - 1 - 2 * FrameLstm.PieceSteps)..];
+        float[] expectedOutput, expectedGains, expectedCaches, expectedGuide;
+        double expectedAfter;
+        using (no_grad())
+        using (var first = new SeedAdaptation(network, strength: 3))
+        {
+            first.Fit(network.MemoryFit(Tokens(excerpt[..^1]), Tokens(excerpt[1..])));
+            expectedAfter = first.Loss.After;
+            expectedGains = network.MemoryGains.SelectMany(Tensors.ToArray).ToArray();
+            var (output, state) = network.call(input, null);
+            (expectedOutput, expectedCaches, expectedGuide) = (Tensors.ToArray(output), Tensors.ToArray(state.Caches!), Tensors.ToArray(state.OnsetGuide!));
+        }
+        using (no_grad())
+        using (var shared = new SeedAdaptation(network, strength: 3))
+        {
+            var (output, state) = network.Prime(input, shared.Fit);
+            Assert.Equal(expectedAfter, shared.Loss.After, 1e-5);
+            Assert.Equal(expectedGains, network.MemoryGains.SelectMany(Tensors.ToArray).ToArray(), (a, b) => Math.Abs(a - b) < 1e-4);
+            Assert.Equal(expectedOutput, Tensors.ToArray(output), (a, b) => Math.Abs(a - b) < 1e-4);
+            Assert.Equal(expectedCaches, Tensors.ToArray(state.Caches!));
+            Assert.Equal(expectedGuide, Tensors.ToArray(state.OnsetGuide!), (a, b) => Math.Abs(a - b) < 1e-4);
+        }
     }
 }

@@ -360,12 +360,13 @@ public sealed class MusicGenerator
         var codebook = tokenizer!.Codebook;
         int takes = options.Takes, tokenCount = network.OutputSize;
         var primeTokens = codebook.Encode(primeFrames);
-        // The memory gains fitted to the primed excerpt (SeedAdaptation) while these takes are sampled, then put back.
-        using var adaptation = MusicGen.SeedAdaptation.Fit(network.Network, primeTokens, options.SeedAdaptation);
         var input = new float[primeTokens.Length * takes];
         for (int t = 0; t < primeTokens.Length; t++)
             for (int k = 0; k < takes; k++) input[t * takes + k] = primeTokens[t];
-        var (logits, state) = network.Run(input, takes, null);
+        // The memory gains fitted to the primed excerpt (SeedAdaptation) from the priming pass's own terms while these
+        // takes are sampled, then put back.
+        using var adaptation = new SeedAdaptation(network.Network, options.SeedAdaptation);
+        var (logits, state) = network.Run(input, takes, null, adaptation.Fits ? adaptation.Fit : null);
         var prior = SeedPrior(primeTokens, tokenCount, options.SeedPrior);
         Guide(logits, state.OnsetGuide?.contiguous().data<float>().ToArray(), options.BeatGuidance, prior, takes);
         // After priming, steps run in plain loops where the network allows (FrameLstmStepper: the same outputs, to

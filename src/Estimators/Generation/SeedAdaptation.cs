@@ -18,60 +18,94 @@ namespace MusicGen;
 /// </summary>
 internal sealed class SeedAdaptation : IDisposable
 {
-    /// <summary>Adam steps of the fit, each over the whole excerpt (<see cref="FrameLstm.MemoryFit"/>: the fit adds 0.2-0.35 s to a take, its LSTM pass included).</summary>
+    /// <summary>Adam steps of the fit, each over the whole excerpt in plain loops (<see cref="MemoryGainLoss"/>).</summary>
     internal const int Steps = 100;
 
     /// <summary>Adam's step size: a gain moves by at most about this much a step.</summary>
     internal const double LearningRate = 0.05;
 
-    /// <summary>The most steps of an excerpt the fit reads (its last ones): what the network runs at once.</summary>
-    internal const int MaxSteps = 2 * FrameLstm.PieceSteps;
-
     private readonly (TorchSharp.Modules.Parameter Parameter, Tensor Trained)[] saved;
+    private readonly double strength;
 
-    private SeedAdaptation((TorchSharp.Modules.Parameter, Tensor)[] saved) => this.saved = saved;
+    /// <summary>
+    /// Keeps <paramref name="network"/>'s trained memory gains, to fit them with <paramref name="strength"/> (0: nothing
+    /// is fitted) and put them back when disposed.
+    /// </summary>
+    public SeedAdaptation(FrameLstm network, double strength)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        if (!(strength >= 0) || !double.IsFinite(strength)) throw new ArgumentOutOfRangeException(nameof(strength), "The strength must be 0 (none) or more.");
+        this.strength = strength;
+        // The scope also holds each detach() while it is cloned (docs/design.md, "Scalars must outlive the call").
+        using var scope = NewDisposeScope();
+        saved = network.MemoryGains.Select(p => (p, p.detach().clone().DetachFromDisposeScope())).ToArray();
+    }
+
+    /// <summary>Whether <see cref="Fit"/> fits anything: a strength above 0 and gains to fit.</summary>
+    public bool Fits => strength > 0 && saved.Length > 0;
 
     /// <summary>The excerpt's mean next-token cross-entropy (nats) with the trained gains and with the fitted ones; NaN where nothing was fitted.</summary>
     public (double Before, double After) Loss { get; private set; } = (double.NaN, double.NaN);
 
     /// <summary>
-    /// Fits the memory gains of <paramref name="network"/> to <paramref name="tokens"/> (the primed excerpt) with
-    /// <paramref name="strength"/> (0: nothing is fitted); the caller disposes the result to restore them.
+    /// Fits the gains to the excerpt whose loss is <paramref name="loss"/> (<see cref="FrameLstm.MemoryFit"/>, or what
+    /// <see cref="FrameLstm.Prime"/> passes) and sets them; where the loss stops being finite they stay as trained.
     /// </summary>
-    public static SeedAdaptation Fit(FrameLstm network, int[] tokens, double strength)
+    public void Fit(MemoryGainLoss loss)
     {
-        ArgumentNullException.ThrowIfNull(network);
-        ArgumentNullException.ThrowIfNull(tokens);
-        if (!(strength >= 0) || !double.IsFinite(strength)) throw new ArgumentOutOfRangeException(nameof(strength), "The strength must be 0 (none) or more.");
-        // The scope also holds each detach() while it is cloned (docs/design.md, "Scalars must outlive the call").
-        using var scope = NewDisposeScope();
-        var gains = network.MemoryGains;
-        var adaptation = new SeedAdaptation(gains.Select(p => (p, p.detach().clone().DetachFromDisposeScope())).ToArray());
-        if (strength == 0 || tokens.Length < 2 || gains.Count == 0) return adaptation;
-        var excerpt = tokens.AsSpan(Math.Max(0, tokens.Length - 1 - MaxSteps)).ToArray();
-        var inputs = tensor(excerpt[..^1].Select(t => (float)t).ToArray(), [excerpt.Length - 1, 1, 1]);
-        var targets = tensor(excerpt[1..].Select(t => (float)t).ToArray(), [excerpt.Length - 1, 1, 1]);
-        var crossEntropyOf = network.MemoryFit(inputs, targets);
-        using var optimizer = new AdamOptimizer(gains, LearningRate);
-        using Scalar pull = 1 / strength;
-        double before = double.NaN, after = double.NaN;
+        ArgumentNullException.ThrowIfNull(loss);
+        if (!Fits) return;
+        var trained = saved.SelectMany(s => Tensors.ToArray(s.Trained)).Select(v => (double)v).ToArray();
+        if (loss.GainCount != trained.Length) throw new ArgumentException($"The loss weighs {loss.GainCount} gains; the network has {trained.Length}.", nameof(loss));
+        var fitted = Adam(loss, trained, 1 / strength, out double before, out double after);
+        Loss = (before, after);
+        if (fitted is not null) Set(fitted);
+    }
+
+    /// <summary>
+    /// <see cref="Steps"/> steps of Adam (<see cref="AdamOptimizer"/>'s arithmetic, in doubles) on the excerpt's mean
+    /// cross-entropy plus <paramref name="pull"/> times the gains' summed squared change from <paramref name="trained"/>;
+    /// null where the loss stops being finite.
+    /// </summary>
+    private static double[]? Adam(MemoryGainLoss loss, double[] trained, double pull, out double before, out double after)
+    {
+        const double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
+        var gains = (double[])trained.Clone();
+        var gradient = new double[gains.Length];
+        var first = new double[gains.Length];
+        var second = new double[gains.Length];
+        before = after = double.NaN;
         for (int step = 0; step <= Steps; step++)
         {
-            using var stepScope = NewDisposeScope();
-            foreach (var p in gains) p.grad?.zero_();
-            var crossEntropy = crossEntropyOf();
-            after = crossEntropy.item<float>();
+            after = loss.CrossEntropy(gains, gradient);
             if (step == 0) before = after;
-            if (step == Steps || !double.IsFinite(after)) break;
-            var loss = crossEntropy;
-            foreach (var (gain, trained) in adaptation.saved) loss = loss.Plus(gain.Minus(trained).Squared().sum().mul(pull));
-            loss.backward();
-            optimizer.Step();
+            if (!double.IsFinite(after)) return null;
+            if (step == Steps) break;
+            double correction1 = 1 - Math.Pow(beta1, step + 1), correction2 = 1 - Math.Pow(beta2, step + 1);
+            for (int i = 0; i < gains.Length; i++)
+            {
+                double g = gradient[i] + 2 * pull * (gains[i] - trained[i]);
+                first[i] = beta1 * first[i] + (1 - beta1) * g;
+                second[i] = beta2 * second[i] + (1 - beta2) * g * g;
+                gains[i] -= LearningRate / correction1 * first[i] / (Math.Sqrt(second[i]) / Math.Sqrt(correction2) + epsilon);
+            }
         }
-        foreach (var p in gains) p.grad?.zero_();
-        adaptation.Loss = (before, after);
-        if (!double.IsFinite(after)) adaptation.Restore();
-        return adaptation;
+        return gains;
+    }
+
+    /// <summary>Writes <paramref name="values"/> into the gains, in their order.</summary>
+    private void Set(double[] values)
+    {
+        using var noGrad = no_grad();
+        int at = 0;
+        foreach (var (parameter, _) in saved)
+        {
+            var slice = values.Skip(at).Take((int)parameter.numel()).Select(v => (float)v).ToArray();
+            at += slice.Length;
+            using var source = Tensors.Wrap(slice, parameter.shape);
+            parameter.copy_(source);
+            GC.KeepAlive(slice);
+        }
     }
 
     private void Restore()

@@ -219,7 +219,44 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             }
             return (cat(outputs, 0), carried!);
         }
-        var pass = Pass(input, state);
+        return Finish(Pass(input, state), state);
+    }
+
+    /// <summary>
+    /// A token model's <see cref="forward"/> from zeros over one seed's tokens, the same in every stream ([T, B, 1]), with
+    /// <paramref name="fit"/> called first on the seed's memory loss (<see cref="MemoryFit"/> of its last up to
+    /// 2 x <see cref="PieceSteps"/> next-token pairs): the memory gains it sets weigh the output and the state. Where
+    /// the seed runs as one pass (up to 2 x <see cref="PieceSteps"/> tokens) the loss is read from that pass, and the
+    /// LSTM runs once for both.
+    /// </summary>
+    public (Tensor Output, LstmState State) Prime(Tensor input, Action<MemoryGainLoss> fit)
+    {
+        if (TokenCount == 0) throw new InvalidOperationException("Only a token model has memory gains.");
+        long steps = input.shape[0];
+        if (steps < 2) return forward(input, null);
+        var seed = Tensors.ToArray(input.narrow(1, 0, 1)).Select(v => (int)v).ToArray();
+        if (steps > 2 * PieceSteps)
+        {
+            using (NewDisposeScope())
+            {
+                var excerpt = seed.AsSpan(seed.Length - 1 - 2 * PieceSteps).ToArray();
+                fit(MemoryFit(Tokens(excerpt[..^1]), Tokens(excerpt[1..])));
+            }
+            return forward(input, null);
+        }
+        var pass = Pass(input, null);
+        using (NewDisposeScope())
+        using (no_grad())
+            fit(MemoryLoss(pass, seed[..^1], seed[1..]));
+        return Finish(pass, null);
+    }
+
+    /// <summary>Tokens as a token model's input [T, 1, 1].</summary>
+    private static Tensor Tokens(int[] tokens) => tensor(tokens.Select(t => (float)t).ToArray(), [tokens.Length, 1, 1]);
+
+    /// <summary>A token model's output and state after <paramref name="pass"/>, which continued <paramref name="state"/>.</summary>
+    private (Tensor Output, LstmState State) Finish(NetworkPass pass, LstmState? state)
+    {
         if (pass.Tokens is not { } tokens) return (pass.Logits, new LstmState(pass.Next));
         var result = pass.Output();
         var beat = pass.Beat;
@@ -339,18 +376,19 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         new[] { cacheGains, successorGain, beatGains }.Where(p => p is not null).Select(p => p!).ToArray();
 
     /// <summary>
-    /// For a token model, a function that gives the mean next-token cross-entropy of <paramref name="targets"/> after
-    /// <paramref name="input"/> (both [T, B, 1]; from zeros, as <see cref="forward"/> in evaluation mode) under the current
-    /// <see cref="MemoryGains"/>. Everything the gains do not weigh is computed once here, without gradients, and so are
-    /// the tokens they cannot touch: every memory term lives on the tokens of the excerpt, so the others enter as one
-    /// column whose logit is their log-sum-exp. Fitting the gains to a 10 s excerpt then costs the forward pass's own
-    /// weighing and mixing on [steps, its distinct tokens + 1] a step instead of a whole pass. The tensors belong to the
-    /// caller's dispose scope.
+    /// For a token model, the mean next-token cross-entropy of <paramref name="targets"/> after <paramref name="input"/>
+    /// (both [T, 1, 1]; from zeros, as <see cref="forward"/> in evaluation mode) as a function of its
+    /// <see cref="MemoryGains"/> alone, in plain loops (<see cref="MemoryGainLoss"/>). Everything the gains do not weigh is
+    /// computed once here, and so are the tokens they cannot touch: every memory term lives on the tokens of the excerpt,
+    /// so the others enter as one column whose logit is their log-sum-exp. A step of a fit is then a pass over
+    /// [T, its distinct tokens + 1] numbers.
     /// </summary>
-    public Func<Tensor> MemoryFit(Tensor input, Tensor targets)
+    public MemoryGainLoss MemoryFit(Tensor input, Tensor targets)
     {
         if (TokenCount == 0) throw new InvalidOperationException("Only a token model has memory gains.");
         if (input.shape[0] > 2 * PieceSteps) throw new ArgumentException($"Fit to at most {2 * PieceSteps} steps, not {input.shape[0]}.", nameof(input));
+        if (input.shape[1] != 1 || targets.shape[1] != 1) throw new ArgumentException("Fit to one stream.", nameof(input));
+        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         bool wasTraining = training;
         eval();
@@ -363,31 +401,71 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         {
             if (wasTraining) train();
         }
+        return MemoryLoss(pass, Tensors.ToArray(input).Select(v => (int)v).ToArray(), Tensors.ToArray(targets).Select(v => (int)v).ToArray());
+    }
+
+    /// <summary>
+    /// <see cref="MemoryFit"/> from a pass from zeros whose first stream's first steps read <paramref name="inputTokens"/>,
+    /// followed by <paramref name="targetTokens"/>. Its tensors belong to the caller's dispose scope.
+    /// </summary>
+    private MemoryGainLoss MemoryLoss(NetworkPass pass, int[] inputTokens, int[] targetTokens)
+    {
         // The excerpt's tokens (inputs and targets), then one column that stands for all the others: no memory term
         // reaches them, so their logits enter as one log-sum-exp, and the mixtures see them as one token.
-        var inputTokens = Tensors.ToArray(input).Select(v => (long)v).ToArray();
-        var targetTokens = Tensors.ToArray(targets).Select(v => (long)v).ToArray();
         var playedTokens = inputTokens.Concat(targetTokens).Distinct().Order().ToArray();
-        var place = new Dictionary<long, long>();
+        var place = new Dictionary<int, int>();
         for (int i = 0; i < playedTokens.Length; i++) place[playedTokens[i]] = i;
-        var played = tensor(playedTokens);
-        var target = tensor(targetTokens.Select(t => place[t]).ToArray());
+        int steps = inputTokens.Length, columns = playedTokens.Length + 1;
+        var played = tensor(playedTokens.Select(t => (long)t).ToArray());
         var isPlayed = new bool[TokenCount];
-        foreach (long t in playedTokens) isPlayed[t] = true;
+        foreach (int t in playedTokens) isPlayed[t] = true;
         var mask = tensor(isPlayed);
-        using Scalar never = float.NegativeInfinity, nothing = 0;
-        Tensor Columns(Tensor t, Tensor others) => cat([t.index_select(-1, played), others], -1);
-        Tensor Zero(Tensor t) => Columns(t, zeros_like(t.narrow(-1, 0, 1)));
+        using Scalar never = float.NegativeInfinity;
+        Tensor Excerpt(Tensor t) => t.narrow(0, 0, steps).narrow(1, 0, 1); // [steps, 1, ...]: every stream read the same tokens
+        float[] Columns(Tensor t, Tensor others) => Tensors.ToArray(cat([Excerpt(t).index_select(-1, played), Excerpt(others)], -1));
+        float[] Zero(Tensor t) => Columns(t, zeros_like(t.narrow(-1, 0, 1)));
         var logits = Columns(pass.Logits, pass.Logits.masked_fill(mask, never).logsumexp(-1, keepdim: true));
-        var memories = new MemoryTerms(pass.Memories!.Caches.Select(Zero).ToArray(), pass.Memories.BeatMix,
-            pass.Memories.Successors is { } successors ? Zero(successors) : null);
-        var onehot = Zero(pass.OneHot!);
-        var copy = pass.Copy is { } proposal ? Zero(proposal) : null;
+        var caches = pass.Memories!.Caches.Select(Zero).ToArray();
+        var successors = pass.Memories.Successors is { } counts ? Zero(counts) : null;
+        var beatMix = pass.Memories.BeatMix is { } mix ? Tensors.ToArray(Excerpt(mix)) : null;
+        var previous = inputTokens.Select(t => place[t]).ToArray();
+        var target = targetTokens.Select(t => place[t]).ToArray();
+        return new MemoryGainLoss(steps, columns, logits, caches, successors, beatMix, beatGains is null ? 0 : (int)beatGains.shape[0],
+            previous, target, Mixture(pass, Excerpt, Zero, played, mask, previous, target));
+    }
+
+    /// <summary>
+    /// Where <see cref="Mixed"/> mixes the periodic copy or the backoff into a token model's distribution p, each step's
+    /// target probability a p_y + e and the log of the mixture's sum over all tokens (see <see cref="MemoryGainLoss"/>);
+    /// null where it mixes nothing.
+    /// </summary>
+    private (double Scale, double Offset, double LogTotal)[]? Mixture(NetworkPass pass, Func<Tensor, Tensor> excerpt, Func<Tensor, float[]> zero,
+        Tensor played, Tensor playedMask, int[] previous, int[] target)
+    {
+        double w = BackoffWeight > 0 ? BackoffWeight : 0;
+        if (pass.Gate is null && w == 0) return null;
+        double r = get_buffer("backoff_repeat")!.item<float>();
         var unigram = get_buffer("backoff_unigram")!;
-        var lumped = Columns(unigram, unigram.masked_fill(mask, nothing).sum().unsqueeze(0));
-        // The training's loss on the mixture's log-probabilities (which renormalises an empty copy proposal's rows).
-        return () => nn.functional.cross_entropy(Mixed(Weighed(logits, memories, onehot), copy, pass.Gate, onehot, lumped)
-            .reshape(-1, playedTokens.Length + 1), target);
+        using Scalar nothing = 0;
+        var lumped = Tensors.ToArray(cat([unigram.index_select(0, played), unigram.masked_fill(playedMask, nothing).sum().unsqueeze(0)])); // the others' share last
+        var gate = pass.Gate is { } g ? Tensors.ToArray(excerpt(g)) : null;
+        var copy = pass.Copy is { } proposal ? zero(proposal) : null;
+        int columns = lumped.Length;
+        double unigramTotal = lumped.Sum(u => (double)u);
+        var result = new (double, double, double)[previous.Length];
+        for (int t = 0; t < result.Length; t++)
+        {
+            double gamma = gate?[t] ?? 0, proposed = 0;
+            if (copy is not null)
+                for (int k = 0; k < columns; k++) proposed += copy[t * columns + k];
+            int y = target[t];
+            double copied = copy is null ? 0 : copy[t * columns + y];
+            double backoff = r * (previous[t] == y ? 1 : 0) + (1 - r) * lumped[y];
+            // The network's softmax sums to 1 over all tokens; an empty copy proposal leaves its share out.
+            double total = (1 - w) * (1 - gamma + gamma * proposed) + w * (r + (1 - r) * unigramTotal);
+            result[t] = ((1 - w) * (1 - gamma), (1 - w) * gamma * copied + w * backoff, Math.Log(total));
+        }
+        return result;
     }
 
     /// <summary>

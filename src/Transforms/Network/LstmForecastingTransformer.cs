@@ -60,13 +60,17 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
     /// <summary>
     /// Runs <paramref name="frames"/> ([T, B, D] flattened, time-major) from <paramref name="state"/> (null: zeros) and
     /// returns the predictions ([T, B, <see cref="OutputSize"/>]) and the state after the last step (the caller disposes it).
+    /// With <paramref name="fitMemory"/>, a token model's streams all read one seed's tokens from zeros, and it is
+    /// called on the seed's memory loss before the output is weighed (<see cref="FrameLstm.Prime"/>).
     /// </summary>
-    public (float[] Predictions, LstmState State) Run(float[] frames, int streams, LstmState? state)
+    public (float[] Predictions, LstmState State) Run(float[] frames, int streams, LstmState? state, Action<MemoryGainLoss>? fitMemory = null)
     {
+        if (fitMemory is not null && state is not null) throw new ArgumentException("A seed's memory is fitted from zeros.", nameof(state));
         int steps = frames.Length / (streams * FeatureSize);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var (output, next) = Network.call(Tensors.Wrap(frames, steps, streams, FeatureSize), state);
+        var input = Tensors.Wrap(frames, steps, streams, FeatureSize);
+        var (output, next) = fitMemory is null ? Network.call(input, state) : Network.Prime(input, fitMemory);
         return (Tensors.ToArray(output), next.DetachToOuterScope());
     }
 
