@@ -271,6 +271,20 @@ public class NetworkCacheTests
             Assert.Equal(expected.item<float>(), loss.CrossEntropy(gains, gradient), 1e-4);
             for (int i = 0; i < gradient.Length; i++) Assert.Equal(expectedGradient[i], gradient[i], 1e-4);
             Assert.Contains(gradient, g => Math.Abs(g) > 1e-3);
+            // With a shift of each column's logit: its derivatives against central differences.
+            var shifted = gains.Concat(Enumerable.Range(0, loss.Columns).Select(k => 0.25 * ((k * 7 + round) % 5 - 2))).ToArray();
+            var shiftedGradient = new double[shifted.Length];
+            loss.CrossEntropy(shifted, shiftedGradient);
+            Assert.Contains(shiftedGradient.Skip(loss.GainCount), g => Math.Abs(g) > 1e-3);
+            var scratch = new double[shifted.Length];
+            foreach (int i in new[] { 0, loss.GainCount, loss.GainCount + 3, shifted.Length - 1 })
+            {
+                var (up, down) = ((double[])shifted.Clone(), (double[])shifted.Clone());
+                up[i] += 1e-4;
+                down[i] -= 1e-4;
+                Assert.Equal((loss.CrossEntropy(up, scratch) - loss.CrossEntropy(down, scratch)) / 2e-4, shiftedGradient[i], 1e-4);
+            }
+            Assert.Equal(Enumerable.Range(0, 10).ToArray(), loss.ColumnTokens); // tokens 10 and 11 share the last column
             // Other gains: the same loss follows them without being built again.
             using Scalar step = 0.7;
             using (no_grad()) foreach (var gain in network.MemoryGains) gain.PlusInPlace(step);
@@ -288,14 +302,27 @@ public class NetworkCacheTests
         var before = network.MemoryGains.Select(Tensors.ToArray).ToArray();
         var weights = network.parameters().Where(p => !network.MemoryGains.Contains(p)).Select(Tensors.ToArray).ToArray();
         var loss = network.MemoryFit(Tokens(excerpt[..^1]), Tokens(excerpt[1..]));
+        double adaptationLoss;
         using (var adaptation = new SeedAdaptation(network, strength: 3))
         {
             adaptation.Fit(loss);
             var (lossBefore, lossAfter) = adaptation.Loss;
+            adaptationLoss = lossAfter;
             Assert.True(lossAfter < lossBefore - 0.1, $"the excerpt's loss went from {lossBefore} to {lossAfter}");
             Assert.NotEqual(before[0], Tensors.ToArray(network.MemoryGains[0]));
             Assert.Equal(weights, network.parameters().Where(p => !network.MemoryGains.Contains(p)).Select(Tensors.ToArray).ToArray());
         }
+        Assert.Equal(before, network.MemoryGains.Select(Tensors.ToArray).ToArray());
+        // The token biases: moved while the adaptation holds, those of tokens the excerpt plays most, and put back.
+        var biases = Tensors.ToArray(network.TokenBias);
+        using (var withBias = new SeedAdaptation(network, strength: 3, biasStrength: 10))
+        {
+            withBias.Fit(loss);
+            Assert.True(withBias.Loss.After < adaptationLoss - 0.01, $"with the biases {withBias.Loss.After}, without {adaptationLoss}");
+            var moved = Tensors.ToArray(network.TokenBias).Zip(biases, (a, b) => a - b).ToArray();
+            Assert.True(cycle.Distinct().Min(t => moved[t]) > Enumerable.Range(0, 12).Except(cycle).Max(t => moved[t]));
+        }
+        Assert.Equal(biases, Tensors.ToArray(network.TokenBias));
         Assert.Equal(before, network.MemoryGains.Select(Tensors.ToArray).ToArray());
         using (var none = new SeedAdaptation(network, strength: 0))
         {
@@ -307,9 +334,10 @@ public class NetworkCacheTests
     }
 
     [Theory]
-    [InlineData(300)]   // one pass: the fit reads the priming's own terms
-    [InlineData(700)]   // pieces: the fit runs its own pass over the last 512 pairs
-    public void Priming_with_a_fit_gives_what_fitting_first_and_priming_after_gives(int length)
+    [InlineData(300, 0)]    // one pass: the fit reads the priming's own terms
+    [InlineData(300, 10)]   // and the token biases it moves weigh the priming's output
+    [InlineData(700, 10)]   // pieces: the fit runs its own pass over the last 512 pairs
+    public void Priming_with_a_fit_gives_what_fitting_first_and_priming_after_gives(int length, double biasStrength)
     {
         using var scope = NewDisposeScope();
         using var network = EveryMemory(12);
@@ -322,20 +350,20 @@ public class NetworkCacheTests
         float[] expectedOutput, expectedGains, expectedCaches, expectedGuide;
         double expectedAfter;
         using (no_grad())
-        using (var first = new SeedAdaptation(network, strength: 3))
+        using (var first = new SeedAdaptation(network, strength: 3, biasStrength))
         {
             first.Fit(network.MemoryFit(Tokens(excerpt[..^1]), Tokens(excerpt[1..])));
             expectedAfter = first.Loss.After;
-            expectedGains = network.MemoryGains.SelectMany(Tensors.ToArray).ToArray();
+            expectedGains = network.MemoryGains.Append(network.TokenBias).SelectMany(Tensors.ToArray).ToArray();
             var (output, state) = network.call(input, null);
             (expectedOutput, expectedCaches, expectedGuide) = (Tensors.ToArray(output), Tensors.ToArray(state.Caches!), Tensors.ToArray(state.OnsetGuide!));
         }
         using (no_grad())
-        using (var shared = new SeedAdaptation(network, strength: 3))
+        using (var shared = new SeedAdaptation(network, strength: 3, biasStrength))
         {
             var (output, state) = network.Prime(input, shared.Fit);
             Assert.Equal(expectedAfter, shared.Loss.After, 1e-5);
-            Assert.Equal(expectedGains, network.MemoryGains.SelectMany(Tensors.ToArray).ToArray(), (a, b) => Math.Abs(a - b) < 1e-4);
+            Assert.Equal(expectedGains, network.MemoryGains.Append(network.TokenBias).SelectMany(Tensors.ToArray).ToArray(), (a, b) => Math.Abs(a - b) < 1e-4);
             Assert.Equal(expectedOutput, Tensors.ToArray(output), (a, b) => Math.Abs(a - b) < 1e-4);
             Assert.Equal(expectedCaches, Tensors.ToArray(state.Caches!));
             Assert.Equal(expectedGuide, Tensors.ToArray(state.OnsetGuide!), (a, b) => Math.Abs(a - b) < 1e-4);

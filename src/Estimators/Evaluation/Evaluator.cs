@@ -255,6 +255,7 @@ public static class Evaluator
         SeedPrior = given.SeedPrior,
         SongMemory = given.SongMemory,
         SeedAdaptation = given.SeedAdaptation,
+        SeedBias = given.SeedBias,
         SeedTimbre = given.SeedTimbre,
         SeedDynamics = given.SeedDynamics,
         SeedGroove = given.SeedGroove,

@@ -245,10 +245,12 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             return forward(input, null);
         }
         var pass = Pass(input, null);
+        var bias = TokenBias.detach().clone();
         using (NewDisposeScope())
         using (no_grad())
             fit(MemoryLoss(pass, seed[..^1], seed[1..]));
-        return Finish(pass, null);
+        // The fit may also have moved the token biases, which the pass's logits hold.
+        return Finish(pass with { Logits = pass.Logits.Plus(TokenBias.detach().Minus(bias)) }, null);
     }
 
     /// <summary>Tokens as a token model's input [T, 1, 1].</summary>
@@ -371,6 +373,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         return probabilities is null ? logits : probabilities.clamp_min(floor).log();
     }
 
+    /// <summary>A token model's bias of each token's logit [V].</summary>
+    public Parameter TokenBias => TokenCount == 0 ? throw new InvalidOperationException("Only a token model has token biases.") : tokenBias ?? output.bias!;
+
     /// <summary>The in-song memory gains of a token model, the parameters <see cref="MemoryFit"/> fits.</summary>
     public IReadOnlyList<Parameter> MemoryGains =>
         new[] { cacheGains, successorGain, beatGains }.Where(p => p is not null).Select(p => p!).ToArray();
@@ -431,7 +436,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var previous = inputTokens.Select(t => place[t]).ToArray();
         var target = targetTokens.Select(t => place[t]).ToArray();
         return new MemoryGainLoss(steps, columns, logits, caches, successors, beatMix, beatGains is null ? 0 : (int)beatGains.shape[0],
-            previous, target, Mixture(pass, Excerpt, Zero, played, mask, previous, target));
+            previous, target, Mixture(pass, Excerpt, Zero, played, mask, previous, target), playedTokens);
     }
 
     /// <summary>
@@ -568,7 +573,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         double r = baseline.RepeatRate, boost = (r * TokenCount + 1 - r) / (1 - r);
         using var noGrad = no_grad();
         using var bias = tensor(logUnigram);
-        (tokenBias ?? output.bias!).copy_(bias);
+        TokenBias.copy_(bias);
         using var gain = tensor(new[] { (float)(Math.Log(boost) / Math.Log(2)) });
         // Both views held to the end: a temporary tensor passed to LibTorch can be finalized during the call, as a Scalar
         // can (docs/design.md, "Scalars must outlive the call"); this copy once crashed the process that way.

@@ -34,7 +34,7 @@ public sealed class MemoryGainLoss
     /// applied its scale, offset and log of total per step (null: none).
     /// </summary>
     public MemoryGainLoss(int steps, int columns, float[] logits, float[][] caches, float[]? successors, float[]? beatMix, int beatGains,
-        int[] previous, int[] target, (double Scale, double Offset, double LogTotal)[]? mixture)
+        int[] previous, int[] target, (double Scale, double Offset, double LogTotal)[]? mixture, int[]? columnTokens = null)
     {
         if (steps < 1 || columns < 1 || logits.Length != steps * columns || previous.Length != steps || target.Length != steps
             || caches.Any(c => c.Length != steps * columns) || (successors is not null && successors.Length != steps * columns)
@@ -52,6 +52,7 @@ public sealed class MemoryGainLoss
         this.previous = previous;
         this.target = target;
         this.mixture = mixture;
+        ColumnTokens = columnTokens ?? [];
     }
 
     /// <summary>How many beat clock gains come last in the gains (0: none).</summary>
@@ -60,10 +61,22 @@ public sealed class MemoryGainLoss
     /// <summary>Gains in <see cref="FrameLstm.MemoryGains"/>' order: the caches', the successor cache's, the beat clock's.</summary>
     public int GainCount => caches.Length + (successors is null ? 0 : 1) + BeatGains;
 
-    /// <summary>The excerpt's mean cross-entropy (nats) under <paramref name="gains"/>; its gradient is written to <paramref name="gradient"/>.</summary>
+    /// <summary>The excerpt's distinct tokens plus one column for all the others.</summary>
+    public int Columns => columns;
+
+    /// <summary>The token of each column but the last (which stands for all the others), where known.</summary>
+    public IReadOnlyList<int> ColumnTokens { get; }
+
+    /// <summary>
+    /// The excerpt's mean cross-entropy (nats) under <paramref name="gains"/>; its gradient is written to
+    /// <paramref name="gradient"/>. The gains may go on with a shift of each column's logit (<see cref="Columns"/> more):
+    /// a change of the token biases, the others' column shifting every token the excerpt does not play.
+    /// </summary>
     public double CrossEntropy(ReadOnlySpan<double> gains, Span<double> gradient)
     {
-        if (gains.Length != GainCount || gradient.Length != GainCount) throw new ArgumentException($"Give {GainCount} gains and room for as many derivatives.");
+        bool shifted = gains.Length == GainCount + columns;
+        if ((gains.Length != GainCount && !shifted) || gradient.Length != gains.Length)
+            throw new ArgumentException($"Give {GainCount} gains (or {GainCount + columns} with the column shifts) and room for as many derivatives.");
         gradient.Clear();
         int cacheCount = caches.Length, successor = successors is null ? -1 : cacheCount, beat = cacheCount + (successors is null ? 0 : 1);
         var z = new double[columns];
@@ -72,6 +85,8 @@ public sealed class MemoryGainLoss
         {
             int row = t * columns;
             for (int k = 0; k < columns; k++) z[k] = logits[row + k];
+            if (shifted)
+                for (int k = 0; k < columns; k++) z[k] += gains[GainCount + k];
             for (int j = 0; j < cacheCount; j++)
             {
                 var c = caches[j];
@@ -107,6 +122,8 @@ public sealed class MemoryGainLoss
             for (int j = 0; j < cacheCount; j++) gradient[j] += weight * Dot(z, caches[j], row);
             if (successors is not null) gradient[successor] += weight * Dot(z, successors, row);
             for (int i = 0; i < BeatGains; i++) gradient[beat + i] += weight * z[previous[t]] * beatMix![t * BeatGains + i];
+            if (shifted)
+                for (int k = 0; k < columns; k++) gradient[GainCount + k] += weight * z[k];
         }
         for (int i = 0; i < gradient.Length; i++) gradient[i] /= steps;
         return total / steps;
