@@ -241,13 +241,13 @@ public static class Evaluator
     }
 
     /// <summary>
-    /// The caller's sampling and priming options with the evaluation's own length, takes and random seeds (take k of
-    /// every seed uses random seed k), and no progress callback.
+    /// The caller's sampling and priming options (take k of every seed uses random seed RandomSeed + k - 1) with the
+    /// evaluation's own length and takes, and no progress callback.
     /// </summary>
     internal static GenerationOptions EvaluationOptions(GenerationOptions given, double seconds, int takes) => new()
     {
         Seconds = seconds,
-        RandomSeed = 1,
+        RandomSeed = given.RandomSeed,
         Takes = takes,
         Temperature = given.Temperature,
         TopK = given.TopK,

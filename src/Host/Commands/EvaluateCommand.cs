@@ -18,11 +18,12 @@ internal static class EvaluateCommand
         var takes = Cli.Option("--takes", "Takes per seed", 3);
         var seconds = Cli.Option("--seconds", "Seconds per take", 20.0);
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to this file" };
+        var randomSeed = Cli.Option("--random-seed", "Random seed of the takes (take k of each seed uses this + k - 1): another one draws other takes", 1);
         var training = new Option<string[]>("--training") { Description = "The audio the model trained on (files or folders), for the copy rate", AllowMultipleArgumentsPerToken = true };
         var sampling = new SamplingOptions();
         var command = new Command("evaluate", "Generate takes from held-out seeds and print the measures of docs/quality.md with their targets")
         {
-            model, reference, seeds, training, takes, seconds, json,
+            model, reference, seeds, training, takes, seconds, json, randomSeed,
         };
         sampling.AddTo(command);
         command.SetAction(r => cli.Guard(_ =>
@@ -38,7 +39,7 @@ internal static class EvaluateCommand
             var figures = Evaluator.Evaluate(loaded, AudioFile.Expand(r.GetValue(reference)!), AudioFile.Expand(r.GetValue(seeds)!),
                 r.GetValue(takes), r.GetValue(seconds), line => cli.Error.WriteLine(line),
                 r.GetValue(training) is { Length: > 0 } t ? AudioFile.Expand(t) : null,
-                sampling.Apply(r, new GenerationOptions()));
+                sampling.Apply(r, new GenerationOptions { RandomSeed = r.GetValue(randomSeed) }));
             int width = figures.Max(f => f.Name.Length);
             cli.Out.WriteLine($"{"measure".PadRight(width)} {"value",10}  {"target",-12} met  {"seeds' own music",16}");
             foreach (var f in figures)
