@@ -225,9 +225,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <summary>
     /// A token model's <see cref="forward"/> from zeros over one seed's tokens, the same in every stream ([T, B, 1]), with
     /// <paramref name="fit"/> called first on the seed's memory loss (<see cref="MemoryFit"/> of its last up to
-    /// 2 x <see cref="PieceSteps"/> next-token pairs): the memory gains it sets weigh the output and the state. Where
-    /// the seed runs as one pass (up to 2 x <see cref="PieceSteps"/> tokens) the loss is read from that pass, and the
-    /// LSTM runs once for both.
+    /// 2 x <see cref="PieceSteps"/> next-token pairs): the memory gains and token biases it sets weigh the output and the
+    /// state. Where the seed runs as one pass (up to 2 x <see cref="PieceSteps"/> tokens) the loss is read from that
+    /// pass, and the LSTM runs once for both.
     /// </summary>
     public (Tensor Output, LstmState State) Prime(Tensor input, Action<MemoryGainLoss> fit)
     {
@@ -383,10 +383,10 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <summary>
     /// For a token model, the mean next-token cross-entropy of <paramref name="targets"/> after <paramref name="input"/>
     /// (both [T, 1, 1]; from zeros, as <see cref="forward"/> in evaluation mode) as a function of its
-    /// <see cref="MemoryGains"/> alone, in plain loops (<see cref="MemoryGainLoss"/>). Everything the gains do not weigh is
-    /// computed once here, and so are the tokens they cannot touch: every memory term lives on the tokens of the excerpt,
-    /// so the others enter as one column whose logit is their log-sum-exp. A step of a fit is then a pass over
-    /// [T, its distinct tokens + 1] numbers.
+    /// <see cref="MemoryGains"/> (and shifts of the token biases) alone, in plain loops (<see cref="MemoryGainLoss"/>).
+    /// Everything the gains do not weigh is computed once here, and so are the tokens they cannot touch: every memory
+    /// term lives on the tokens of the excerpt, so the others enter as one column whose logit is their log-sum-exp. A
+    /// step of a fit is then a pass over [T, its distinct tokens + 1] numbers.
     /// </summary>
     public MemoryGainLoss MemoryFit(Tensor input, Tensor targets)
     {
