@@ -435,26 +435,27 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var beatMix = pass.Memories.BeatMix is { } mix ? Tensors.ToArray(Excerpt(mix)) : null;
         var previous = inputTokens.Select(t => place[t]).ToArray();
         var target = targetTokens.Select(t => place[t]).ToArray();
+        // The mixtures' fixed parts: the backoff's unigram with the others' share last, the copy gate and proposal.
+        var unigram = get_buffer("backoff_unigram")!;
+        using Scalar nothing = 0;
+        var lumped = Tensors.ToArray(cat([unigram.index_select(0, played), unigram.masked_fill(mask, nothing).sum().unsqueeze(0)]));
+        var mixture = Mixture(BackoffWeight > 0 ? BackoffWeight : 0, get_buffer("backoff_repeat")!.item<float>(), lumped,
+            pass.Gate is { } gate ? Tensors.ToArray(Excerpt(gate)) : null, pass.Copy is { } proposal ? Zero(proposal) : null, previous, target);
         return new MemoryGainLoss(steps, columns, logits, caches, successors, beatMix, beatGains is null ? 0 : (int)beatGains.shape[0],
-            previous, target, Mixture(pass, Excerpt, Zero, played, mask, previous, target), playedTokens);
+            previous, target, mixture, playedTokens);
     }
 
     /// <summary>
-    /// Where <see cref="Mixed"/> mixes the periodic copy or the backoff into a token model's distribution p, each step's
-    /// target probability a p_y + e and the log of the mixture's sum over all tokens (see <see cref="MemoryGainLoss"/>);
-    /// null where it mixes nothing.
+    /// Where <see cref="Mixed"/> mixes the periodic copy (<paramref name="gate"/> [steps] and <paramref name="copy"/>
+    /// [steps, columns], or null) or the backoff (weight <paramref name="w"/> above 0, repeat rate <paramref name="r"/>,
+    /// the unigram <paramref name="lumped"/> into the columns) into a token model's distribution p, each step's target
+    /// probability a p_y + e and the log of the mixture's sum over all tokens (see <see cref="MemoryGainLoss"/>); null
+    /// where it mixes nothing.
     /// </summary>
-    private (double Scale, double Offset, double LogTotal)[]? Mixture(NetworkPass pass, Func<Tensor, Tensor> excerpt, Func<Tensor, float[]> zero,
-        Tensor played, Tensor playedMask, int[] previous, int[] target)
+    private static (double Scale, double Offset, double LogTotal)[]? Mixture(double w, double r, float[] lumped, float[]? gate, float[]? copy,
+        int[] previous, int[] target)
     {
-        double w = BackoffWeight > 0 ? BackoffWeight : 0;
-        if (pass.Gate is null && w == 0) return null;
-        double r = get_buffer("backoff_repeat")!.item<float>();
-        var unigram = get_buffer("backoff_unigram")!;
-        using Scalar nothing = 0;
-        var lumped = Tensors.ToArray(cat([unigram.index_select(0, played), unigram.masked_fill(playedMask, nothing).sum().unsqueeze(0)])); // the others' share last
-        var gate = pass.Gate is { } g ? Tensors.ToArray(excerpt(g)) : null;
-        var copy = pass.Copy is { } proposal ? zero(proposal) : null;
+        if (gate is null && w == 0) return null;
         int columns = lumped.Length;
         double unigramTotal = lumped.Sum(u => (double)u);
         var result = new (double, double, double)[previous.Length];

@@ -1,18 +1,17 @@
 namespace MusicGen.Transforms.Network;
 
 /// <summary>
-/// A token model's next-token cross-entropy on one excerpt as a function of its in-song memory gains alone, with its
-/// gradient, in plain loops (<see cref="FrameLstm.MemoryFit"/> builds it; <c>SeedAdaptation</c> minimises it). Every
-/// term the gains do not weigh is fixed: for each step t and column k (the excerpt's distinct tokens, then one column
-/// standing for all the others) the logit is
-/// z = base + sum_j cacheGain_j cache_j + successorGain successors + (beatGains . beatMix_t) [k is the previous token],
+/// A token model's next-token cross-entropy on one excerpt as a function of its in-song memory gains (and, optionally,
+/// a shift of each token's bias) alone, with its gradient, in plain loops (<see cref="FrameLstm.MemoryFit"/> builds it;
+/// <c>SeedAdaptation</c> minimises it). Every term the gains do not weigh is fixed: for each step t and column k (the
+/// excerpt's distinct tokens, then one column standing for all the others) the logit is
+/// z = base + shift_k + sum_j cacheGain_j cache_j + successorGain successors + (beatGains . beatMix_t) [k is the previous token],
 /// p = softmax(z), and the target y's probability after the periodic copy and the backoff are mixed in is
 /// q_y = scale_t p_y + offset_t, both fixed by the gate, the copy proposal and the backoff. The loss is the mean of
 /// -log(q_y / total_t), total_t the mixture's sum over all columns (below 1 where the copy proposes nothing, and fixed:
 /// the training's cross-entropy renormalises the mixture), or of -log p_y where nothing is mixed in; its gradient with
-/// respect to z is
-/// (scale_t p_y / q_y)(p - onehot(y)), which the memory terms carry to the gains. A step of the fit is then a few
-/// thousand multiply-adds, where the same on LibTorch tensors with autograd cost about 2 ms of call overhead.
+/// respect to z is (scale_t p_y / q_y)(p - onehot(y)), which the memory terms carry to the gains. A step of the fit is
+/// then a few thousand multiply-adds, where the same on LibTorch tensors with autograd cost about 2 ms of call overhead.
 /// </summary>
 public sealed class MemoryGainLoss
 {
