@@ -243,6 +243,22 @@ public class TokenModelTests
         Assert.True(Math.Abs(Math.Log(followed / seedMovement)) < 0.5 * Math.Abs(Math.Log(free / seedMovement)),
             $"slow level movement: seed {seedMovement:F3}, take {free:F3}, with seed dynamics {followed:F3}");
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedDynamics = 1.5 }));
+        // The loop guard: greedy takes never hold a token longer than its limit (the training's longest hold, or the
+        // primed excerpt's), and without it they do: the limit is what stops them.
+        var primeTokens = generator.Tokenizer.Codebook.Encode(quietFrames);
+        int limit = MusicGenerator.LoopGuardLimit(generator.Tokenizer.Codebook.LongestHold, primeTokens);
+        int LongestRun(int[] tokens) => tokens.Select((t, i) => tokens.Skip(i).TakeWhile(u => u == t).Count()).Max();
+        Assert.True(LongestRun(generator.SampleTokens(quiet, new GenerationOptions { Seconds = 6, Temperature = 0 })[0]) <= limit);
+        Assert.True(LongestRun(generator.SampleTokens(quiet, new GenerationOptions { Seconds = 6, Temperature = 0, LoopGuard = false })[0]) > limit);
+    }
+
+    [Fact]
+    public void The_loop_guard_allows_the_longest_hold_of_the_training_or_of_the_seed()
+    {
+        Assert.Equal(5, MusicGenerator.LoopGuardLimit(5, [1, 1, 2, 2, 2, 3]));
+        Assert.Equal(7, MusicGenerator.LoopGuardLimit(5, [1, 4, 4, 4, 4, 4, 4, 4, 2]));
+        Assert.Equal(6, MusicGenerator.LoopGuardLimit(2, [3, 3, 3, 3, 3, 3]));
+        Assert.Equal(1, MusicGenerator.LoopGuardLimit(0, []));
     }
 
     [Fact]

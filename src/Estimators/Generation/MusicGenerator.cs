@@ -121,11 +121,12 @@ public sealed class GenerationOptions
     /// </summary>
     public int TopK { get; set; } = 150;
     /// <summary>
-    /// Token models: a token held longer than the training music held any token (leaving out its longest 1% of holds)
-    /// is not sampled again until another one comes, so that generation cannot freeze into a drone. Default true.
+    /// Token models: a token held longer than the training music held any token (leaving out its longest 1% of holds),
+    /// or than the seed's primed excerpt held any where that is longer, is not sampled again until another one comes, so
+    /// that generation cannot freeze into a drone. Default true.
     /// </summary>
     public bool LoopGuard { get; set; } = true;
-    /// <summary>Griffin-Lim iterations when rebuilding phase; 0 (default) uses the model's own setting (6 in the default preset).</summary>
+    /// <summary>Griffin-Lim iterations when rebuilding phase; 0 (default) uses the model's own setting (16 in the default preset).</summary>
     public int PhaseIterations { get; set; }
     /// <summary>Takes generated together (one batch); each has its own random seed. Default 1.</summary>
     public int Takes { get; set; } = 1;
@@ -394,7 +395,7 @@ public sealed class MusicGenerator
             var last = logits.AsSpan(logits.Length - takes * tokenCount);
             var step = new float[takes];
             var held = new int[takes];
-            int longest = options.LoopGuard ? Math.Max(1, codebook.LongestHold) : int.MaxValue;
+            int longest = options.LoopGuard ? LoopGuardLimit(codebook.LongestHold, primeTokens) : int.MaxValue;
             for (int k = 0; k < takes; k++)
                 for (int t = primeTokens.Length - 1; t >= 0 && primeTokens[t] == primeTokens[^1]; t--) held[k]++;
             var memories = options.SongMemory > 0 ? Enumerable.Range(0, takes).Select(_ => new SuccessorCounts(primeTokens, tokenCount)).ToArray() : null;
@@ -439,6 +440,24 @@ public sealed class MusicGenerator
             state.Dispose();
         }
         return tokens;
+    }
+
+    /// <summary>
+    /// The longest a take may hold a token under the loop guard: the training music's longest hold (leaving out its
+    /// longest 1%), or the primed excerpt's own longest where the seed holds longer: a seed sparser or slower than the
+    /// training music holds its sounds longer than the training did (asc-music's time_to_strike up to 35 frames in its
+    /// first 10 s, against 12 for the training's; hyperrogue's hr3-mirror 41 against 19), and a guard at the training's
+    /// length pushed the take off the seed's held sounds.
+    /// </summary>
+    internal static int LoopGuardLimit(int trainingLongest, int[] prime)
+    {
+        int longest = Math.Max(1, trainingLongest);
+        for (int t = 0, run = 0; t < prime.Length; t++)
+        {
+            run = t > 0 && prime[t] == prime[t - 1] ? run + 1 : 1;
+            longest = Math.Max(longest, run);
+        }
+        return longest;
     }
 
     /// <summary>SeedPrior x ln(1 + the times <paramref name="prime"/> plays each token); null when the weight is 0.</summary>

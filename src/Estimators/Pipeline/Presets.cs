@@ -171,7 +171,7 @@ public static class Presets
     /// time over 64 steps, an embedding of 128 and 2 LSTM layers of 384 units (dropout 0.3) with recent-token caches, a
     /// successor cache and a beat clock (<see cref="Transforms.Network.FrameLstm"/>; no periodic copy), softmax and
     /// cross-entropy, 10% of input tokens replaced at random while training, early stopping on whole held-out files (left
-    /// out of the codebook too), a backoff to "repeat or unigram" weighted on those files, and Griffin-Lim phase (6
+    /// out of the codebook too), a backoff to "repeat or unigram" weighted on those files, and Griffin-Lim phase (16
     /// iterations from a phase-locked start) at generation. Settings start from <see cref="PipelineSettings.TokenModel"/>.
     /// </summary>
     public static MusicPipelineEstimator TokenModel(this TransformsCatalog catalog, PipelineSettings? settings = null)
