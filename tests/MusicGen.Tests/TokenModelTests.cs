@@ -250,6 +250,36 @@ public class TokenModelTests
         int LongestRun(int[] tokens) => tokens.Select((t, i) => tokens.Skip(i).TakeWhile(u => u == t).Count()).Max();
         Assert.True(LongestRun(generator.SampleTokens(quiet, new GenerationOptions { Seconds = 6, Temperature = 0 })[0]) <= limit);
         Assert.True(LongestRun(generator.SampleTokens(quiet, new GenerationOptions { Seconds = 6, Temperature = 0, LoopGuard = false })[0]) > limit);
+        // Seed reuse: the takes' share of the excerpt's own tokens comes nearer the share the excerpt reuses.
+        var excerpt = primeTokens.ToHashSet();
+        double target = SeedReuse.ReuseShare(primeTokens);
+        double Reused(double rate) => generator.SampleTokens(quiet, new GenerationOptions { Seconds = 6, Takes = 4, SeedReuse = rate })
+            .SelectMany(t => t).Average(t => excerpt.Contains(t) ? 1.0 : 0.0);
+        double unsteered = Reused(0), steered = Reused(1);
+        Assert.True(Math.Abs(steered - target) < 0.5 * Math.Abs(unsteered - target), $"share of the seed's tokens {unsteered:F2}, steered {steered:F2}, target {target:F2}");
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedReuse = -1 }));
+    }
+
+    [Fact]
+    public void Seed_reuse_moves_one_offset_for_the_tokens_the_seed_does_not_play()
+    {
+        // Of the second half (3, 1, 4, 1), 3 and both 1s came earlier; 4 is new: a share of 0.75.
+        int[] prime = [1, 2, 2, 3, 3, 1, 4, 1];
+        Assert.Equal(0.75, SeedReuse.ReuseShare(prime));
+        var longer = Enumerable.Repeat(prime, 4).SelectMany(t => t).ToArray();   // 32 tokens: every token of the second half came before
+        Assert.Equal(1.0, SeedReuse.ReuseShare(longer));
+        Assert.Null(SeedReuse.For(prime, 6, 1, 1));      // too short to have a share
+        Assert.Null(SeedReuse.For(longer, 6, 1, 0));     // rate 0: none
+        var reuse = SeedReuse.For(longer.Select(t => t == 4 ? 2 : t).Append(5).Append(5).ToArray(), 6, 2, 0.5)!;
+        Assert.True(reuse.Target < 1);
+        reuse.Drawn(0, 0);                                // a token the excerpt does not play: the others are held back
+        Assert.Equal(-0.5 * reuse.Target, reuse.Offset(0), 12);
+        Assert.Equal(0, reuse.Offset(1));
+        var logits = new float[6];
+        reuse.Steer(logits, 0);
+        Assert.Equal([(float)(-0.5 * reuse.Target), 0, 0, 0, (float)(-0.5 * reuse.Target), 0], logits);
+        for (int i = 0; i < 100; i++) reuse.Drawn(0, 0);
+        Assert.Equal(-SeedReuse.Bound, reuse.Offset(0));
     }
 
     [Fact]

@@ -256,6 +256,7 @@ public static class Evaluator
         SongMemory = given.SongMemory,
         SeedAdaptation = given.SeedAdaptation,
         SeedBias = given.SeedBias,
+        SeedReuse = given.SeedReuse,
         SeedTimbre = given.SeedTimbre,
         SeedDynamics = given.SeedDynamics,
         SeedGroove = given.SeedGroove,

@@ -85,6 +85,13 @@ public sealed class GenerationOptions
     /// </summary>
     public double SeedBias { get; set; } = 10;
     /// <summary>
+    /// Token models: how quickly sampling steers each take's share of the seed's own sounds (the tokens its primed
+    /// excerpt plays) toward the share with which the excerpt itself goes back to sounds it has played: a logit offset for
+    /// all other tokens moves by this after every draw, down while the take plays fewer of the seed's sounds than that,
+    /// up while it plays more (<see cref="SeedReuse"/>; 0: none).
+    /// </summary>
+    public double SeedReuse { get; set; }
+    /// <summary>
     /// Token models: how far each take's long-term tone colour and level move toward the seed's primed excerpt: the
     /// difference of their mean log energies on <see cref="TimbreMatch.Bands"/> broad mel bands, times this, is added to
     /// every frame of the take (0: none, 1: the take's mean balance is the seed's). Default 0.25: on both hyperrogue
@@ -153,6 +160,7 @@ public sealed class GenerationOptions
         if (!(SeedDynamics >= 0 && SeedDynamics <= 1)) problems.Add($"SeedDynamics must be between 0 (none) and 1, not {SeedDynamics}.");
         if (!(SeedAdaptation >= 0) || !double.IsFinite(SeedAdaptation)) problems.Add($"SeedAdaptation must be 0 (none) or more, not {SeedAdaptation}.");
         if (!(SeedBias >= 0) || !double.IsFinite(SeedBias)) problems.Add($"SeedBias must be 0 (none) or more, not {SeedBias}.");
+        if (!(SeedReuse >= 0) || !double.IsFinite(SeedReuse)) problems.Add($"SeedReuse must be 0 (none) or more, not {SeedReuse}.");
         if (PhaseIterations < 0) problems.Add($"PhaseIterations must be 0 (the model's) or more, not {PhaseIterations}.");
         if (TopK < 0) problems.Add($"TopK must be 0 (all tokens) or more, not {TopK}.");
         if (Takes is < 1 or > 256) problems.Add($"Takes must be between 1 and 256, not {Takes}.");
@@ -398,6 +406,7 @@ public sealed class MusicGenerator
             int longest = options.LoopGuard ? LoopGuardLimit(codebook.LongestHold, primeTokens) : int.MaxValue;
             for (int k = 0; k < takes; k++)
                 for (int t = primeTokens.Length - 1; t >= 0 && primeTokens[t] == primeTokens[^1]; t--) held[k]++;
+            var reuse = MusicGen.SeedReuse.For(primeTokens, tokenCount, takes, options.SeedReuse);
             var memories = options.SongMemory > 0 ? Enumerable.Range(0, takes).Select(_ => new SuccessorCounts(primeTokens, tokenCount)).ToArray() : null;
             var clock = System.Diagnostics.Stopwatch.StartNew();
             for (int i = 0; i < count; i++)
@@ -410,12 +419,14 @@ public sealed class MusicGenerator
                 for (int k = 0; k < takes; k++)
                 {
                     int previous = i == 0 ? primeTokens[^1] : tokens[k][i - 1];
+                    reuse?.Steer(last.Slice(k * tokenCount, tokenCount), k);
                     int token = sampler.Sample(last.Slice(k * tokenCount, tokenCount), random[k], held[k] >= longest ? previous : -1);
                     if (memories is not null && token != previous)
                     {
                         if (random[k].NextDouble() < options.SongMemory && memories[k].Draw(previous, random[k]) is int remembered) token = remembered;
                         memories[k].Add(previous, token);
                     }
+                    reuse?.Drawn(k, token);
                     step[k] = tokens[k][i] = token;
                     held[k] = tokens[k][i] == previous ? held[k] + 1 : 1;
                 }
