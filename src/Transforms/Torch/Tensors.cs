@@ -10,7 +10,14 @@ public static class Tensors
     {
         long count = shape.Aggregate(1L, (a, b) => a * b);
         if (count > data.Length) throw new ArgumentException($"Shape needs {count} values; the array has {data.Length}.", nameof(shape));
-        return count == 0 ? zeros(shape) : frombuffer(data, ScalarType.Float32, count).view(shape);
+        if (count == 0) return zeros(shape);
+        // The flat tensor is view()'s receiver and nothing else holds it: outside a DisposeScope a collection during the
+        // call could finalize it while LibTorch reads it (docs/design.md, "Scalars must outlive the call"). The view
+        // shares its storage, which keeps the array pinned.
+        var flat = frombuffer(data, ScalarType.Float32, count);
+        var viewed = flat.view(shape);
+        GC.KeepAlive(flat);
+        return viewed;
     }
 
     /// <summary>Copies <paramref name="source"/> (any layout) into a new array, in row-major order of its shape.</summary>
