@@ -94,13 +94,13 @@ public sealed class GenerationOptions
     /// <summary>
     /// Token models: how far each take's long-term tone colour and level move toward the seed's primed excerpt: the
     /// difference of their mean log energies on <see cref="TimbreMatch.Bands"/> broad mel bands, times this, is added to
-    /// every frame of the take (0: none, 1: the take's mean balance is the seed's). Default 0.25: on both hyperrogue
-    /// laboratories it lowered the Frechet ratio (hyperrogue 0.78 to 0.57, another composer's seeds 1.04 to 0.91) and
-    /// left the FAD ratio where it was; 0.5 and 1 followed the seed further (seed sensitivity 1.2 and 3.5 from the other
-    /// composer's seeds, against 0.5) at some cost in loudness movement, and 1 raised the Frechet and FAD ratios
-    /// (docs/evaluation.md).
+    /// every frame of the take (0: none, 1: the take's mean balance is the seed's). Default 0.5: on the three hyperrogue
+    /// laboratories, in two draws each, it raised seed sensitivity against 0.25 (the third composer's seeds 0.22 and
+    /// 0.31 to 0.32 and 0.38, the second's 0.43 and 0.46 to 0.92 and 0.93) with every target met, the FAD ratio lower
+    /// on the collection's own and the third composer's seeds and within 0.06 on the second's; 0.75 took the third's
+    /// tonality ratio to the edge of its target (19.1) and 1 raised the Frechet and FAD ratios (docs/evaluation.md).
     /// </summary>
-    public double SeedTimbre { get; set; } = 0.25;
+    public double SeedTimbre { get; set; } = 0.5;
     /// <summary>
     /// Token models: how strongly each take keeps the seed's groove, the way the primed excerpt's level rises and falls
     /// within a beat (a period of 0.23-0.5 s): that pattern, continued in phase from the seed, times this, is added to
