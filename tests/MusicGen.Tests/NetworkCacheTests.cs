@@ -87,7 +87,7 @@ public class NetworkCacheTests
         manual_seed(2);
         var descriptors = Enumerable.Range(0, 12 * 3).Select(i => (float)Math.Sin(i * 1.7)).ToArray();
         using var network = new FrameLstm(1, [8], [0f], tokenCount: 12, embeddingSize: 4, successorCache: true, periodicCopy: true,
-            beatDescriptors: descriptors);
+            beatDescriptors: descriptors, textureInput: true);
         network.StartFromBaseline(Enumerable.Range(1, 12).Select(i => (long)i).ToArray(), 0.4);
         network.eval();
         var rng = new Random(5);
@@ -115,6 +115,61 @@ public class NetworkCacheTests
         var stepGuide = Tensors.ToArray(state.OnsetGuide!);
         Assert.Equal(2 * 12, wholeGuide.Length);
         for (int i = 0; i < wholeGuide.Length; i++) Assert.Equal(wholeGuide[i], (double)stepGuide[i], 1e-3);
+        var wholeTexture = Tensors.ToArray(wholeState.Texture!);
+        var stepTexture = Tensors.ToArray(state.Texture!);
+        Assert.Equal(2 * (2 * 3 + 1), wholeTexture.Length); // 2 streams x (3 means, 3 squares, the weight seen)
+        for (int i = 0; i < wholeTexture.Length; i++) Assert.Equal(wholeTexture[i], (double)stepTexture[i], 1e-4);
+    }
+
+    [Fact]
+    public void The_texture_is_the_decayed_mean_and_spread_of_what_was_heard_and_holds_where_told()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        // 4 tokens described by 16 values: the texture averages them into 8 bands of 2.
+        var descriptors = Enumerable.Range(0, 4 * 16).Select(i => (float)Math.Sin(i * 0.9)).ToArray();
+        var bands = FrameLstm.TextureDescriptors(descriptors, 16, FrameLstm.TextureBands);
+        Assert.Equal(4 * 8, bands.Length);
+        Assert.Equal((descriptors[2 * 16 + 6] + descriptors[2 * 16 + 7]) / 2, bands[2 * 8 + 3], 6);
+        using var network = new FrameLstm(1, [8], [0f], tokenCount: 4, embeddingSize: 4, beatDescriptors: descriptors, textureInput: true);
+        Assert.True(network.TextureInput);
+        Assert.Equal(4 + FrameLstm.BeatFeatures + 2 * 8, network.LayerShapes.First().Inputs);
+        network.eval();
+        using var noGrad = no_grad();
+        var rng = new Random(4);
+        var heard = Enumerable.Range(0, 300).Select(_ => rng.Next(2)).ToArray(); // tokens 0 and 1 only
+        var (_, state) = network.call(Tokens(heard), null);
+        // The bias-corrected decayed mean and spread of each band, computed here the plain way.
+        double d = FrameLstm.TextureDecay, seen = 0;
+        var sums = new double[16];
+        foreach (int token in heard)
+        {
+            seen = d * seen + (1 - d);
+            for (int g = 0; g < 8; g++)
+            {
+                double value = bands[token * 8 + g];
+                sums[g] = d * sums[g] + (1 - d) * value;
+                sums[8 + g] = d * sums[8 + g] + (1 - d) * value * value;
+            }
+        }
+        var texture = Tensors.ToArray(state.Texture!);
+        Assert.Equal(17, texture.Length);
+        Assert.Equal(seen, texture[16], 4);
+        for (int g = 0; g < 16; g++) Assert.Equal(sums[g], texture[g], 4);
+        // Held: the take's own tokens (token 3 only) do not move it; not held, they pull it toward token 3's description.
+        var take = Tokens(Enumerable.Repeat(3, 200).ToArray());
+        network.HoldTexture = true;
+        var (_, held) = network.call(take, state);
+        Assert.Equal(texture, Tensors.ToArray(held.Texture!));
+        network.HoldTexture = false;
+        var (_, moved) = network.call(take, state);
+        var after = Tensors.ToArray(moved.Texture!);
+        for (int g = 0; g < 8; g++)
+        {
+            double before = texture[g] / texture[16], now = after[g] / after[16], target = bands[3 * 8 + g];
+            Assert.True(Math.Abs(now - target) < Math.Abs(before - target) || Math.Abs(before - target) < 1e-6, $"band {g}: {before:F3} -> {now:F3}, token 3's {target:F3}");
+        }
+        Assert.Throws<ArgumentException>(() => new FrameLstm(1, [8], [0f], tokenCount: 4, embeddingSize: 4, textureInput: true));
     }
 
     [Fact]

@@ -8,10 +8,12 @@ namespace MusicGen.Tests;
 public class StepperTests
 {
     [Theory]
-    [InlineData(false, 1)]
-    [InlineData(false, 3)]
-    [InlineData(true, 2)]
-    public void Stepping_in_plain_loops_gives_the_networks_outputs_and_guide(bool descriptorKeys, int streams)
+    [InlineData(false, 1, false, false)]
+    [InlineData(false, 3, false, false)]
+    [InlineData(true, 2, false, false)]
+    [InlineData(false, 2, true, false)]
+    [InlineData(true, 3, true, true)]
+    public void Stepping_in_plain_loops_gives_the_networks_outputs_and_guide(bool descriptorKeys, int streams, bool texture, bool holdTexture)
     {
         using var scope = NewDisposeScope();
         manual_seed(5);
@@ -19,7 +21,7 @@ public class StepperTests
         var descriptors = Enumerable.Range(0, vocabulary * 5).Select(i => (float)Math.Cos(i * 0.7)).ToArray();
         var beat = Enumerable.Range(0, vocabulary * 6).Select(i => (float)Math.Abs(Math.Sin(i * 1.3))).ToArray();
         using var network = new FrameLstm(1, [16, 12], [0f, 0f], tokenCount: vocabulary, embeddingSize: 6,
-            descriptors: descriptorKeys ? descriptors : null, successorCache: true, beatDescriptors: beat);
+            descriptors: descriptorKeys ? descriptors : null, successorCache: true, beatDescriptors: beat, textureInput: texture);
         using (no_grad())
         {
             using TorchSharp.Scalar half = 0.5f; // held for the calls (docs/design.md, "Scalars must outlive the call")
@@ -33,6 +35,7 @@ public class StepperTests
         var rng = new Random(2);
         var prime = Enumerable.Range(0, 30 * streams).Select(_ => (float)rng.Next(vocabulary)).ToArray();
         var (_, state) = network.call(Tensors.Wrap(prime, 30, streams, 1), null);
+        network.HoldTexture = holdTexture;
         var stepper = network.Stepper(state) ?? throw new InvalidOperationException("no stepper");
         Assert.Equal(streams, stepper.Streams);
         for (int t = 0; t < 60; t++)

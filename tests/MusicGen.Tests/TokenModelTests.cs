@@ -162,6 +162,29 @@ public class TokenModelTests
     }
 
     [Fact]
+    public void A_token_model_with_the_texture_input_saves_reloads_and_holds_its_seeds_texture_while_sampling()
+    {
+        using var temp = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        string songs = TestAudio.MelodyFolder(temp, count: 2, seconds: 3);
+        var files = ml.Data.LoadAudioFiles([songs]);
+        var fitted = ml.Transforms.TokenModel(TinyTokens() with { TextureInput = true }).Fit(files);
+        string path = temp.File("texture.zip");
+        ModelFile.Save(ml, fitted, files.Schema, path);
+        var generator = new MusicGenerator(ModelFile.Load(new MLContext(), path));
+        var network = generator.Stages.Network.Network;
+        Assert.True(network.TextureInput);
+        string seed = Path.Combine(songs, "song0.wav");
+        var options = new GenerationOptions { Seconds = 3, Takes = 3, RandomSeed = 5 };
+        var held = generator.SampleTokens(seed, options);
+        Assert.Equal(held, new MusicGenerator(fitted).SampleTokens(seed, options));
+        Assert.False(network.HoldTexture); // set for the sampling only
+        var moving = generator.SampleTokens(seed, new GenerationOptions { Seconds = 3, Takes = 3, RandomSeed = 5, HoldSeedTexture = false });
+        Assert.NotEqual(held.SelectMany(t => t), moving.SelectMany(t => t));
+        Assert.False(new MusicGenerator(ModelFile.Load(new MLContext(), path)).Stages.Network.Network.HoldTexture);
+    }
+
+    [Fact]
     public void Token_pipeline_saves_reloads_and_samples_takes_in_a_batch_as_one_by_one()
     {
         using var temp = new TempFolder();

@@ -261,6 +261,7 @@ public static class Evaluator
         SeedDynamics = given.SeedDynamics,
         SeedGroove = given.SeedGroove,
         LoopGuard = given.LoopGuard,
+        HoldSeedTexture = given.HoldSeedTexture,
         PrimeSeconds = given.PrimeSeconds,
         PhaseIterations = given.PhaseIterations,
         SeedOffsetSeconds = given.SeedOffsetSeconds,

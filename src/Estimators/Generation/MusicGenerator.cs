@@ -133,6 +133,11 @@ public sealed class GenerationOptions
     /// that generation cannot freeze into a drone. Default true.
     /// </summary>
     public bool LoopGuard { get; set; } = true;
+    /// <summary>
+    /// Token models with a texture input: hold the texture the network reads at the primed excerpt's for the whole take
+    /// (<see cref="Transforms.Network.FrameLstm.HoldTexture"/>) instead of letting the take's own tokens move it. Default true.
+    /// </summary>
+    public bool HoldSeedTexture { get; set; } = true;
     /// <summary>Griffin-Lim iterations when rebuilding phase; 0 (default) uses the model's own setting (16 in the default preset).</summary>
     public int PhaseIterations { get; set; }
     /// <summary>Takes generated together (one batch); each has its own random seed. Default 1.</summary>
@@ -391,15 +396,17 @@ public sealed class MusicGenerator
         var (logits, state) = network.Run(input, takes, null, adaptation.Fits ? adaptation.Fit : null);
         var prior = SeedPrior(primeTokens, tokenCount, options.SeedPrior);
         Guide(logits, state.OnsetGuide?.contiguous().data<float>().ToArray(), options.BeatGuidance, prior, takes);
-        // After priming, steps run in plain loops where the network allows (FrameLstmStepper: the same outputs, to
-        // float rounding, about three times faster than LibTorch at batch 1; docs/design.md).
-        var stepper = network.Network.Stepper(state);
         var current = new int[takes];
         var random = Enumerable.Range(0, takes).Select(k => new Random(options.RandomSeed + k)).ToArray();
         var sampler = new TokenSampler(tokenCount, options.Temperature, options.TopK);
         var tokens = Enumerable.Range(0, takes).Select(_ => new int[count]).ToArray();
+        // From here on the network reads the seed's texture (where it has a texture input), until sampling ends.
+        network.Network.HoldTexture = options.HoldSeedTexture;
         try
         {
+            // After priming, steps run in plain loops where the network allows (FrameLstmStepper: the same outputs, to
+            // float rounding, about three times faster than LibTorch at batch 1; docs/design.md).
+            var stepper = network.Network.Stepper(state);
             var last = logits.AsSpan(logits.Length - takes * tokenCount);
             var step = new float[takes];
             var held = new int[takes];
@@ -448,6 +455,7 @@ public sealed class MusicGenerator
         }
         finally
         {
+            network.Network.HoldTexture = false;
             state.Dispose();
         }
         return tokens;

@@ -68,6 +68,11 @@ public sealed record PipelineSettings
     /// predicted better but generated drones (docs/evaluation.md).
     /// </summary>
     public bool DescribeTokens { get; set; }
+    /// <summary>
+    /// <see cref="Presets.TokenModel"/>: the network also reads the song's texture, held at the seed's while generating
+    /// (<see cref="LstmForecastingEstimator.Options.TextureInput"/>). Default false.
+    /// </summary>
+    public bool TextureInput { get; set; }
     /// <summary>Dropout after every LSTM layer; null (default): 0.5, 0.3, 0.2 as in 2017 (0.2 beyond three layers).</summary>
     public float? Dropout { get; set; }
     /// <summary>Adam's learning rate. Default 0.001.</summary>
@@ -195,6 +200,7 @@ public static class Presets
         training.DescribeTokens = s.DescribeTokens;
         training.EmbeddingSize = s.EmbeddingSize;
         training.TokenNoise = s.TokenNoise;
+        training.TextureInput = s.TextureInput;
         training.FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn;
         // 16 Griffin-Lim iterations from the phase-locked start. Once the envelope channel made the codec nearly
         // transparent, phase became its limit: codec transparency on hyperrogue-music's other composer's reference 0.47,

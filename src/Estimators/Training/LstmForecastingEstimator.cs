@@ -110,6 +110,11 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         /// each next step, found from its tokens' descriptions (<see cref="FrameLstm.BeatClock"/>). Default true.
         /// </summary>
         public bool BeatClock { get; set; } = true;
+        /// <summary>
+        /// A token model with a beat clock: give the network the song's texture too, the decayed mean description of
+        /// the tokens heard (<see cref="FrameLstm.TextureInput"/>), held at the seed's while generating. Default false.
+        /// </summary>
+        public bool TextureInput { get; set; }
         /// <summary>Embedding size of a token model. Default 128.</summary>
         public int EmbeddingSize { get; set; } = 128;
         /// <summary>
@@ -240,7 +245,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         manual_seed(options.Seed);
         var network = new FrameLstm(dim, options.HiddenSizes, options.Dropouts, tokenCount, options.EmbeddingSize, descriptors,
             successorCache: tokenCount > 0 && options.SuccessorCache, periodicCopy: tokenCount > 0 && options.PeriodicCopy,
-            beatDescriptors: tokenCount > 0 && options.BeatClock && tokens?.Descriptors is { Length: > 0 } beatDescriptors ? beatDescriptors : null);
+            beatDescriptors: tokenCount > 0 && options.BeatClock && tokens?.Descriptors is { Length: > 0 } beatDescriptors ? beatDescriptors : null,
+            textureInput: tokenCount > 0 && options.BeatClock && options.TextureInput && tokens?.Descriptors is { Length: > 0 });
         try
         {
             var segments = new SegmentCache(() => SequenceSegments.Read(input, options.FileColumnName, options.FeaturesColumnName,

@@ -72,5 +72,6 @@ internal static class InfoCommand
         network.SuccessorCache ? "successor cache" : null,
         network.PeriodicCopy ? "periodic copy" : null,
         network.BeatClock ? "beat clock" : null,
+        network.TextureInput ? "texture input" : null,
     }.OfType<string>());
 }

@@ -174,6 +174,7 @@ internal sealed class TrainingOptions
     private readonly Option<int?> envelopeSeed = Maybe<int>("--envelope-seed", "Random seed of the default preset's envelope channel fit alone (default: --random-seed)");
     private readonly Option<int?> embedding = Maybe<int>("--embedding", "Token embedding size of the default preset (default: 128)");
     private readonly Option<bool> describeTokens = new("--describe-tokens") { Description = "Default preset: embed and score tokens through their codebook centroids" };
+    private readonly Option<bool> textureInput = new("--texture-input") { Description = "Default preset: the network also reads the song's texture (about 11 s), held at the seed's while generating" };
     private readonly Option<float?> tokenNoise = Maybe<float>("--token-noise", "Share of input tokens replaced at random while training the default preset (default: 0.1)");
     private readonly Option<int?> frameSize = Maybe<int>("--frame-size", "Samples per FFT frame (default: 2048; seed2017: 256)");
     private readonly Option<Representation?> representation = Maybe<Representation>("--representation", "seed2017 preset's features: Seed2017, ComplexSpectrum, LogMagnitude or LogMel (the default preset is LogMagnitude)");
@@ -198,7 +199,7 @@ internal sealed class TrainingOptions
         preset.AcceptOnlyFromAmong("default", "seed2017");
         device.AcceptOnlyFromAmong("cpu", "cuda");
         foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, dropout, learningRate, clip, tokens, embedding,
-                     tokenNoise, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device, describeTokens,
+                     tokenNoise, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device, describeTokens, textureInput,
                      segmentSeconds, envelopeBands, envelopeSeed })
             command.Options.Add(o);
     }
@@ -235,6 +236,7 @@ internal sealed class TrainingOptions
         if (r.GetValue(patience) is { } p) s.EarlyStoppingPatience = p;
         s.Seed = r.GetValue(seed);
         s.DescribeTokens = r.GetValue(describeTokens);
+        s.TextureInput = r.GetValue(textureInput);
         s.Device = r.GetValue(device)!;
         s.ValidationFraction = r.GetValue(validation);
         s.SegmentSeconds = r.GetValue(segmentSeconds);

@@ -36,6 +36,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     private readonly Linear? copyGate;
     private readonly Parameter? periodSharpness;
     private readonly Parameter? beatGains;
+    private readonly int textureBands;
 
     /// <summary>Per-step decay of each recent-token cache of a token model.</summary>
     public static IReadOnlyList<double> CacheDecays { get; } = [0, 0.9, 0.99];
@@ -53,10 +54,13 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// A token model: each token's spectral description [tokenCount, size] row-major, whose rises give the beat clock its
     /// onsets (<see cref="BeatClock"/>); null: no beat clock.
     /// </param>
+    /// <param name="textureInput">A token model with a beat clock: read the song's texture too (<see cref="TextureInput"/>).</param>
     public FrameLstm(int featureSize, IReadOnlyList<int> hiddenSizes, IReadOnlyList<float> dropouts, int tokenCount = 0, int embeddingSize = 0,
-        float[]? descriptors = null, bool successorCache = false, bool periodicCopy = false, float[]? beatDescriptors = null)
+        float[]? descriptors = null, bool successorCache = false, bool periodicCopy = false, float[]? beatDescriptors = null, bool textureInput = false)
         : base(nameof(FrameLstm))
     {
+        if (textureInput && (tokenCount == 0 || beatDescriptors is null))
+            throw new ArgumentException("The texture input reads the tokens' spectral descriptions: it needs a token model with a beat clock.", nameof(textureInput));
         if (hiddenSizes.Count == 0 || hiddenSizes.Count != dropouts.Count)
             throw new ArgumentException("Give one dropout rate per LSTM layer, and at least one layer.", nameof(dropouts));
         if (tokenCount < 0 || (tokenCount > 0 && (featureSize != 1 || embeddingSize < 1)))
@@ -89,6 +93,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
                 BeatDescriptorSize = beatDescriptors.Length / tokenCount;
                 register_buffer("beat_descriptors", tensor(beatDescriptors, [tokenCount, BeatDescriptorSize]));
                 beatGains = nn.Parameter(zeros(BeatFeatures + 1));
+                if (textureInput) textureBands = Math.Min(TextureBands, BeatDescriptorSize);
             }
             // Held in a local: TorchSharp passes a Scalar's handle to LibTorch without keeping the Scalar alive, and a
             // temporary collected during the call fails in LibTorch as "Expected false to be true" (docs/design.md).
@@ -96,7 +101,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             register_buffer("backoff_unigram", full(tokenCount, uniform));
             register_buffer("backoff_repeat", zeros(1));
             register_buffer("backoff_weight", zeros(1));
-            inputs = embeddingSize + (beatGains is null ? 0 : BeatFeatures);
+            inputs = embeddingSize + (beatGains is null ? 0 : BeatFeatures) + 2 * textureBands;
         }
         for (int i = 0; i < HiddenSizes.Length; i++)
         {
@@ -169,6 +174,48 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
 
     /// <summary>Sharpness of the beat clock's softmax over its lags' autocorrelations.</summary>
     public const double BeatSharpness = 10;
+
+    /// <summary>
+    /// Whether a token model also reads the song's texture at every step: the mean and the spread of the tokens' spectral
+    /// descriptions on <see cref="TextureBands"/> broad bands, weighted by a decay per step (<see cref="TextureDecay"/>:
+    /// about 11 s), what the song has sounded like lately, which the LSTM's own state, trained over 64 steps, does not
+    /// hold. Training learns what follows in music of each texture; at generation the texture is held at the primed
+    /// excerpt's (<see cref="HoldTexture"/>), so the network is told what its seed sounds like for the whole take, not
+    /// only what its last steps played. An option, off by default: it made the takes follow other composers' seeds
+    /// further and cost FAD on one laboratory (docs/evaluation.md, "The song's texture as an input").
+    /// </summary>
+    public bool TextureInput => textureBands > 0;
+
+    /// <summary>Broad bands the texture averages the tokens' descriptions into (at most).</summary>
+    public const int TextureBands = 8;
+
+    /// <summary>
+    /// Each token's description averaged into the texture's <paramref name="bands"/> broad bands [V, bands] from
+    /// <paramref name="descriptors"/> [V, size] row-major: band g the mean of values g size / bands to (g + 1) size / bands.
+    /// </summary>
+    internal static float[] TextureDescriptors(float[] descriptors, int size, int bands)
+    {
+        int tokens = descriptors.Length / size;
+        var result = new float[tokens * bands];
+        for (int v = 0; v < tokens; v++)
+            for (int g = 0; g < bands; g++)
+            {
+                int from = g * size / bands, to = (g + 1) * size / bands;
+                double sum = 0;
+                for (int i = from; i < to; i++) sum += descriptors[v * size + i];
+                result[v * bands + g] = (float)(sum / (to - from));
+            }
+        return result;
+    }
+
+    /// <summary>Per-step decay of the texture's running mean (about 11 s at 43 steps per second).</summary>
+    public const double TextureDecay = 0.998;
+
+    /// <summary>
+    /// With <see cref="TextureInput"/>: while set, steps from a state that has a texture read that texture unchanged
+    /// instead of moving it with their own tokens (generation sets it after priming). Not saved with the model.
+    /// </summary>
+    public bool HoldTexture { get; set; }
 
     /// <summary>Values describing each token to the beat clock; 0 without one.</summary>
     public int BeatDescriptorSize { get; }
@@ -281,6 +328,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             OnsetStatistics = beat?.Statistics,
             BeatRates = beat?.Rates,
             RecentTokens = recent,
+            Texture = pass.Texture,
             OnsetGuide = beat is { } last && recent is not null ? OnsetGuide(recent, last.Features[-1], last.Statistics) : null,
         });
     }
@@ -293,6 +341,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates)? Beat, Tensor? OneHot, Tensor[]? Caches, Tensor? Successors,
         MemoryTerms? Memories, Tensor? Copy, Tensor? Gate, Tensor? History, Tensor? Rates)
     {
+        /// <summary>With a texture input: its decayed sums after the last step [B, 2S + 1].</summary>
+        public Tensor? Texture { get; init; }
+
         /// <summary>A token model's log-probabilities (its logits where nothing is mixed in) under the current memory gains.</summary>
         public Tensor Output() => Network.Mixed(Network.Weighed(Logits, Memories!, OneHot!), Copy, Gate, Caches![0]);
     }
@@ -309,6 +360,8 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             beat = Beat(tokens, state);
             x = cat([x, beat.Value.Features], -1);
         }
+        (Tensor Features, Tensor Sums)? texture = tokens is not null && textureBands > 0 ? Texture(tokens, state) : null;
+        if (texture is { } heard) x = cat([x, heard.Features], -1);
         var next = new (Tensor H, Tensor C)[layers.Count];
         for (int i = 0; i < layers.Count; i++)
         {
@@ -332,7 +385,33 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             (copy, history, rates) = PeriodCopy(tokens, state);
             gate = nn.functional.sigmoid(copyGate!.call(top)); // [T, B, 1]
         }
-        return new(this, tokens, result, next, beat, onehot, caches, successors, memories, copy, gate, history, rates);
+        return new(this, tokens, result, next, beat, onehot, caches, successors, memories, copy, gate, history, rates) { Texture = texture?.Sums };
+    }
+
+    /// <summary>
+    /// The texture (<see cref="TextureInput"/>) every step reads [T, B, 2S] (the S bands' means, then their spreads) and
+    /// the decayed sums after the last step [B, 2S + 1] (the bands' sums, the sums of their squares, then the weight of
+    /// the steps seen, for bias-corrected moments, as Adam's are); held at <paramref name="state"/>'s while
+    /// <see cref="HoldTexture"/> is set. Nothing in it is learned.
+    /// </summary>
+    private (Tensor Features, Tensor Sums) Texture(Tensor tokens, LstmState? state)
+    {
+        long steps = tokens.shape[0], streams = tokens.shape[1];
+        using var noGrad = no_grad();
+        Tensor sums;
+        if (HoldTexture && state?.Texture is { } held) sums = held.unsqueeze(0).expand(steps, -1, -1);
+        else
+        {
+            var table = tensor(TextureDescriptors(Tensors.ToArray(get_buffer("beat_descriptors")!), BeatDescriptorSize, textureBands), [TokenCount, textureBands], device: tokens.device);
+            var described = table.index_select(0, tokens.reshape(-1)).reshape(steps, streams, -1); // [T, B, S]
+            sums = DecayedSums(cat([described, described * described, ones_like(described.narrow(-1, 0, 1))], -1), state?.Texture, TextureDecay, 1 - TextureDecay);
+        }
+        var seen = sums.narrow(-1, 2 * textureBands, 1);
+        var mean = sums.narrow(-1, 0, textureBands) / seen;
+        using Scalar zero = 0;
+        var spread = (sums.narrow(-1, textureBands, textureBands) / seen).Minus(mean * mean).clamp_min(zero).sqrt();
+        var features = cat([mean, spread], -1);
+        return (features, sums[-1].clone());
     }
 
     /// <summary>The terms of a token model's logits that its in-song memory gains weigh (<see cref="Weighed"/>).</summary>
@@ -483,7 +562,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     {
         ArgumentNullException.ThrowIfNull(state);
         if (TokenCount == 0 || periodSharpness is not null || state.Caches is null || (successorGain is not null && state.Successors is null)
-            || (beatGains is not null && (state.OnsetHistory is null || state.RecentTokens is null))) return null;
+            || (beatGains is not null && (state.OnsetHistory is null || state.RecentTokens is null)) || (textureBands > 0 && state.Texture is null)) return null;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         static float[] Values(Tensor t) => Tensors.ToArray(t);
@@ -498,7 +577,8 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             keys is null ? null : Values(tokenBias!), Values(cacheGains!), CacheDecays.ToArray(),
             successorGain is null ? null : Values(successorGain)[0],
             beatGains is null ? null : Values(beatGains), beatGains is null ? null : Values(get_buffer("beat_descriptors")!),
-            BackoffWeight, Values(get_buffer("backoff_repeat")!)[0], Values(get_buffer("backoff_unigram")!), state);
+            BackoffWeight, Values(get_buffer("backoff_repeat")!)[0], Values(get_buffer("backoff_unigram")!), state,
+            textureBands == 0 ? null : TextureDescriptors(Values(get_buffer("beat_descriptors")!), BeatDescriptorSize, textureBands), HoldTexture);
     }
 
     // The token keys while a KeepTokenKeys scope lasts.
@@ -1019,6 +1099,7 @@ public sealed class LstmState : IDisposable
             BeatRates = BeatRates?.detach().MoveToOuterDisposeScope(),
             OnsetGuide = OnsetGuide?.detach().MoveToOuterDisposeScope(),
             RecentTokens = RecentTokens?.detach().MoveToOuterDisposeScope(),
+            Texture = Texture?.detach().MoveToOuterDisposeScope(),
         };
 
     /// <summary>A token model with a successor cache: how often each token followed each other token so far [B, V, V]; else null.</summary>
@@ -1048,6 +1129,9 @@ public sealed class LstmState : IDisposable
     /// <summary>A token model with a beat clock, not training: the last <see cref="FrameLstm.GuideSpan"/> tokens [span, B]; else null.</summary>
     public Tensor? RecentTokens { get; init; }
 
+    /// <summary>A token model with a texture input: the texture's decayed sums [B, 2S + 1] (<see cref="FrameLstm.TextureInput"/>); else null.</summary>
+    public Tensor? Texture { get; init; }
+
     /// <summary>Frees the tensors.</summary>
     public void Dispose()
     {
@@ -1065,5 +1149,6 @@ public sealed class LstmState : IDisposable
         BeatRates?.Dispose();
         OnsetGuide?.Dispose();
         RecentTokens?.Dispose();
+        Texture?.Dispose();
     }
 }

@@ -23,6 +23,10 @@ public sealed class FrameLstmStepper
     private readonly float? successorGain;
     private readonly float[]? beatGains, beatDescriptors;
     private readonly float backoffWeight, backoffRepeat;
+    private readonly int textureBands;                // 0: no texture input
+    private readonly bool holdTexture;
+    private readonly float[]? textureDescriptors;    // [V, S]: each token's description in the texture's bands
+    private readonly float[] texture = [];           // [B, 2S + 1]: the texture's decayed sums and squares, then the weight seen
 
     private readonly float[][] cells, inputs, gates; // per layer: cell state [B, H], [h below, own h] [B, inputs + H], gates [B, 4H]
     private readonly float[] caches;                 // [J, B, V]
@@ -35,7 +39,7 @@ public sealed class FrameLstmStepper
     internal FrameLstmStepper((float[] Input, float[] Hidden, float[] Bias)[] layers, int[] hiddenSizes, int embeddingSize,
         float[] embedding, float[] outputWeight, float[] outputBias, float[]? tokenBias, float[] cacheGains, double[] cacheDecays,
         float? successorGain, float[]? beatGains, float[]? beatDescriptors, double backoffWeight, float backoffRepeat, float[] unigram,
-        LstmState state)
+        LstmState state, float[]? textureDescriptors = null, bool holdTexture = false)
     {
         static float[] Values(Tensor t) => Torch.Tensors.ToArray(t);
         hidden = hiddenSizes;
@@ -74,7 +78,11 @@ public sealed class FrameLstmStepper
             clock = new float[streams * FrameLstm.BeatFeatures];
             recent = state.RecentTokens!.cpu().contiguous().data<long>().ToArray().Select(t => (int)t).ToArray();
         }
-        int below = embeddingSize + (beatGains is null ? 0 : FrameLstm.BeatFeatures);
+        this.textureDescriptors = textureDescriptors;
+        textureBands = textureDescriptors is null ? 0 : textureDescriptors.Length / tokenCount;
+        this.holdTexture = holdTexture;
+        if (textureBands > 0) texture = Values(state.Texture!);
+        int below = embeddingSize + (beatGains is null ? 0 : FrameLstm.BeatFeatures) + 2 * textureBands;
         int count = hidden.Length;
         widths = new int[count];
         gateWeights = new float[count][];
@@ -139,6 +147,7 @@ public sealed class FrameLstmStepper
             var x = inputs[0].AsSpan(b * widths[0]);
             embedding.AsSpan(current[b] * embeddingSize, embeddingSize).CopyTo(x);
             if (beatGains is not null) clock.AsSpan(b * FrameLstm.BeatFeatures, FrameLstm.BeatFeatures).CopyTo(x[embeddingSize..]);
+            if (textureBands > 0) Texture(b, x.Slice(embeddingSize + FrameLstm.BeatFeatures, 2 * textureBands));
         }
         for (int i = 0; i < hidden.Length; i++)
         {
@@ -172,6 +181,30 @@ public sealed class FrameLstmStepper
         }
         current.CopyTo(previous, 0);
         return logits;
+    }
+
+    // The texture stream b reads this step, its sums moved by the current token's description unless held.
+    private void Texture(int b, Span<float> features)
+    {
+        int n = textureBands;
+        var sums = texture.AsSpan(b * (2 * n + 1), 2 * n + 1);
+        if (!holdTexture)
+        {
+            const float d = (float)FrameLstm.TextureDecay;
+            var described = textureDescriptors!.AsSpan(current[b] * n, n);
+            for (int i = 0; i < n; i++)
+            {
+                sums[i] = d * sums[i] + (1 - d) * described[i];
+                sums[n + i] = d * sums[n + i] + (1 - d) * described[i] * described[i];
+            }
+            sums[2 * n] = d * sums[2 * n] + (1 - d);
+        }
+        for (int i = 0; i < n; i++)
+        {
+            float mean = sums[i] / sums[2 * n];
+            features[i] = mean;
+            features[n + i] = MathF.Sqrt(Math.Max(0, sums[n + i] / sums[2 * n] - mean * mean));
+        }
     }
 
     // The stream memories, the clock's move of the current token's logit and the backoff, for stream b.

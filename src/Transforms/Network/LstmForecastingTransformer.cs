@@ -105,7 +105,7 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
 
     private protected override VersionInfo VersionInfo => GetVersionInfo();
 
-    private static VersionInfo GetVersionInfo() => MakeVersion("MGLSTMFC", LoaderSignature, typeof(LstmForecastingTransformer), format: 3);
+    private static VersionInfo GetVersionInfo() => MakeVersion("MGLSTMFC", LoaderSignature, typeof(LstmForecastingTransformer), format: 4);
 
     private protected override void SaveModel(BinaryWriter writer, ModelSaveContext ctx)
     {
@@ -123,6 +123,7 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
         writer.Write(Network.SuccessorCache);
         writer.Write(Network.PeriodicCopy);
         writer.Write(Network.BeatDescriptorSize);
+        writer.Write(Network.TextureInput);
         ctx.SaveBinaryStream(WeightsEntry, w => Network.save(w));
     }
 
@@ -153,10 +154,11 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
         int beatDescriptorSize = format >= 3 ? r.ReadInt32() : 0; // format 3 added the beat clock
         if (beatDescriptorSize < 0 || beatDescriptorSize > 1 << 12)
             throw new InvalidDataException($"The model's network description is damaged ({beatDescriptorSize} beat descriptor values).");
+        bool textureInput = format >= 4 && r.ReadBoolean(); // format 4 added the texture input
         // The weights fill the descriptors in.
         var network = new FrameLstm(featureSize, hidden, dropouts, tokenCount, embeddingSize,
             descriptorSize > 0 ? new float[tokenCount * descriptorSize] : null, successorCache, periodicCopy,
-            beatDescriptorSize > 0 ? new float[tokenCount * beatDescriptorSize] : null);
+            beatDescriptorSize > 0 ? new float[tokenCount * beatDescriptorSize] : null, textureInput);
         bool found;
         try
         {
