@@ -161,17 +161,23 @@ public class TokenModelTests
         Assert.True(v.Loss > 0 && double.IsFinite(v.Loss));
     }
 
+    /// <summary>A tiny token model fitted on two 3 s melodies in <paramref name="temp"/>, saved, and the generator of the model loaded back.</summary>
+    private static (TransformerChain<ITransformer> Fitted, MusicGenerator Loaded, string Songs, string Path) FitSaveAndLoad(TempFolder temp, PipelineSettings settings)
+    {
+        var ml = new MLContext(seed: 1);
+        string songs = TestAudio.MelodyFolder(temp, count: 2, seconds: 3);
+        var files = ml.Data.LoadAudioFiles([songs]);
+        var fitted = ml.Transforms.TokenModel(settings).Fit(files);
+        string path = temp.File("tokens.zip");
+        ModelFile.Save(ml, fitted, files.Schema, path);
+        return (fitted, new MusicGenerator(ModelFile.Load(new MLContext(), path)), songs, path);
+    }
+
     [Fact]
     public void A_token_model_with_the_texture_input_saves_reloads_and_holds_its_seeds_texture_while_sampling()
     {
         using var temp = new TempFolder();
-        var ml = new MLContext(seed: 1);
-        string songs = TestAudio.MelodyFolder(temp, count: 2, seconds: 3);
-        var files = ml.Data.LoadAudioFiles([songs]);
-        var fitted = ml.Transforms.TokenModel(TinyTokens() with { TextureInput = true }).Fit(files);
-        string path = temp.File("texture.zip");
-        ModelFile.Save(ml, fitted, files.Schema, path);
-        var generator = new MusicGenerator(ModelFile.Load(new MLContext(), path));
+        var (fitted, generator, songs, path) = FitSaveAndLoad(temp, TinyTokens() with { TextureInput = true });
         var network = generator.Stages.Network.Network;
         Assert.True(network.TextureInput);
         string seed = Path.Combine(songs, "song0.wav");
@@ -188,13 +194,7 @@ public class TokenModelTests
     public void Token_pipeline_saves_reloads_and_samples_takes_in_a_batch_as_one_by_one()
     {
         using var temp = new TempFolder();
-        var ml = new MLContext(seed: 1);
-        string songs = TestAudio.MelodyFolder(temp, count: 2, seconds: 3);
-        var files = ml.Data.LoadAudioFiles([songs]);
-        var fitted = ml.Transforms.TokenModel(TinyTokens()).Fit(files);
-        string path = temp.File("tokens.zip");
-        ModelFile.Save(ml, fitted, files.Schema, path);
-        var generator = new MusicGenerator(ModelFile.Load(new MLContext(), path));
+        var (fitted, generator, songs, _) = FitSaveAndLoad(temp, TinyTokens());
         Assert.NotNull(generator.Tokenizer);
         string seed = Path.Combine(songs, "song0.wav");
 
