@@ -111,8 +111,8 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         /// </summary>
         public bool BeatClock { get; set; } = true;
         /// <summary>
-        /// A token model with a beat clock: give the network the song's texture too, the decayed mean description of
-        /// the tokens heard (<see cref="FrameLstm.TextureInput"/>), held at the seed's while generating. Default false.
+        /// A token model with a beat clock: give the network the song's texture too, the decayed mean and spread of the
+        /// tokens' descriptions (<see cref="FrameLstm.TextureInput"/>), held at the seed's while generating. Default false.
         /// </summary>
         public bool TextureInput { get; set; }
         /// <summary>Embedding size of a token model. Default 128.</summary>
