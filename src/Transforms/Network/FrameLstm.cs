@@ -402,7 +402,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         if (HoldTexture && state?.Texture is { } held) sums = held.unsqueeze(0).expand(steps, -1, -1);
         else
         {
-            var table = tensor(TextureDescriptors(Tensors.ToArray(get_buffer("beat_descriptors")!), BeatDescriptorSize, textureBands), [TokenCount, textureBands], device: tokens.device);
+            var table = tensor(TextureDescriptorValues(), [TokenCount, textureBands], device: tokens.device);
             var described = table.index_select(0, tokens.reshape(-1)).reshape(steps, streams, -1); // [T, B, S]
             sums = DecayedSums(cat([described, described * described, ones_like(described.narrow(-1, 0, 1))], -1), state?.Texture, TextureDecay, 1 - TextureDecay);
         }
@@ -578,7 +578,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             successorGain is null ? null : Values(successorGain)[0],
             beatGains is null ? null : Values(beatGains), beatGains is null ? null : Values(get_buffer("beat_descriptors")!),
             BackoffWeight, Values(get_buffer("backoff_repeat")!)[0], Values(get_buffer("backoff_unigram")!), state,
-            textureBands == 0 ? null : TextureDescriptors(Values(get_buffer("beat_descriptors")!), BeatDescriptorSize, textureBands), HoldTexture);
+            textureBands == 0 ? null : TextureDescriptorValues(), HoldTexture);
     }
 
     // The token keys while a KeepTokenKeys scope lasts.
@@ -814,7 +814,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         // In plain loops: the inputs are a few values per stream, and the tensor operations (twenty of them) cost a
         // sixth of a generation step.
         int span = (int)recent.shape[0], streams = (int)recent.shape[1];
-        var descriptors = beatDescriptorValues ??= get_buffer("beat_descriptors")!.cpu().contiguous().data<float>().ToArray();
+        var descriptors = BeatDescriptorValues();
         var tokens = recent.cpu().contiguous().data<long>().ToArray().Select(t => (int)t).ToArray(); // [span, B]
         var clock = features.cpu().contiguous().data<float>().ToArray();    // [B, 2]
         var moments = statistics.cpu().contiguous().data<float>().ToArray(); // [B, 3]
@@ -855,6 +855,13 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     // A managed copy of the beat descriptors for the plain loops; a buffer that is never trained, filled in at loading.
     private float[]? beatDescriptorValues;
 
+    // The beat descriptors averaged into the texture's bands [V, S], made once (from the same buffer) at the first use.
+    private float[]? textureDescriptorValues;
+
+    private float[] BeatDescriptorValues() => beatDescriptorValues ??= get_buffer("beat_descriptors")!.cpu().contiguous().data<float>().ToArray();
+
+    private float[] TextureDescriptorValues() => textureDescriptorValues ??= TextureDescriptors(BeatDescriptorValues(), BeatDescriptorSize, textureBands);
+
     /// <summary>
     /// <see cref="Beat"/> for one generation step on the CPU, in plain loops: the same figures as the tensor path without
     /// its forty small tensor operations (with them, bench generate ran at 16.4x real time, with the loop at 18x).
@@ -864,7 +871,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         Tensor carriedHistory, Tensor carriedMoments, Tensor carriedRates)
     {
         int streams = (int)tokens.shape[1], longest = CopyLags.Longest, size = BeatDescriptorSize;
-        var descriptors = beatDescriptorValues ??= get_buffer("beat_descriptors")!.contiguous().data<float>().ToArray();
+        var descriptors = BeatDescriptorValues();
         var current = tokens.data<long>().ToArray().Select(t => (int)t).ToArray();
         var previous = previousOnehot.argmax(-1L).data<long>().ToArray().Select(t => (int)t).ToArray();
         var history = carriedHistory.contiguous().data<float>().ToArray();   // [L, B]
