@@ -342,7 +342,10 @@ public sealed class MusicGenerator
         int bins = tokenizer.Codebook.Bins, from = Math.Max(0, primeFrames.Length / bins - EnvelopeLstm.PrimeFrames);
         var tail = primeFrames.AsSpan(from * bins).ToArray();
         var primeTokens = tokenizer.Codebook.Encode(tail);
-        return takes.Select(tokens => envelope.Render(tokens, envelope.Continue(tail, primeTokens, tokens))).ToArray();
+        // The seed's last frame: the first generated frame continues its partials.
+        float[]? before = null;
+        if (tail.Length >= bins) envelope.Envelope.Energies(tail.AsSpan(tail.Length - bins, bins), before = new float[envelope.Envelope.Bands]);
+        return takes.Select(tokens => envelope.Render(tokens, envelope.Continue(tail, primeTokens, tokens), before: before)).ToArray();
     }
 
     /// <summary>

@@ -50,6 +50,11 @@ public sealed record PipelineSettings
     /// the exemplars play as they are. Default 896.
     /// </summary>
     public int EnvelopeBands { get; set; } = TokenizingEstimator.Defaults.EnvelopeBands;
+    /// <summary>
+    /// Real training frames each token of <see cref="Presets.TokenModel"/>'s codebook keeps, for generation to choose the
+    /// one that continues the notes (<see cref="TokenizingEstimator.Options.Members"/>); 1: the medoid alone. Default 8.
+    /// </summary>
+    public int Members { get; set; } = TokenizingEstimator.Defaults.Members;
     /// <summary>Updates of the envelope LSTM's fit (<see cref="Estimators.Tokens.EnvelopeFitting"/>). Default 600.</summary>
     public int EnvelopeSteps { get; set; } = Estimators.Tokens.EnvelopeFitting.Defaults.Steps;
     /// <summary>
@@ -192,6 +197,7 @@ public static class Presets
             EnvelopeBands = s.EnvelopeBands,
             EnvelopeSteps = s.EnvelopeSteps,
             EnvelopeSeed = s.EnvelopeSeed,
+            Members = s.Members,
             SampleRate = s.SampleRate,
             Seed = s.Seed,
             ValidationFraction = s.ValidationFraction,

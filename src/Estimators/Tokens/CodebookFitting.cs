@@ -8,32 +8,34 @@ namespace MusicGen.Estimators.Tokens;
 
 /// <summary>
 /// Learns a <see cref="Codebook"/>: describes frames by standardised log-mel band energies, clusters them with k-means
-/// (k-means++ seeding, Lloyd iterations, in TorchSharp), decodes each token as its medoid, and tallies the training
-/// tokens' frequencies, repeat rate and longest holds.
+/// (k-means++ seeding, Lloyd iterations, in TorchSharp), decodes each token as its medoid, draws each token's other
+/// members, and tallies the training tokens' frequencies, repeat rate and longest holds.
 /// </summary>
 public static class CodebookFitting
 {
     /// <summary>
     /// Learns a codebook of <paramref name="tokenCount"/> tokens from log-magnitude frames, one array per file
     /// ([frames, <paramref name="bins"/>] row-major). At most <paramref name="maxClusteringFrames"/> frames, picked at
-    /// random, are clustered; every frame is counted.
+    /// random, are clustered; every frame is counted. Each token keeps <paramref name="members"/> real frames: its medoid
+    /// and frames drawn uniformly from those it encodes (the medoid again where it encodes too few).
     /// </summary>
     /// <exception cref="InvalidOperationException">There are fewer frames than tokens.</exception>
     public static Codebook Fit(IReadOnlyList<float[]> files, int bins, int sampleRate, int tokenCount, int bands = 64, int seed = 1,
-        int iterations = 25, int maxClusteringFrames = 100_000) =>
-        Fit(() => files, bins, sampleRate, tokenCount, bands, seed, iterations, maxClusteringFrames);
+        int iterations = 25, int maxClusteringFrames = 100_000, int members = 1) =>
+        Fit(() => files, bins, sampleRate, tokenCount, bands, seed, iterations, maxClusteringFrames, members);
 
     /// <summary>
     /// The same, reading the files twice through <paramref name="files"/> and holding one file's frames at a time:
     /// the first pass keeps a uniform random sample of at most <paramref name="maxClusteringFrames"/> frames (reservoir
-    /// sampling, as their log-mel descriptions), the second counts every frame's token and fetches each token's medoid.
-    /// Memory follows the sample and the longest file, not the collection.
+    /// sampling, as their log-mel descriptions), the second counts every frame's token and fetches each token's medoid
+    /// and members (reservoir sampling again). Memory follows the sample, the members and the longest file, not the collection.
     /// </summary>
     /// <exception cref="InvalidOperationException">There are fewer frames than tokens.</exception>
     public static Codebook Fit(Func<IEnumerable<float[]>> files, int bins, int sampleRate, int tokenCount, int bands = 64, int seed = 1,
-        int iterations = 25, int maxClusteringFrames = 100_000)
+        int iterations = 25, int maxClusteringFrames = 100_000, int members = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tokenCount, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(members, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(bands, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxClusteringFrames, tokenCount);
         int frameSize = (bins - 1) * 2;
@@ -73,19 +75,22 @@ public static class CodebookFitting
             std[b] = (float)Math.Max(Math.Sqrt(q / n), 1e-3);
         }
         for (long i = 0; i < (long)n * bands; i++) described[i] = (described[i] - mean[i % bands]) / std[i % bands];
-        var (centres, members) = KMeans(described.AsSpan(0, n * bands).ToArray(), n, bands, tokenCount, iterations, rng);
+        var (centres, medoidPoints) = KMeans(described.AsSpan(0, n * bands).ToArray(), n, bands, tokenCount, iterations, rng);
         described = [];
 
-        // Pass 2: every frame's token (counts, repeats, holds), and each token's medoid frame copied as it goes by.
+        // Pass 2: every frame's token (counts, repeats, holds), and each token's medoid frame and members copied as they go by.
         var untallied = new Codebook(bins, bands, pool, mean, std, centres, new float[tokenCount * bins], new long[tokenCount], 0);
         var medoidsAt = new Dictionary<(int File, int Frame), List<int>>();
         for (int k = 0; k < tokenCount; k++)
         {
-            var at = origin[members[k]];
+            var at = origin[medoidPoints[k]];
             if (!medoidsAt.TryGetValue(at, out var tokens)) medoidsAt[at] = tokens = [];
             tokens.Add(k);
         }
         var decode = new float[tokenCount * bins];
+        int others = members - 1;
+        var otherMembers = new float[(long)tokenCount * others * bins];
+        var memberRng = new Random(seed + 1); // its own draws: the clustering's are the same with or without members
         var counts = new long[tokenCount];
         long repeats = 0, pairs = 0;
         var holds = new List<int>();
@@ -100,6 +105,8 @@ public static class CodebookFitting
             int run = 0;
             for (int t = 0; t < tokens.Length; t++)
             {
+                long slot = counts[tokens[t]] < others ? counts[tokens[t]] : memberRng.NextInt64(counts[tokens[t]] + 1);
+                if (slot < others) file.AsSpan(t * bins, bins).CopyTo(otherMembers.AsSpan((int)((tokens[t] * (long)others + slot) * bins), bins));
                 counts[tokens[t]]++;
                 run++;
                 if (t + 1 == tokens.Length || tokens[t + 1] != tokens[t])
@@ -117,7 +124,11 @@ public static class CodebookFitting
             throw new InvalidOperationException($"The frames changed between the codebook's two passes ({total} frames, then {counts.Sum()}).");
         holds.Sort();
         int longest = holds.Count == 0 ? 1 : holds[Math.Min(holds.Count - 1, (int)(0.99 * holds.Count))];
-        return new Codebook(bins, bands, pool, mean, std, centres, decode, counts, pairs == 0 ? 0 : (double)repeats / pairs, longest);
+        for (int k = 0; k < tokenCount; k++)
+            for (long m = counts[k]; m < others; m++) decode.AsSpan(k * bins, bins).CopyTo(otherMembers.AsSpan((int)((k * (long)others + m) * bins), bins));
+        // Kept at the half precision they are saved in (0.14 dB at worst), so that a saved model plays as it did.
+        for (long i = 0; i < otherMembers.Length; i++) otherMembers[i] = (float)(Half)otherMembers[i];
+        return new Codebook(bins, bands, pool, mean, std, centres, decode, counts, pairs == 0 ? 0 : (double)repeats / pairs, longest, members, otherMembers);
     }
 
     /// <summary>k-means++ seeding and Lloyd iterations; returns the centroids and, per centroid, its nearest point.</summary>

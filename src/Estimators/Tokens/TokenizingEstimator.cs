@@ -35,6 +35,8 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         public const string TokenColumn = "Token";
         /// <summary>Mel bands of the envelope channel (0: none).</summary>
         public const int EnvelopeBands = EnvelopeFitting.Defaults.Bands;
+        /// <summary>Real training frames kept per token.</summary>
+        public const int Members = 8;
     }
 
     /// <summary>Options of <see cref="TokenizingEstimator"/>.</summary>
@@ -61,6 +63,12 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         public int EnvelopeSteps { get; set; } = EnvelopeFitting.Defaults.Steps;
         /// <summary>Random seed of the envelope LSTM's fit; null (default): <see cref="Seed"/>.</summary>
         public int? EnvelopeSeed { get; set; }
+        /// <summary>
+        /// Real training frames each token keeps (<see cref="Codebook.Member"/>): its medoid and others drawn from its
+        /// frames, among which generation chooses the one that continues the notes before it (with an envelope
+        /// channel); 1: the medoid alone. Each member adds 1 MB to a model of 512 tokens. Default 8.
+        /// </summary>
+        public int Members { get; set; } = Defaults.Members;
         /// <summary>k-means iterations at most. Default 25.</summary>
         public int Iterations { get; set; } = 25;
         /// <summary>Random seed of the k-means++ seeding. Default 1.</summary>
@@ -86,6 +94,7 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
             if (SampleRate < 1) problems.Add($"SampleRate must be positive, not {SampleRate}.");
             if (Iterations < 1) problems.Add($"Iterations must be at least 1, not {Iterations}.");
             if (EnvelopeBands < 0) problems.Add($"EnvelopeBands must be 0 (none) or more, not {EnvelopeBands}.");
+            if (Members < 1 || Members > 256) problems.Add($"Members must be 1 to 256, not {Members}.");
             if (EnvelopeSteps < 0) problems.Add($"EnvelopeSteps must be 0 or more, not {EnvelopeSteps}.");
             if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems));
         }
@@ -122,7 +131,8 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
         var files = FileFrames.Counts(input, options.FileColumnName);
         holdOut ??= HoldOut.Choose(files.Select(f => f.File).ToList(), options.ValidationFraction);
         IEnumerable<float[]> Pieces() => LearnedPieces(input, files, holdOut, bins);
-        var codebook = CodebookFitting.Fit(Pieces, bins, options.SampleRate, options.TokenCount, options.MelBands, options.Seed, options.Iterations);
+        var codebook = CodebookFitting.Fit(Pieces, bins, options.SampleRate, options.TokenCount, options.MelBands, options.Seed, options.Iterations,
+            members: options.Members);
         var envelope = options.EnvelopeBands == 0 ? null
             : EnvelopeFitting.Fit(codebook, Pieces(), (bins - 1) * 2, options.SampleRate, options.EnvelopeBands, options.EnvelopeSteps, options.EnvelopeSeed ?? options.Seed,
                 binFloored: options.EnvelopeBinFloored);

@@ -35,6 +35,7 @@ internal static class InfoCommand
             ["frameSize"] = settings.FrameSize,
             ["hop"] = settings.Hop,
             ["tokens"] = stages.Tokenizer?.Codebook.TokenCount,
+            ["tokenMembers"] = stages.Tokenizer?.Codebook.MembersPerToken,
             ["envelopeBands"] = stages.Tokenizer?.Envelope?.Envelope.Bands,
             ["lstmLayers"] = string.Join(" x ", network.HiddenSizes),
             ["parameters"] = network.parameters().Sum(p => p.numel()),

@@ -65,6 +65,17 @@ public sealed class MelEnvelope
     /// <summary>Values per log-magnitude frame (N/2+1).</summary>
     public int Bins { get; }
 
+    /// <summary>
+    /// How many bands from the bottom up are at most three bins wide, narrow enough to tell neighbouring partials apart
+    /// (805 of 896 bin-floored bands at 22050 Hz and 2048-sample frames; at least 1).
+    /// </summary>
+    public int FineBandCount()
+    {
+        int b = 0;
+        while (b < Bands && bandRanges[b].To - bandRanges[b].From <= 3) b++;
+        return Math.Max(b, 1);
+    }
+
     /// <summary>Writes one log-magnitude frame's band log energies into <paramref name="output"/> (B values).</summary>
     public void Energies(ReadOnlySpan<float> frame, Span<float> output)
     {

@@ -9,8 +9,9 @@ namespace MusicGen.Transforms.Tokens;
 /// A learned vocabulary of spectral frames. Each log-magnitude frame is described by its standardised log-mel band
 /// energies and encoded as the nearest of K centroids found by k-means (k-means++ seeding, Lloyd iterations, in
 /// TorchSharp); a token decodes to the real training frame nearest its centroid (its medoid), because averaged spectra
-/// smear harmonics into noise. Also keeps the training tokens' frequencies and how often a token repeats, the two
-/// baselines a next-token model must beat.
+/// smear harmonics into noise. A token may also keep other real training frames of its own (its members), which
+/// generation chooses among so that a change of token can keep the notes sounding (<see cref="EnvelopeLstm"/>). Also
+/// keeps the training tokens' frequencies and how often a token repeats, the two baselines a next-token model must beat.
 /// </summary>
 public sealed class Codebook
 {
@@ -22,9 +23,10 @@ public sealed class Codebook
     private readonly float[] centroids;    // [K, bands]
     private readonly float[] centroidNorms;
     private readonly float[] decodeFrames; // [K, bins]
+    private readonly float[] otherMembers; // [K, M - 1, bins]: members 1..M-1 (member 0 is the medoid)
 
     internal Codebook(int bins, int bands, float[] pooling, float[] bandMean, float[] bandStd, float[] centroids, float[] decodeFrames,
-        long[] counts, double repeatRate, int longestHold = 0)
+        long[] counts, double repeatRate, int longestHold = 0, int membersPerToken = 1, float[]? otherMembers = null)
     {
         Bins = bins;
         Bands = bands;
@@ -37,6 +39,10 @@ public sealed class Codebook
         this.bandStd = bandStd;
         this.centroids = centroids;
         this.decodeFrames = decodeFrames;
+        this.otherMembers = otherMembers ?? [];
+        if (membersPerToken < 1 || this.otherMembers.Length != (long)TokenCount * (membersPerToken - 1) * bins)
+            throw new InvalidDataException("The codebook's members do not fit it.");
+        MembersPerToken = membersPerToken;
         Frequencies = counts;
         RepeatRate = repeatRate;
         LongestHold = longestHold;
@@ -62,6 +68,17 @@ public sealed class Codebook
 
     /// <summary>What each token sounds like: its centroid's standardised log-mel bands [tokens, bands], row-major (a copy).</summary>
     public float[] Descriptors() => (float[])centroids.Clone();
+
+    /// <summary>Real training frames kept per token (M, at least 1): member 0 is the medoid, the others were drawn at random from the token's frames.</summary>
+    public int MembersPerToken { get; }
+
+    /// <summary>Member <paramref name="m"/> (0 to M-1) of <paramref name="token"/>, a log-magnitude frame.</summary>
+    public ReadOnlySpan<float> Member(int token, int m)
+    {
+        if ((uint)token >= (uint)TokenCount || (uint)m >= (uint)MembersPerToken)
+            throw new ArgumentOutOfRangeException(nameof(m), $"Member {m} of token {token}: the codebook has {TokenCount} tokens of {MembersPerToken} members.");
+        return m == 0 ? decodeFrames.AsSpan(token * Bins, Bins) : otherMembers.AsSpan((token * (MembersPerToken - 1) + m - 1) * Bins, Bins);
+    }
 
     /// <summary>How many training frames each token got.</summary>
     public IReadOnlyList<long> Frequencies { get; }
@@ -126,7 +143,7 @@ public sealed class Codebook
 
     private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => System.Numerics.Tensors.TensorPrimitives.Dot(a, b);
 
-    /// <summary>Writes the codebook.</summary>
+    /// <summary>Writes the codebook (its members after the rest, at half precision: they are kept at it).</summary>
     public void Save(BinaryWriter w)
     {
         w.Write(Bins);
@@ -137,11 +154,16 @@ public sealed class Codebook
         foreach (var c in Frequencies) w.Write(c);
         w.Write(RepeatRate);
         w.Write(LongestHold);
+        w.Write(MembersPerToken);
+        foreach (var v in otherMembers) w.Write((Half)v);
     }
 
-    /// <summary>Reads a codebook written by <see cref="Save"/>.</summary>
+    /// <summary>
+    /// Reads a codebook written by <see cref="Save"/>; without <paramref name="membersSaved"/> (written before tokens had
+    /// members), each token has only its medoid.
+    /// </summary>
     /// <exception cref="InvalidDataException">The sizes are implausible.</exception>
-    public static Codebook Load(BinaryReader r)
+    public static Codebook Load(BinaryReader r, bool membersSaved = true)
     {
         int bins = r.ReadInt32(), bands = r.ReadInt32(), size = r.ReadInt32();
         if (bins < 2 || bins > 1 << 16 || bands < 1 || bands > 4096 || size < 1 || size > 1 << 20)
@@ -158,6 +180,12 @@ public sealed class Codebook
         var centres = Read((long)size * bands);
         var decode = Read((long)size * bins);
         var counts = Enumerable.Range(0, size).Select(_ => r.ReadInt64()).ToArray();
-        return new Codebook(bins, bands, pooling, mean, std, centres, decode, counts, r.ReadDouble(), r.ReadInt32());
+        double repeatRate = r.ReadDouble();
+        int longestHold = r.ReadInt32(), members = membersSaved ? r.ReadInt32() : 1;
+        if (members < 1 || members > 256)
+            throw new InvalidDataException($"The model's codebook is damaged ({members} members a token).");
+        var others = new float[(long)size * (members - 1) * bins];
+        for (long i = 0; i < others.Length; i++) others[i] = (float)r.ReadHalf();
+        return new Codebook(bins, bands, pooling, mean, std, centres, decode, counts, repeatRate, longestHold, members, others);
     }
 }

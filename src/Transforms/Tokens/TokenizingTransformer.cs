@@ -75,7 +75,7 @@ public sealed class TokenizingTransformer : MusicGenTransformerBase
 
     private protected override VersionInfo VersionInfo => GetVersionInfo();
 
-    private static VersionInfo GetVersionInfo() => MakeVersion("MGTOKENS", LoaderSignature, typeof(TokenizingTransformer), format: 3);
+    private static VersionInfo GetVersionInfo() => MakeVersion("MGTOKENS", LoaderSignature, typeof(TokenizingTransformer), format: 4);
 
     private protected override void SaveModel(BinaryWriter writer, ModelSaveContext ctx)
     {
@@ -91,8 +91,8 @@ public sealed class TokenizingTransformer : MusicGenTransformerBase
         int format = CheckFormat(ctx, GetVersionInfo(), "tokenizing");
         var r = ctx.Reader;
         string input = r.ReadString(), output = r.ReadString();
-        var codebook = Codebook.Load(r);
-        // format 2 added the envelope channel, format 3 its band layout
+        // format 2 added the envelope channel, format 3 its band layout, format 4 the tokens' members
+        var codebook = Codebook.Load(r, membersSaved: format >= 4);
         var envelope = format >= 2 && r.ReadBoolean() ? EnvelopeLstm.Load(r, codebook, layoutSaved: format >= 3) : null;
         return new TokenizingTransformer(input, output, codebook, envelope);
     }
