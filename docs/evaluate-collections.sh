@@ -9,7 +9,7 @@
 # and with --takes 6 or --random-seed 101 (another draw) where the tables say so.
 # Usage: bash docs/evaluate-collections.sh [work folder, default /tmp/eval-collections] [collections] [presets]
 #   e.g. bash docs/evaluate-collections.sh /tmp/e "hyperrogue singularity asc" "default seed2017"
-#   presets: default, seed2017, texture (the default trained with --texture-input)
+#   presets: default, seed2017, texture (the default trained with --texture-input), members (the default trained with --members 8)
 # Needs apt (the music packages, sox) and Node.js for measures 8 and 9. About 20 minutes per collection and preset pair
 # on 2 cores.
 set -euo pipefail
@@ -77,6 +77,7 @@ for c in $collections; do
   for p in $presets; do
     extra=(); [ "$p" = seed2017 ] && extra=(--preset seed2017 --channels 1 --sample-rate 22050)
     [ "$p" = texture ] && extra=(--texture-input) # the default with the texture input, an option left off
+    [ "$p" = members ] && extra=(--members 8)     # the default with 8 members a token, an option left off
     /usr/bin/time -f "$c $p train: %e s wall, %M KB peak" dotnet "$dll" train "$dir/train" --model "$p.zip" --force "${extra[@]}" | tail -4
     musicgen evaluate --model "$p.zip" --reference "${reference[@]}" --seeds "${seeds[@]}" --training "$dir/train" --takes 3 --json "$p.json" | tail -12
     for s in "${seeds[@]}"; do

@@ -191,6 +191,26 @@ public class TokenModelTests
     }
 
     [Fact]
+    public void A_token_model_with_members_saves_reloads_and_plays_the_same_takes_over_the_same_tokens()
+    {
+        using var temp = new TempFolder();
+        // Envelope bands a bin apart, fine enough to resolve partials (the members are chosen by them).
+        var settings = TinyTokens() with { EnvelopeBands = 96 };
+        var (fitted, generator, songs, _) = FitSaveAndLoad(temp, settings with { Members = 4 });
+        Assert.Equal(4, generator.Tokenizer!.Codebook.MembersPerToken);
+        string seed = Path.Combine(songs, "song0.wav");
+        var options = new GenerationOptions { Seconds = 2, Takes = 2, RandomSeed = 4 };
+        var tokens = generator.SampleTokens(seed, options);
+        var played = generator.DecodeTokens(seed, tokens, options);
+        Assert.Equal(played, new MusicGenerator(fitted).DecodeTokens(seed, tokens, options));
+        // The members draw from their own random stream: one member a token leaves the codebook and network as they were.
+        var medoids = new MusicGenerator(new MLContext(seed: 1).Transforms.TokenModel(settings).Fit(new MLContext(seed: 1).Data.LoadAudioFiles([songs])));
+        Assert.Equal(1, medoids.Tokenizer!.Codebook.MembersPerToken);
+        Assert.Equal(tokens, medoids.SampleTokens(seed, options));
+        Assert.NotEqual(played.SelectMany(f => f), medoids.DecodeTokens(seed, tokens, options).SelectMany(f => f));
+    }
+
+    [Fact]
     public void Token_pipeline_saves_reloads_and_samples_takes_in_a_batch_as_one_by_one()
     {
         using var temp = new TempFolder();

@@ -52,7 +52,8 @@ public sealed record PipelineSettings
     public int EnvelopeBands { get; set; } = TokenizingEstimator.Defaults.EnvelopeBands;
     /// <summary>
     /// Real training frames each token of <see cref="Presets.TokenModel"/>'s codebook keeps, for generation to choose the
-    /// one that continues the notes (<see cref="TokenizingEstimator.Options.Members"/>); 1: the medoid alone. Default 8.
+    /// one that continues the notes (<see cref="TokenizingEstimator.Options.Members"/>); 1: the medoid alone. Default 1,
+    /// an option left off (docs/evaluation.md).
     /// </summary>
     public int Members { get; set; } = TokenizingEstimator.Defaults.Members;
     /// <summary>Updates of the envelope LSTM's fit (<see cref="Estimators.Tokens.EnvelopeFitting"/>). Default 600.</summary>

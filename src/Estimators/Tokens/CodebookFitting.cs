@@ -105,8 +105,11 @@ public static class CodebookFitting
             int run = 0;
             for (int t = 0; t < tokens.Length; t++)
             {
-                long slot = counts[tokens[t]] < others ? counts[tokens[t]] : memberRng.NextInt64(counts[tokens[t]] + 1);
-                if (slot < others) file.AsSpan(t * bins, bins).CopyTo(otherMembers.AsSpan((int)((tokens[t] * (long)others + slot) * bins), bins));
+                if (others > 0)
+                {
+                    long slot = counts[tokens[t]] < others ? counts[tokens[t]] : memberRng.NextInt64(counts[tokens[t]] + 1);
+                    if (slot < others) file.AsSpan(t * bins, bins).CopyTo(otherMembers.AsSpan((int)((tokens[t] * (long)others + slot) * bins), bins));
+                }
                 counts[tokens[t]]++;
                 run++;
                 if (t + 1 == tokens.Length || tokens[t + 1] != tokens[t])

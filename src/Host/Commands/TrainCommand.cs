@@ -171,7 +171,7 @@ internal sealed class TrainingOptions
     private readonly Option<float?> clip = Maybe<float>("--clip", "Clip the gradient norm to this, 0: off (default: 1; seed2017: 0)");
     private readonly Option<int?> tokens = Maybe<int>("--tokens", "Codebook size of the default preset (default: 512)");
     private readonly Option<int?> envelopeBands = Maybe<int>("--envelope-bands", "Mel bands of the default preset's envelope channel, 0: none, the exemplars play as they are (default: 896)");
-    private readonly Option<int?> members = Maybe<int>("--members", "Real training frames each token of the default preset keeps, generation playing the one that continues the notes; 1: one a token (default: 8)");
+    private readonly Option<int?> members = Maybe<int>("--members", "Real training frames each token of the default preset keeps, generation playing the one that continues the notes (default: 1, the medoid alone; try 8)");
     private readonly Option<int?> envelopeSeed = Maybe<int>("--envelope-seed", "Random seed of the default preset's envelope channel fit alone (default: --random-seed)");
     private readonly Option<int?> embedding = Maybe<int>("--embedding", "Token embedding size of the default preset (default: 128)");
     private readonly Option<bool> describeTokens = new("--describe-tokens") { Description = "Default preset: embed and score tokens through their codebook centroids" };
