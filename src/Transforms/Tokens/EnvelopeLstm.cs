@@ -200,13 +200,16 @@ public sealed class EnvelopeLstm
 
     private (float[] Energies, float[] Fine, int FineBands) MemberTables()
     {
-        int m = codebook.MembersPerToken, k = codebook.TokenCount, bands = Envelope.Bands, bins = codebook.Bins, fineBands = Envelope.FineBandCount();
-        var frames = new float[k * m * bins];
-        for (int t = 0; t < k; t++)
-            for (int j = 0; j < m; j++) codebook.Member(t, j).CopyTo(frames.AsSpan((t * m + j) * bins, bins));
-        var energies = Envelope.Energies(frames);
+        int m = codebook.MembersPerToken, k = codebook.TokenCount, bands = Envelope.Bands, fineBands = Envelope.FineBandCount();
+        var energies = new float[k * m * bands];
         var fine = new float[k * m * fineBands];
-        for (int i = 0; i < k * m; i++) Fine(energies.AsSpan(i * bands, fineBands), fine.AsSpan(i * fineBands, fineBands));
+        for (int t = 0; t < k; t++)
+            for (int j = 0; j < m; j++)
+            {
+                int i = t * m + j;
+                Envelope.Energies(codebook.Member(t, j), energies.AsSpan(i * bands, bands));
+                Fine(energies.AsSpan(i * bands, fineBands), fine.AsSpan(i * fineBands, fineBands));
+            }
         return (energies, fine, fineBands);
     }
 
