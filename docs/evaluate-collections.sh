@@ -5,11 +5,12 @@
 # Defaults were chosen on hyperrogue-music only (hyperrogue and the laboratories below: hyperrogue-savino,
 # hyperrogue-domina, hyperrogue-2files and hyperrogue-2files-nograveyard); singularity and asc are reported as they come.
 # Sampling rows: the evaluate command below with --beat-guidance G, --temperature T, --seed-prior W, --song-memory M,
-# --seed-adaptation A, --seed-bias B, --seed-timbre S, --seed-dynamics D, --seed-groove G or --phase-iterations N added,
-# and with --takes 6 or --random-seed 101 (another draw) where the tables say so.
+# --seed-contexts C, --seed-adaptation A, --seed-bias B, --seed-timbre S, --seed-dynamics D, --seed-groove G or
+# --phase-iterations N added, and with --takes 6 or --random-seed 101 (another draw) where the tables say so.
 # Usage: bash docs/evaluate-collections.sh [work folder, default /tmp/eval-collections] [collections] [presets]
 #   e.g. bash docs/evaluate-collections.sh /tmp/e "hyperrogue singularity asc" "default seed2017"
-#   presets: default, seed2017, texture (the default trained with --texture-input), members (the default trained with --members 8)
+#   presets: default, seed2017, texture (the default trained with --texture-input), members (the default trained with --members 8),
+#   contexts (the default, its takes with --seed-contexts 0.5)
 # Needs apt (the music packages, sox) and Node.js for measures 8 and 9. About 20 minutes per collection and preset pair
 # on 2 cores.
 set -euo pipefail
@@ -78,11 +79,12 @@ for c in $collections; do
     extra=(); [ "$p" = seed2017 ] && extra=(--preset seed2017 --channels 1 --sample-rate 22050)
     [ "$p" = texture ] && extra=(--texture-input) # the default with the texture input, an option left off
     [ "$p" = members ] && extra=(--members 8)     # the default with 8 members a token, an option left off
+    sampling=(); [ "$p" = contexts ] && sampling=(--seed-contexts 0.5) # the default's takes with seed contexts, an option left off
     /usr/bin/time -f "$c $p train: %e s wall, %M KB peak" dotnet "$dll" train "$dir/train" --model "$p.zip" --force "${extra[@]}" | tail -4
-    musicgen evaluate --model "$p.zip" --reference "${reference[@]}" --seeds "${seeds[@]}" --training "$dir/train" --takes 3 --json "$p.json" | tail -12
+    musicgen evaluate --model "$p.zip" --reference "${reference[@]}" --seeds "${seeds[@]}" --training "$dir/train" --takes 3 "${sampling[@]}" --json "$p.json" | tail -12
     for s in "${seeds[@]}"; do
       n=$(basename "${s%.*}" | tr ' ' '_')
-      musicgen generate --model "$p.zip" --seed "$s" --out "$p-from-$n.wav" >/dev/null
+      musicgen generate --model "$p.zip" --seed "$s" "${sampling[@]}" --out "$p-from-$n.wav" >/dev/null
       sox "$p-from-$n.wav" -n spectrogram -x 1000 -y 257 -t "$c, $p, 20 s from $n (held out)" -o "eval-$c-$p-from-$n.png"
     done
   done

@@ -246,6 +246,13 @@ public class TokenModelTests
         Assert.Equal(1.0, Remembered(1));
         Assert.Equal(none, Remembered(0));
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SongMemory = 1.5 }));
+        // Seed contexts 1: every change of sound goes where the seed itself changed to, so the take plays only the
+        // seed's tokens; 0 samples the network alone, the same takes to the token.
+        var contextOptions = (double weight) => new GenerationOptions { Seconds = 2, Takes = 4, SeedContexts = weight };
+        Assert.Equal(1.0, generator.SampleTokens(twoNotes, contextOptions(1)).SelectMany(t => t).Average(t => played.Contains(t) ? 1.0 : 0.0));
+        Assert.Equal(generator.SampleTokens(twoNotes, new GenerationOptions { Seconds = 2, Takes = 4 }), generator.SampleTokens(twoNotes, contextOptions(0)));
+        Assert.NotEqual(generator.SampleTokens(twoNotes, contextOptions(0)), generator.SampleTokens(twoNotes, contextOptions(0.5)));
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedContexts = 1.5 }));
         // Seed adaptation (on by default) fits the network's memory gains for the call only: the takes differ from the
         // trained gains' (0), and the model's own gains are the same after it.
         var gains = generator.Stages.Network.Network.MemoryGains;

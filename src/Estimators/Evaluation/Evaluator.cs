@@ -254,6 +254,7 @@ public static class Evaluator
         BeatGuidance = given.BeatGuidance,
         SeedPrior = given.SeedPrior,
         SongMemory = given.SongMemory,
+        SeedContexts = given.SeedContexts,
         SeedAdaptation = given.SeedAdaptation,
         SeedBias = given.SeedBias,
         SeedReuse = given.SeedReuse,

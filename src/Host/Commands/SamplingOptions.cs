@@ -11,6 +11,7 @@ internal sealed class SamplingOptions
     private readonly Option<double> guidance = Cli.Option("--beat-guidance", "Token models with a beat clock: how strongly sampling favours tokens whose onset fits the beat (0: none)", Defaults.BeatGuidance);
     private readonly Option<double> seedPrior = Cli.Option("--seed-prior", "Token models: how strongly sampling favours the tokens the seed's primed excerpt plays (0: none)", Defaults.SeedPrior);
     private readonly Option<double> songMemory = Cli.Option("--song-memory", "Token models: when the sound changes, the chance that the next sound is what the seed and take played after the current one (0: never, 1: always)", Defaults.SongMemory);
+    private readonly Option<double> seedContexts = Cli.Option("--seed-contexts", "Token models: when the sound changes, the share that goes where the seed went from its moments most like the take's current one (0: none, 1: all)", Defaults.SeedContexts);
     private readonly Option<double> seedAdaptation = Cli.Option("--seed-adaptation", "Token models: how far the network's trust in what the song played so far is fitted to the seed before sampling (0: none)", Defaults.SeedAdaptation);
     private readonly Option<double> seedBias = Cli.Option("--seed-bias", "Token models: how far each token's bias is fitted to the seed before sampling, favouring the seed's own sounds (0: none)", Defaults.SeedBias);
     private readonly Option<double> seedReuse = Cli.Option("--seed-reuse", "Token models: how quickly each take's share of the seed's own sounds is steered toward the share the seed itself goes back to (0: none)", Defaults.SeedReuse);
@@ -25,7 +26,7 @@ internal sealed class SamplingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedAdaptation, seedBias, seedReuse, seedTimbre, seedDynamics, seedGroove, phase }) command.Options.Add(o);
+        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedTimbre, seedDynamics, seedGroove, phase }) command.Options.Add(o);
     }
 
     /// <summary>Sets the priming, sampling and phase options given on the command line, and returns <paramref name="options"/>.</summary>
@@ -37,6 +38,7 @@ internal sealed class SamplingOptions
         options.BeatGuidance = r.GetValue(guidance);
         options.SeedPrior = r.GetValue(seedPrior);
         options.SongMemory = r.GetValue(songMemory);
+        options.SeedContexts = r.GetValue(seedContexts);
         options.SeedAdaptation = r.GetValue(seedAdaptation);
         options.SeedBias = r.GetValue(seedBias);
         options.SeedReuse = r.GetValue(seedReuse);

@@ -116,6 +116,9 @@ public sealed class FrameLstmStepper
     /// <summary>Streams stepped together (takes).</summary>
     public int Streams => streams;
 
+    /// <summary>After <see cref="Step"/>: the top LSTM layer's output of every stream [B, H], the context the logits read.</summary>
+    public ReadOnlySpan<float> Top => top;
+
     /// <summary>
     /// After <see cref="Step"/>: the beat clock's onset guide for the next step [B, V] (<see cref="LstmState.OnsetGuide"/>);
     /// null without a beat clock.
