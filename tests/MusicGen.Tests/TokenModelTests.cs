@@ -9,6 +9,7 @@ using MusicGen.Transforms.Network;
 using MusicGen.Transforms.Spectral;
 using MusicGen.Transforms.Tokens;
 using MusicGen.Transforms.Torch;
+using TorchSharp;
 
 namespace MusicGen.Tests;
 
@@ -124,6 +125,39 @@ public class TokenModelTests
     }
 
     [Fact]
+    public void Relabelling_renames_a_share_of_the_streams_each_through_one_permutation()
+    {
+        const int tokenCount = 32, steps = 200, streams = 40;
+        var rng = new Random(7);
+        var sequence = Enumerable.Range(0, (steps + 1) * streams).Select(_ => (float)rng.Next(tokenCount)).ToArray();
+        using var all = torch.tensor(sequence, [steps + 1, streams, 1]);
+        using var inputs = all.narrow(0, 0, steps);
+        using var targets = all.narrow(0, 1, steps);
+        torch.manual_seed(3);
+        var (renamedInputs, renamedTargets) = Estimators.Training.LstmTrainer.Relabelled(inputs, targets, tokenCount, 0.5);
+        float[] Values(torch.Tensor t) => t.contiguous().data<float>().ToArray();
+        var (x, y, rx, ry) = (Values(inputs), Values(targets), Values(renamedInputs), Values(renamedTargets));
+        int renamed = 0;
+        for (int b = 0; b < streams; b++)
+        {
+            // One table per stream: every occurrence of a token, as input or as target, becomes the same token.
+            var table = new Dictionary<float, float>();
+            for (int t = 0; t < steps; t++)
+                foreach (var (from, to) in new[] { (x[t * streams + b], rx[t * streams + b]), (y[t * streams + b], ry[t * streams + b]) })
+                    Assert.Equal(to, table.TryAdd(from, to) ? to : table[from]);
+            Assert.Equal(table.Count, table.Values.Distinct().Count()); // a permutation: no two tokens merge
+            Assert.All(table.Values, v => Assert.InRange(v, 0, tokenCount - 1));
+            if (table.Any(p => p.Key != p.Value)) renamed++;
+        }
+        Assert.InRange(renamed, 10, 30); // about half of the 40 streams
+        var (same, sameTargets) = Estimators.Training.LstmTrainer.Relabelled(inputs, targets, tokenCount, 0);
+        Assert.Same(inputs, same);
+        Assert.Same(targets, sameTargets);
+        var refused = Assert.Throws<ArgumentException>(() => new LstmForecastingEstimator.Options { TokenCount = tokenCount, RelabelShare = 1 }.Validate());
+        Assert.Contains("RelabelShare must be in [0, 1)", refused.Message);
+    }
+
+    [Fact]
     public void Token_validation_baselines_are_computed_on_a_hand_made_sequence()
     {
         var ml = new MLContext(seed: 1);
@@ -188,6 +222,20 @@ public class TokenModelTests
         var moving = generator.SampleTokens(seed, new GenerationOptions { Seconds = 3, Takes = 3, RandomSeed = 5, HoldSeedTexture = false });
         Assert.NotEqual(held.SelectMany(t => t), moving.SelectMany(t => t));
         Assert.False(new MusicGenerator(ModelFile.Load(new MLContext(), path)).Stages.Network.Network.HoldTexture);
+    }
+
+    [Fact]
+    public void Relabelled_training_reaches_the_network_and_its_model_saves_reloads_and_samples_as_fitted()
+    {
+        using var temp = new TempFolder();
+        var (fitted, relabelled, songs, _) = FitSaveAndLoad(temp, TinyTokens() with { RelabelShare = 0.5f });
+        string seed = Path.Combine(songs, "song0.wav");
+        var options = new GenerationOptions { Seconds = 3, Takes = 2, RandomSeed = 5 };
+        var takes = relabelled.SampleTokens(seed, options);
+        Assert.Equal(takes, new MusicGenerator(fitted).SampleTokens(seed, options));
+        using var plainTemp = new TempFolder();
+        var (_, plain, plainSongs, _) = FitSaveAndLoad(plainTemp, TinyTokens());
+        Assert.NotEqual(takes.SelectMany(t => t), plain.SampleTokens(Path.Combine(plainSongs, "song0.wav"), options).SelectMany(t => t));
     }
 
     [Fact]

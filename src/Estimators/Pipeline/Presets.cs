@@ -69,6 +69,11 @@ public sealed record PipelineSettings
     /// <summary>Share of input tokens replaced at random while training <see cref="Presets.TokenModel"/>. Default 0.1.</summary>
     public float TokenNoise { get; set; } = 0.1f;
     /// <summary>
+    /// Share of <see cref="Presets.TokenModel"/>'s training streams whose tokens are renamed at random each segment
+    /// (<see cref="LstmForecastingEstimator.Options.RelabelShare"/>). Default 0.
+    /// </summary>
+    public float RelabelShare { get; set; }
+    /// <summary>
     /// <see cref="Presets.TokenModel"/>: embed and score tokens through their codebook centroids instead of free vectors
     /// (<see cref="LstmForecastingEstimator.Options.DescribeTokens"/>). Default false: measured on held-out music it
     /// predicted better but generated drones (docs/evaluation.md).
@@ -207,6 +212,7 @@ public static class Presets
         training.DescribeTokens = s.DescribeTokens;
         training.EmbeddingSize = s.EmbeddingSize;
         training.TokenNoise = s.TokenNoise;
+        training.RelabelShare = s.RelabelShare;
         training.TextureInput = s.TextureInput;
         training.FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn;
         // 16 Griffin-Lim iterations from the phase-locked start. Once the envelope channel made the codec nearly

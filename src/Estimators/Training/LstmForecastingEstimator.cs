@@ -122,6 +122,13 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         /// the network learns to recover from unlikely inputs such as its own sampled mistakes. Default 0.
         /// </summary>
         public float TokenNoise { get; set; }
+        /// <summary>
+        /// Share of a token model's training streams whose tokens are renamed, each segment, by a random permutation of
+        /// the codebook (inputs and targets alike). A renamed stream is music whose sounds the network's weights cannot
+        /// know: only what the stream itself played (its caches and successor counts) predicts it, as for a seed from
+        /// music never trained on. Default 0.
+        /// </summary>
+        public float RelabelShare { get; set; }
         /// <summary>Seed of torch's random generator (weights, dropout). Default 1.</summary>
         public int Seed { get; set; } = Defaults.Seed;
         /// <summary>
@@ -196,6 +203,7 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             if (TokenCount < 0) problems.Add($"TokenCount must be 0 (frames) or positive, not {TokenCount}.");
             if (TokenCount > 0 && EmbeddingSize < 1) problems.Add($"EmbeddingSize must be positive, not {EmbeddingSize}.");
             if (!(TokenNoise >= 0 && TokenNoise < 1)) problems.Add($"TokenNoise must be in [0, 1), not {TokenNoise}.");
+            if (!(RelabelShare >= 0 && RelabelShare < 1)) problems.Add($"RelabelShare must be in [0, 1), not {RelabelShare}.");
             if (SequenceLength < 1) problems.Add($"SequenceLength must be at least 1, not {SequenceLength}.");
             if (GradientClipNorm < 0) problems.Add($"GradientClipNorm must be 0 (off) or positive, not {GradientClipNorm}.");
             if (Device is not ("cpu" or "cuda")) problems.Add($"Device must be cpu or cuda, not {Device}.");

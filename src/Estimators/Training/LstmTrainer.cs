@@ -70,6 +70,7 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
                 var targets = Tensors.Wrap(segment.Targets!, segment.Steps, segment.Streams, network.FeatureSize).to(device);
                 var part = TrainingPart.Of(segment, holdOut);
                 var (trainInputs, trainTargets) = part.Train(inputs, targets);
+                if (network.TokenCount > 0 && !replay) (trainInputs, trainTargets) = Relabelled(trainInputs, trainTargets, network.TokenCount, options.RelabelShare);
                 int trainSteps = part.Steps;
                 LstmState? state = null;
                 try
@@ -193,6 +194,7 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
         options.LearningRateDecay, options.SequenceLength, options.GradientClipNorm, options.Seed, options.ValidationFraction)
         + (network.SuccessorCache ? ";successor cache" : "") + (network.PeriodicCopy ? ";periodic copy" : "")
         + (network.BeatClock ? ";beat clock" : "")
+        + (options.RelabelShare > 0 ? FormattableString.Invariant($";relabel {options.RelabelShare}") : "")
         + (options.DataFingerprint is { Length: > 0 } data ? Checkpoint.DataSeparator + data : "");
 
     /// <summary>MSE for a frame model; cross-entropy of the next token for a token model.</summary>
@@ -207,6 +209,24 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
         using Scalar share = options.TokenNoise;
         var replace = rand(inputs.shape, device: inputs.device).lt(share);
         return where(replace, randint(tokenCount, inputs.shape, device: inputs.device).to_type(ScalarType.Float32), inputs);
+    }
+
+    /// <summary>
+    /// A token model's training inputs and targets [T, B, 1] with <see cref="LstmForecastingEstimator.Options.RelabelShare"/>
+    /// of the streams renamed through one random permutation of the tokens each (the same for inputs and targets).
+    /// </summary>
+    internal static (Tensor Inputs, Tensor Targets) Relabelled(Tensor inputs, Tensor targets, int tokenCount, double share)
+    {
+        if (tokenCount == 0 || share == 0) return (inputs, targets);
+        long steps = inputs.shape[0], streams = inputs.shape[1];
+        var table = arange(tokenCount, device: inputs.device).unsqueeze(0).repeat(streams, 1); // [B, V]: stream b plays table[b, v] for v
+        using Scalar chance = share;
+        var chosen = rand(streams).lt(chance).data<bool>().ToArray();
+        for (long b = 0; b < streams; b++)
+            if (chosen[b]) table[b] = randperm(tokenCount, device: inputs.device);
+        Tensor Renamed(Tensor x) => table.unsqueeze(0).expand(steps, -1, -1)
+            .gather(2, x.to_type(ScalarType.Int64)).to_type(x.dtype);
+        return (Renamed(inputs), Renamed(targets));
     }
 
     /// <summary>The state after running <paramref name="inputs"/> from zeros, without dropout, gradients or random draws.</summary>

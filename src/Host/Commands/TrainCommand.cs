@@ -177,6 +177,7 @@ internal sealed class TrainingOptions
     private readonly Option<bool> describeTokens = new("--describe-tokens") { Description = "Default preset: embed and score tokens through their codebook centroids" };
     private readonly Option<bool> textureInput = new("--texture-input") { Description = "Default preset: the network also reads the song's texture (about 11 s), held at the seed's while generating" };
     private readonly Option<float?> tokenNoise = Maybe<float>("--token-noise", "Share of input tokens replaced at random while training the default preset (default: 0.1)");
+    private readonly Option<float?> relabelShare = Maybe<float>("--relabel-share", "Share of training streams whose tokens the default preset renames at random each segment, so that the network learns to follow what a song itself played (default: 0)");
     private readonly Option<int?> frameSize = Maybe<int>("--frame-size", "Samples per FFT frame (default: 2048; seed2017: 256)");
     private readonly Option<Representation?> representation = Maybe<Representation>("--representation", "seed2017 preset's features: Seed2017, ComplexSpectrum, LogMagnitude or LogMel (the default preset is LogMagnitude)");
     private readonly Option<int?> hop = Maybe<int>("--hop", "Samples between frames (default: 512; seed2017: the frame size for Seed2017 features, a quarter of it otherwise)");
@@ -200,7 +201,7 @@ internal sealed class TrainingOptions
         preset.AcceptOnlyFromAmong("default", "seed2017");
         device.AcceptOnlyFromAmong("cpu", "cuda");
         foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, dropout, learningRate, clip, tokens, embedding,
-                     tokenNoise, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device, describeTokens, textureInput,
+                     tokenNoise, relabelShare, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device, describeTokens, textureInput,
                      segmentSeconds, envelopeBands, envelopeSeed, members })
             command.Options.Add(o);
     }
@@ -227,6 +228,7 @@ internal sealed class TrainingOptions
         if (r.GetValue(envelopeSeed) is { } es) s.EnvelopeSeed = es;
         if (r.GetValue(members) is { } mb) s.Members = mb;
         if (r.GetValue(tokenNoise) is { } n) s.TokenNoise = n;
+        if (r.GetValue(relabelShare) is { } rs) s.RelabelShare = rs;
         if (r.GetValue(frameSize) is { } f) s.FrameSize = f;
         if (r.GetValue(representation) is { } rep) s.Representation = rep;
         if (r.GetValue(hop) is { } hp) s.Hop = hp;
