@@ -5,12 +5,13 @@
 # Defaults were chosen on hyperrogue-music only (hyperrogue and the laboratories below: hyperrogue-savino,
 # hyperrogue-domina, hyperrogue-2files and hyperrogue-2files-nograveyard); singularity and asc are reported as they come.
 # Sampling rows: the evaluate command below with --beat-guidance G, --temperature T, --seed-prior W, --song-memory M,
-# --seed-contexts C, --seed-adaptation A, --seed-bias B, --seed-timbre S, --seed-dynamics D, --seed-groove G or
+# --seed-contexts C, --seed-backoff S, --seed-adaptation A, --seed-bias B, --seed-timbre S, --seed-dynamics D, --seed-groove G or
 # --phase-iterations N added, and with --takes 6 or --random-seed 101 (another draw) where the tables say so.
 # Usage: bash docs/evaluate-collections.sh [work folder, default /tmp/eval-collections] [collections] [presets]
 #   e.g. bash docs/evaluate-collections.sh /tmp/e "hyperrogue singularity asc" "default seed2017"
 #   presets: default, seed2017, texture (the default trained with --texture-input), members (the default trained with --members 8),
-#   contexts (the default, its takes with --seed-contexts 0.5), relabel (the default trained with --relabel-share 0.25)
+#   contexts (the default, its takes with --seed-contexts 0.5), relabel (the default trained with --relabel-share 0.25),
+#   seedbackoff (the default, its takes with --seed-backoff 1)
 # Needs apt (the music packages, sox) and Node.js for measures 8 and 9. About 20 minutes per collection and preset pair
 # on 2 cores.
 set -euo pipefail
@@ -81,6 +82,7 @@ for c in $collections; do
     [ "$p" = members ] && extra=(--members 8)     # the default with 8 members a token, an option left off
     [ "$p" = relabel ] && extra=(--relabel-share 0.25) # the default with a quarter of its streams renamed, an option left off
     sampling=(); [ "$p" = contexts ] && sampling=(--seed-contexts 0.5) # the default's takes with seed contexts, an option left off
+    [ "$p" = seedbackoff ] && sampling=(--seed-backoff 1) # the default's takes with the backoff drawing the seed's sounds, an option left off
     /usr/bin/time -f "$c $p train: %e s wall, %M KB peak" dotnet "$dll" train "$dir/train" --model "$p.zip" --force "${extra[@]}" | tail -4
     musicgen evaluate --model "$p.zip" --reference "${reference[@]}" --seeds "${seeds[@]}" --training "$dir/train" --takes 3 "${sampling[@]}" --json "$p.json" | tail -12
     for s in "${seeds[@]}"; do

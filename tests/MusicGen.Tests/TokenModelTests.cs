@@ -259,6 +259,32 @@ public class TokenModelTests
     }
 
     [Fact]
+    public void Seed_backoff_draws_the_backoffs_other_sounds_from_the_seeds_own_and_puts_the_trained_frequencies_back()
+    {
+        using var temp = new TempFolder();
+        var (_, generator, _, _) = FitSaveAndLoad(temp, TinyTokens());
+        var network = generator.Stages.Network.Network;
+        // A backoff that carries nearly every step's probability and never repeats: what is drawn is its unigram's.
+        network.SetBackoff(Enumerable.Repeat(1L, network.TokenCount).ToList(), repeatRate: 0, weight: 0.99999);
+        var trained = network.BackoffUnigram;
+        string twoNotes = temp.File("two-notes.wav");
+        WavWriter.Write(twoNotes, TestAudio.Melody(8000, 0.5, 1));
+        var stages = generator.Stages;
+        var played = generator.Tokenizer!.Codebook.Encode(stages.Vectorizer.Vectorize(stages.Loader.Load(twoNotes).Channels)).ToHashSet();
+        Assert.InRange(played.Count, 1, network.TokenCount / 2);
+        var options = (double share) => new GenerationOptions { Seconds = 2, Takes = 4, BeatGuidance = 0, SeedBackoff = share };
+        double Share(double share) => generator.SampleTokens(twoNotes, options(share)).SelectMany(t => t).Average(t => played.Contains(t) ? 1.0 : 0.0);
+        var before = generator.SampleTokens(twoNotes, options(0));
+        Assert.Equal(1.0, Share(1));
+        double none = Share(0);
+        Assert.True(none < 0.9, $"share of the seed's tokens without the seed backoff: {none:F2}");
+        // Sampling put the trained frequencies back: the same takes as before.
+        Assert.Equal(trained, network.BackoffUnigram);
+        Assert.Equal(before, generator.SampleTokens(twoNotes, options(0)));
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(twoNotes, options(1.5)));
+    }
+
+    [Fact]
     public void Token_pipeline_saves_reloads_and_samples_takes_in_a_batch_as_one_by_one()
     {
         using var temp = new TempFolder();

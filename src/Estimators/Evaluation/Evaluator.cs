@@ -244,27 +244,14 @@ public static class Evaluator
     /// The caller's sampling and priming options (take k of every seed uses random seed RandomSeed + k - 1) with the
     /// evaluation's own length and takes, and no progress callback.
     /// </summary>
-    internal static GenerationOptions EvaluationOptions(GenerationOptions given, double seconds, int takes) => new()
+    internal static GenerationOptions EvaluationOptions(GenerationOptions given, double seconds, int takes)
     {
-        Seconds = seconds,
-        RandomSeed = given.RandomSeed,
-        Takes = takes,
-        Temperature = given.Temperature,
-        TopK = given.TopK,
-        BeatGuidance = given.BeatGuidance,
-        SeedPrior = given.SeedPrior,
-        SongMemory = given.SongMemory,
-        SeedContexts = given.SeedContexts,
-        SeedAdaptation = given.SeedAdaptation,
-        SeedBias = given.SeedBias,
-        SeedReuse = given.SeedReuse,
-        SeedTimbre = given.SeedTimbre,
-        SeedDynamics = given.SeedDynamics,
-        SeedGroove = given.SeedGroove,
-        LoopGuard = given.LoopGuard,
-        HoldSeedTexture = given.HoldSeedTexture,
-        PrimeSeconds = given.PrimeSeconds,
-        PhaseIterations = given.PhaseIterations,
-        SeedOffsetSeconds = given.SeedOffsetSeconds,
-    };
+        // A copy of every option, so that one added later is passed on without a line here (one listed by hand, the
+        // seed backoff, was once dropped and evaluate measured the default).
+        var options = given.Copy();
+        options.Seconds = seconds;
+        options.Takes = takes;
+        options.Progress = null;
+        return options;
+    }
 }

@@ -102,6 +102,16 @@ public sealed class GenerationOptions
     /// </summary>
     public double SeedReuse { get; set; }
     /// <summary>
+    /// Token models: the share of the backoff's draws of other sounds that go to the primed excerpt's own sounds, in
+    /// proportion to how often it plays them, instead of to the training music's frequencies (0: the training's; 1: the
+    /// seed's alone). The backoff, "repeat the previous token, else a token by its frequency", is mixed into every step
+    /// with the weight fitted on held-out music (<see cref="Transforms.Network.FrameLstm.BackoffWeight"/>), and its draws
+    /// of training sounds pull takes from different seeds toward the same sounds. Default 0: on the hyperrogue
+    /// laboratories 1 raised seed sensitivity from every composer's seeds and cost FAD from the second composer's, whose
+    /// FAD then missed its target in each of three training draws (docs/evaluation.md).
+    /// </summary>
+    public double SeedBackoff { get; set; }
+    /// <summary>
     /// Token models: how far each take's long-term tone colour and level move toward the seed's primed excerpt: the
     /// difference of their mean log energies on <see cref="TimbreMatch.Bands"/> broad mel bands, times this, is added to
     /// every frame of the take (0: none, 1: the take's mean balance is the seed's). Default 0.5: on the three hyperrogue
@@ -158,6 +168,9 @@ public sealed class GenerationOptions
     /// </summary>
     public Action<long, long>? Progress { get; set; }
 
+    /// <summary>A copy of these options.</summary>
+    internal GenerationOptions Copy() => (GenerationOptions)MemberwiseClone();
+
     /// <summary>Checks every option at once.</summary>
     /// <exception cref="ArgumentException">Some options are out of range; the message lists every one.</exception>
     public void Validate()
@@ -177,6 +190,7 @@ public sealed class GenerationOptions
         if (!(SeedAdaptation >= 0) || !double.IsFinite(SeedAdaptation)) problems.Add($"SeedAdaptation must be 0 (none) or more, not {SeedAdaptation}.");
         if (!(SeedBias >= 0) || !double.IsFinite(SeedBias)) problems.Add($"SeedBias must be 0 (none) or more, not {SeedBias}.");
         if (!(SeedReuse >= 0) || !double.IsFinite(SeedReuse)) problems.Add($"SeedReuse must be 0 (none) or more, not {SeedReuse}.");
+        if (!(SeedBackoff >= 0 && SeedBackoff <= 1)) problems.Add($"SeedBackoff must be between 0 (the training's frequencies) and 1, not {SeedBackoff}.");
         if (PhaseIterations < 0) problems.Add($"PhaseIterations must be 0 (the model's) or more, not {PhaseIterations}.");
         if (TopK < 0) problems.Add($"TopK must be 0 (all tokens) or more, not {TopK}.");
         if (Takes is < 1 or > 256) problems.Add($"Takes must be between 1 and 256, not {Takes}.");
@@ -406,6 +420,7 @@ public sealed class MusicGenerator
             for (int k = 0; k < takes; k++) input[t * takes + k] = primeTokens[t];
         // The memory gains and token biases fitted to the primed excerpt (SeedAdaptation, SeedBias) from the priming
         // pass's own terms while these takes are sampled, then put back.
+        using var backoff = SeedBackoff(primeTokens, tokenCount, options.SeedBackoff);
         using var adaptation = new SeedAdaptation(network.Network, options.SeedAdaptation, options.SeedBias);
         var (logits, state) = network.Run(input, takes, null, adaptation.Fits ? adaptation.Fit : null);
         var prior = SeedPrior(primeTokens, tokenCount, options.SeedPrior);
@@ -481,6 +496,20 @@ public sealed class MusicGenerator
             state.Dispose();
         }
         return tokens;
+    }
+
+    /// <summary>
+    /// The backoff's frequencies moved toward the primed excerpt's own (<see cref="GenerationOptions.SeedBackoff"/>) while
+    /// the returned scope lasts; null where there is nothing to move.
+    /// </summary>
+    private IDisposable? SeedBackoff(int[] prime, int tokenCount, double share)
+    {
+        if (share == 0 || network.Network.BackoffWeight == 0 || prime.Length == 0) return null;
+        var counts = new float[tokenCount];
+        foreach (int token in prime) counts[token]++;
+        var trained = network.Network.BackoffUnigram;
+        var mixed = trained.Select((u, v) => (float)((1 - share) * u + share * counts[v] / prime.Length)).ToArray();
+        return network.Network.BackoffDuring(mixed);
     }
 
     /// <summary>

@@ -638,6 +638,36 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     }
 
     /// <summary>
+    /// While the returned scope lasts, the backoff draws its other tokens by <paramref name="unigram"/> [V], which sums to
+    /// 1, instead of the training frequencies; disposing puts those back. Priming, the seed adaptation's fit and the
+    /// stepper all read the backoff from here.
+    /// </summary>
+    public IDisposable BackoffDuring(float[] unigram)
+    {
+        if (TokenCount == 0) throw new InvalidOperationException("Only a token model has a backoff.");
+        ArgumentNullException.ThrowIfNull(unigram);
+        if (unigram.Length != TokenCount) throw new ArgumentException($"Give {TokenCount} frequencies, not {unigram.Length}.", nameof(unigram));
+        using var noGrad = no_grad();
+        var buffer = get_buffer("backoff_unigram")!;
+        var trained = buffer.clone().DetachFromDisposeScope();
+        using var given = tensor(unigram);
+        buffer.copy_(given);
+        return new KeptBackoff(buffer, trained);
+    }
+
+    private sealed class KeptBackoff(Tensor buffer, Tensor trained) : IDisposable
+    {
+        public void Dispose()
+        {
+            using (no_grad()) buffer.copy_(trained);
+            trained.Dispose();
+        }
+    }
+
+    /// <summary>The backoff's frequencies of each token [V] (the training's, add-one smoothed, unless <see cref="BackoffDuring"/> holds others).</summary>
+    public float[] BackoffUnigram => Tensors.ToArray(get_buffer("backoff_unigram")!);
+
+    /// <summary>
     /// Starts a token model's untrained network at the backoff's prediction: the output bias at the log of the training
     /// frequencies (add-one smoothed) and the previous-token cache's gain where it gives the previous token the training
     /// repeat rate. Training then learns departures from "repeat the previous token, else the frequencies" instead of
