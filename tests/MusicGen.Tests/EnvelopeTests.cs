@@ -150,6 +150,45 @@ public class EnvelopeTests
     }
 
     [Fact]
+    public void Seed_frames_give_a_take_the_seeds_envelopes_for_the_seeds_tokens_in_the_seeds_order()
+    {
+        var codebook = SwellCodebook(out var music);
+        using var network = UntrainedNetwork(codebook);
+        var envelope = network.ToEnvelope(codebook, new MelEnvelope(12, FrameSize, Rate));
+        var prime = music.AsSpan(0, 30 * Bins).ToArray();
+        var primeTokens = codebook.Encode(prime);
+        var seed = Swell(60, 9);
+        var seedTokens = codebook.Encode(seed);
+        var seedResiduals = envelope.Residuals(seed, seedTokens);
+        // A take that plays the seed's succession from frame 20, then goes its own way.
+        var tokens = seedTokens.Skip(20).Take(15).Concat(seedTokens.Skip(5).Take(10).Reverse()).ToArray();
+        var followed = envelope.Continue(prime, primeTokens, tokens, envelope.SeedFrames(seed, 1));
+
+        // All the way: each frame's envelope is one of the seed's frames with its token, and where the seed frame after
+        // the one followed before has the take's token, that one.
+        var frames = new int[tokens.Length];
+        for (int t = 0; t < tokens.Length; t++)
+        {
+            var row = followed.AsSpan(t * 12, 12).ToArray();
+            frames[t] = Enumerable.Range(0, seedTokens.Length).Single(f => seedTokens[f] == tokens[t]
+                && row.Select((v, b) => Math.Abs(v - seedResiduals[f * 12 + b])).Max() < 1e-4);
+            if (t > 0 && frames[t - 1] + 1 < seedTokens.Length && seedTokens[frames[t - 1] + 1] == tokens[t])
+                Assert.Equal(frames[t - 1] + 1, frames[t]);
+        }
+        Assert.True(Enumerable.Range(1, 14).Count(t => frames[t] == frames[t - 1] + 1) >= 2, $"seed frames followed: {string.Join(' ', frames)}");
+
+        // None of the way, or a seed that never played the take's tokens: the network's own envelope.
+        var own = envelope.Continue(prime, primeTokens, tokens);
+        Assert.Equal(own, envelope.Continue(prime, primeTokens, tokens, envelope.SeedFrames(seed, 0)));
+        int unplayed = Enumerable.Range(0, codebook.TokenCount).First(v => v != seedTokens[0]);
+        int steady = Enumerable.Range(1, seedTokens.Length).First(n => n == seedTokens.Length || seedTokens[n] == unplayed);
+        var never = Enumerable.Repeat(unplayed, 10).ToArray();
+        Assert.Equal(envelope.Continue(prime, primeTokens, never),
+            envelope.Continue(prime, primeTokens, never, envelope.SeedFrames(seed.AsSpan(0, steady * Bins), 1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => envelope.SeedFrames(seed, 1.5));
+    }
+
+    [Fact]
     public void Predicted_envelopes_stay_under_the_loudest_exemplar_and_analysed_ones_keep_their_level()
     {
         var codebook = SwellCodebook(out var music);

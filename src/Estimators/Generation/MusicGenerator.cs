@@ -112,6 +112,17 @@ public sealed class GenerationOptions
     /// </summary>
     public double SeedBackoff { get; set; }
     /// <summary>
+    /// Token models with an envelope channel: how far each take frame's envelope moves toward that of one of the primed
+    /// excerpt's frames with the same token (0: none, 1: the seed frame's). The frame is the one after the frame the take
+    /// followed before where that has the token, else the one nearest the envelope network's prediction; tokens the
+    /// excerpt never played keep the prediction. The envelope network learned the training music's envelopes, so
+    /// without this the takes from another composer's seed soon sound like the training music (see
+    /// <see cref="Transforms.Tokens.SeedFrames"/>). Default 1: on the three hyperrogue laboratories, over three training
+    /// draws, it met every target where 0 missed one and 0.5 three, and raised seed sensitivity on all three
+    /// (docs/evaluation.md).
+    /// </summary>
+    public double SeedEnvelope { get; set; } = 1;
+    /// <summary>
     /// Token models: how far each take's long-term tone colour and level move toward the seed's primed excerpt: the
     /// difference of their mean log energies on <see cref="TimbreMatch.Bands"/> broad mel bands, times this, is added to
     /// every frame of the take (0: none, 1: the take's mean balance is the seed's). Default 0.5: on the three hyperrogue
@@ -190,6 +201,7 @@ public sealed class GenerationOptions
         if (!(SeedAdaptation >= 0) || !double.IsFinite(SeedAdaptation)) problems.Add($"SeedAdaptation must be 0 (none) or more, not {SeedAdaptation}.");
         if (!(SeedBias >= 0) || !double.IsFinite(SeedBias)) problems.Add($"SeedBias must be 0 (none) or more, not {SeedBias}.");
         if (!(SeedReuse >= 0) || !double.IsFinite(SeedReuse)) problems.Add($"SeedReuse must be 0 (none) or more, not {SeedReuse}.");
+        if (!(SeedEnvelope >= 0 && SeedEnvelope <= 1)) problems.Add($"SeedEnvelope must be between 0 (the envelope network's) and 1 (the seed frame's), not {SeedEnvelope}.");
         if (!(SeedBackoff >= 0 && SeedBackoff <= 1)) problems.Add($"SeedBackoff must be between 0 (the training's frequencies) and 1, not {SeedBackoff}.");
         if (PhaseIterations < 0) problems.Add($"PhaseIterations must be 0 (the model's) or more, not {PhaseIterations}.");
         if (TopK < 0) problems.Add($"TopK must be 0 (all tokens) or more, not {TopK}.");
@@ -335,7 +347,7 @@ public sealed class MusicGenerator
     /// <summary>Decodes the takes, then moves each toward its seed's balance (SeedTimbre), level movement (SeedDynamics) and groove (SeedGroove).</summary>
     private float[][] Decode(float[] primeFrames, IReadOnlyList<int[]> takes, GenerationOptions options)
     {
-        var frames = Decode(primeFrames, takes);
+        var frames = Decode(primeFrames, takes, options.SeedEnvelope);
         if (options.SeedTimbre > 0)
         {
             var bands = new MelEnvelope(TimbreMatch.Bands, vectorizer.Settings.FrameSize, SampleRate); // token models are mono: one frame is Bins wide
@@ -360,7 +372,7 @@ public sealed class MusicGenerator
     /// </summary>
     internal const double GrooveShortestSeconds = 0.23, GrooveLongestSeconds = 0.5;
 
-    private float[][] Decode(float[] primeFrames, IReadOnlyList<int[]> takes)
+    private float[][] Decode(float[] primeFrames, IReadOnlyList<int[]> takes, double seedEnvelope)
     {
         if (tokenizer!.Envelope is not { } envelope) return takes.Select(tokenizer.Codebook.Decode).ToArray();
         // The envelope reads only the prime's last frames: only those are encoded (again; sampling encoded them all).
@@ -370,7 +382,9 @@ public sealed class MusicGenerator
         // The seed's last frame: the first generated frame continues its partials.
         float[]? before = null;
         if (tail.Length >= bins) envelope.Envelope.Energies(tail.AsSpan(tail.Length - bins, bins), before = new float[envelope.Envelope.Bands]);
-        return takes.Select(tokens => envelope.Render(tokens, envelope.Continue(tail, primeTokens, tokens), before: before)).ToArray();
+        // The whole excerpt's frames, for the takes' envelopes to follow where they play its tokens (SeedEnvelope).
+        var seed = seedEnvelope > 0 && primeFrames.Length >= bins ? envelope.SeedFrames(primeFrames, seedEnvelope) : null;
+        return takes.Select(tokens => envelope.Render(tokens, envelope.Continue(tail, primeTokens, tokens, seed), before: before)).ToArray();
     }
 
     /// <summary>

@@ -16,6 +16,7 @@ internal sealed class SamplingOptions
     private readonly Option<double> seedBias = Cli.Option("--seed-bias", "Token models: how far each token's bias is fitted to the seed before sampling, favouring the seed's own sounds (0: none)", Defaults.SeedBias);
     private readonly Option<double> seedReuse = Cli.Option("--seed-reuse", "Token models: how quickly each take's share of the seed's own sounds is steered toward the share the seed itself goes back to (0: none)", Defaults.SeedReuse);
     private readonly Option<double> seedBackoff = Cli.Option("--seed-backoff", "Token models: the share of the backoff's draws of other sounds that go to the seed's own sounds instead of the training music's (0: none, 1: all)", Defaults.SeedBackoff);
+    private readonly Option<double> seedEnvelope = Cli.Option("--seed-envelope", "Token models: how far each frame's envelope moves toward that of the seed's frame with the same token (0: none, 1: the seed frame's)", Defaults.SeedEnvelope);
     private readonly Option<double> seedTimbre = Cli.Option("--seed-timbre", "Token models: how far the take's tone colour and level move toward the seed's (0: none, 1: all the way)", Defaults.SeedTimbre);
     private readonly Option<double> seedGroove = Cli.Option("--seed-groove", "Token models: how strongly the take keeps the level pattern of the seed's beat (0: none, 1: the seed's depth)", Defaults.SeedGroove);
     private readonly Option<double> seedDynamics = Cli.Option("--seed-dynamics", "Token models: how far the take's swells and drops over seconds follow the seed's (0: none, 1: as far as the seed's)", Defaults.SeedDynamics);
@@ -27,7 +28,7 @@ internal sealed class SamplingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedBackoff, seedTimbre, seedDynamics, seedGroove, phase }) command.Options.Add(o);
+        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedBackoff, seedEnvelope, seedTimbre, seedDynamics, seedGroove, phase }) command.Options.Add(o);
     }
 
     /// <summary>Sets the priming, sampling and phase options given on the command line, and returns <paramref name="options"/>.</summary>
@@ -44,6 +45,7 @@ internal sealed class SamplingOptions
         options.SeedBias = r.GetValue(seedBias);
         options.SeedReuse = r.GetValue(seedReuse);
         options.SeedBackoff = r.GetValue(seedBackoff);
+        options.SeedEnvelope = r.GetValue(seedEnvelope);
         options.SeedTimbre = r.GetValue(seedTimbre);
         options.SeedDynamics = r.GetValue(seedDynamics);
         options.SeedGroove = r.GetValue(seedGroove);

@@ -251,14 +251,23 @@ public sealed class EnvelopeLstm
         return (frames, energies);
     }
 
+    /// <summary>The frames of a seed's excerpt (log-magnitude, [frames, bins] row-major), for <see cref="Continue"/> to move takes' envelopes toward by <paramref name="share"/>.</summary>
+    public SeedFrames SeedFrames(ReadOnlySpan<float> frames, double share)
+    {
+        var tokens = codebook.Encode(frames);
+        return new SeedFrames(tokens, Residuals(frames, tokens), share);
+    }
+
     /// <summary>
     /// Continues the envelope over generated <paramref name="tokens"/>: the network reads the last
     /// <see cref="PrimeFrames"/> of the prime's tokens and real residuals, then predicts each new frame's residual from its token and the residual it predicted before
-    /// ([tokens, bands] row-major).
+    /// ([tokens, bands] row-major); where <paramref name="seed"/> is given, each prediction moves toward a seed frame's
+    /// residual before the network reads it back.
     /// </summary>
-    public float[] Continue(ReadOnlySpan<float> primeFrames, IReadOnlyList<int> primeTokens, IReadOnlyList<int> tokens)
+    public float[] Continue(ReadOnlySpan<float> primeFrames, IReadOnlyList<int> primeTokens, IReadOnlyList<int> tokens, SeedFrames? seed = null)
     {
         int bands = Envelope.Bands;
+        if (seed is not null && seed.Bands != bands) throw new ArgumentException($"Seed frames of {seed.Bands} bands for an envelope of {bands}.", nameof(seed));
         if (primeFrames.Length != primeTokens.Count * Envelope.Bins)
             throw new ArgumentException($"{primeFrames.Length / Envelope.Bins} prime frames and {primeTokens.Count} prime tokens.", nameof(primeTokens));
         // The network learned on windows of 64 frames: it reads the prime's last PrimeFrames, not more.
@@ -276,12 +285,14 @@ public sealed class EnvelopeLstm
         }
         var result = new float[tokens.Count * bands];
         var h = input.AsSpan(bands);
+        int followed = -1; // the seed frame the frame before followed
         for (int t = 0; t < tokens.Count; t++)
         {
             Step(tokens[t], input, c, gates);
             var output = result.AsSpan(t * bands, bands);
             for (int b = 0; b < bands; b++)
                 output[b] = Math.Clamp(TensorPrimitives.Dot(headWeights.AsSpan(b * HiddenSize, HiddenSize), h) + headBias[b], -Bound, Bound);
+            if (seed is not null && (followed = seed.Choose(followed, tokens[t], output)) >= 0) seed.Mix(followed, output);
             output.CopyTo(input);
         }
         return result;
