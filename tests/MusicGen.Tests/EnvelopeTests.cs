@@ -164,14 +164,22 @@ public class EnvelopeTests
         var tokens = seedTokens.Skip(20).Take(15).Concat(seedTokens.Skip(5).Take(10).Reverse()).ToArray();
         var followed = envelope.Continue(prime, primeTokens, tokens, envelope.SeedFrames(seed, 1));
 
-        // All the way: each frame's envelope is one of the seed's frames with its token, and where the seed frame after
-        // the one followed before has the take's token, that one.
+        // All the way: each frame's envelope has the shape across the bands of one of the seed's frames with its token
+        // (at the network's level), and where the seed frame after the one followed before has the take's token, that one's.
+        static float[] Shape(ReadOnlySpan<float> row)
+        {
+            float mean = 0;
+            foreach (float v in row) mean += v / row.Length;
+            var shape = row.ToArray();
+            for (int b = 0; b < shape.Length; b++) shape[b] -= mean;
+            return shape;
+        }
         var frames = new int[tokens.Length];
         for (int t = 0; t < tokens.Length; t++)
         {
-            var row = followed.AsSpan(t * 12, 12).ToArray();
+            var row = Shape(followed.AsSpan(t * 12, 12));
             frames[t] = Enumerable.Range(0, seedTokens.Length).Single(f => seedTokens[f] == tokens[t]
-                && row.Select((v, b) => Math.Abs(v - seedResiduals[f * 12 + b])).Max() < 1e-4);
+                && Shape(seedResiduals.AsSpan(f * 12, 12)).Select((v, b) => Math.Abs(v - row[b])).Max() < 1e-4);
             if (t > 0 && frames[t - 1] + 1 < seedTokens.Length && seedTokens[frames[t - 1] + 1] == tokens[t])
                 Assert.Equal(frames[t - 1] + 1, frames[t]);
         }

@@ -362,9 +362,7 @@ public class TokenModelTests
         // Seed dynamics: the same tokens' swells over seconds come nearer the seed's.
         int bins = generator.Tokenizer.Codebook.Bins;
         var longTokens = generator.SampleTokens(quiet, new GenerationOptions { Seconds = 6 });
-        // (Without the seed envelope, which gives the frames whose tokens the seed played the seed's level, 20 dB under
-        // the others', and so moves the level by itself: the seed dynamics are measured alone.)
-        double Movement(double strength) => DynamicsMatch.SlowMovement(generator.DecodeTokens(quiet, longTokens, new GenerationOptions { SeedDynamics = strength, SeedEnvelope = 0 })[0], bins);
+        double Movement(double strength) => DynamicsMatch.SlowMovement(generator.DecodeTokens(quiet, longTokens, new GenerationOptions { SeedDynamics = strength })[0], bins);
         double seedMovement = DynamicsMatch.SlowMovement(quietFrames, bins), free = Movement(0), followed = Movement(1);
         Assert.True(Math.Abs(Math.Log(followed / seedMovement)) < 0.5 * Math.Abs(Math.Log(free / seedMovement)),
             $"slow level movement: seed {seedMovement:F3}, take {free:F3}, with seed dynamics {followed:F3}");

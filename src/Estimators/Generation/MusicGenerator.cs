@@ -112,8 +112,9 @@ public sealed class GenerationOptions
     /// </summary>
     public double SeedBackoff { get; set; }
     /// <summary>
-    /// Token models with an envelope channel: how far each take frame's envelope moves toward that of one of the primed
-    /// excerpt's frames with the same token (0: none, 1: the seed frame's). The frame is the one after the frame the take
+    /// Token models with an envelope channel: how far each take frame's envelope moves toward the shape across the bands
+    /// of that of one of the primed excerpt's frames with the same token, at the level the envelope network predicts
+    /// (0: none, 1: the seed frame's shape). The frame is the one after the frame the take
     /// followed before where that has the token, else the one nearest the envelope network's prediction; tokens the
     /// excerpt never played keep the prediction. The envelope network learned the training music's envelopes, so
     /// without this the takes from another composer's seed soon sound like the training music (see

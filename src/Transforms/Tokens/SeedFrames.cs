@@ -5,7 +5,7 @@ namespace MusicGen.Transforms.Tokens;
 /// tokens decode to training exemplars, and the envelope network, trained on the training music, soon continues their
 /// envelopes as the training music's: a seed by another composer, with its sparse partials, comes out as the training's
 /// dense spectra. Where a take frame's token is one the excerpt played, its residual moves by <see cref="Share"/> toward
-/// the residual of one of the excerpt's frames with that token: the frame after the one used before where that has the
+/// the shape across the bands (at the network's level) of the residual of one of the excerpt's frames with that token: the frame after the one used before where that has the
 /// same token (the take is playing the seed's succession, so its envelope goes on as the seed's did), else the one
 /// whose residual is nearest the network's prediction. Tokens the excerpt never played keep the prediction.
 /// </summary>
@@ -61,10 +61,18 @@ public sealed class SeedFrames
         return chosen;
     }
 
-    /// <summary>Moves <paramref name="predicted"/> by <see cref="Share"/> toward <paramref name="frame"/>'s residual.</summary>
+    /// <summary>
+    /// Moves <paramref name="predicted"/> by <see cref="Share"/> toward <paramref name="frame"/>'s residual shifted to the
+    /// prediction's mean: the seed frame's shape across the bands at the network's level. With the seed frame's own
+    /// level, a take from a seed much quieter or louder than the training music jumped between the followed frames'
+    /// level and the others'.
+    /// </summary>
     internal void Mix(int frame, Span<float> predicted)
     {
         var residual = residuals.AsSpan(frame * Bands, Bands);
-        for (int b = 0; b < Bands; b++) predicted[b] += Share * (residual[b] - predicted[b]);
+        float shift = 0;
+        for (int b = 0; b < Bands; b++) shift += predicted[b] - residual[b];
+        shift /= Bands;
+        for (int b = 0; b < Bands; b++) predicted[b] += Share * (residual[b] + shift - predicted[b]);
     }
 }
