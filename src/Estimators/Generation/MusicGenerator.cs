@@ -376,15 +376,15 @@ public sealed class MusicGenerator
     private float[][] Decode(float[] primeFrames, IReadOnlyList<int[]> takes, double seedEnvelope)
     {
         if (tokenizer!.Envelope is not { } envelope) return takes.Select(tokenizer.Codebook.Decode).ToArray();
-        // The envelope reads only the prime's last frames: only those are encoded (again; sampling encoded them all).
+        // The envelope network reads only the prime's last frames; the seed envelope reads all of them (encoded again:
+        // sampling encoded them all), and the last ones' tokens are theirs.
         int bins = tokenizer.Codebook.Bins, from = Math.Max(0, primeFrames.Length / bins - EnvelopeLstm.PrimeFrames);
         var tail = primeFrames.AsSpan(from * bins).ToArray();
-        var primeTokens = tokenizer.Codebook.Encode(tail);
+        var seed = seedEnvelope > 0 && primeFrames.Length >= bins ? envelope.SeedFrames(primeFrames, seedEnvelope) : null;
+        IReadOnlyList<int> primeTokens = seed is null ? tokenizer.Codebook.Encode(tail) : seed.Tokens[from..];
         // The seed's last frame: the first generated frame continues its partials.
         float[]? before = null;
         if (tail.Length >= bins) envelope.Envelope.Energies(tail.AsSpan(tail.Length - bins, bins), before = new float[envelope.Envelope.Bands]);
-        // The whole excerpt's frames, for the takes' envelopes to follow where they play its tokens (SeedEnvelope).
-        var seed = seedEnvelope > 0 && primeFrames.Length >= bins ? envelope.SeedFrames(primeFrames, seedEnvelope) : null;
         return takes.Select(tokens => envelope.Render(tokens, envelope.Continue(tail, primeTokens, tokens, seed), before: before)).ToArray();
     }
 

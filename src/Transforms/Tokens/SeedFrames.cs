@@ -5,9 +5,10 @@ namespace MusicGen.Transforms.Tokens;
 /// tokens decode to training exemplars, and the envelope network, trained on the training music, soon continues their
 /// envelopes as the training music's: a seed by another composer, with its sparse partials, comes out as the training's
 /// dense spectra. Where a take frame's token is one the excerpt played, its residual moves by <see cref="Share"/> toward
-/// the shape across the bands (at the network's level) of the residual of one of the excerpt's frames with that token: the frame after the one used before where that has the
-/// same token (the take is playing the seed's succession, so its envelope goes on as the seed's did), else the one
-/// whose residual is nearest the network's prediction. Tokens the excerpt never played keep the prediction.
+/// the shape across the bands (at the network's level) of the residual of one of the excerpt's frames with that token:
+/// the frame after the one used before where that has the same token (the take is playing the seed's succession, so its
+/// envelope goes on as the seed's did), else the one whose residual is nearest the network's prediction. Tokens the
+/// excerpt never played keep the prediction.
 /// </summary>
 public sealed class SeedFrames
 {
@@ -30,6 +31,9 @@ public sealed class SeedFrames
         foreach (var group in Enumerable.Range(0, this.tokens.Length).GroupBy(t => this.tokens[t]))
             framesOf[group.Key] = group.ToArray();
     }
+
+    /// <summary>The excerpt's tokens, a frame each.</summary>
+    internal int[] Tokens => tokens;
 
     /// <summary>Bands of each residual.</summary>
     public int Bands { get; }
