@@ -382,15 +382,6 @@ public class TokenModelTests
         double unsteered = Reused(0), steered = Reused(1);
         Assert.True(Math.Abs(steered - target) < 0.5 * Math.Abs(unsteered - target), $"share of the seed's tokens {unsteered:F2}, steered {steered:F2}, target {target:F2}");
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedReuse = -1 }));
-        // Seed pace: takes that change token more often than the excerpt (here, sampled wildly) are held back to its share
-        // of changes.
-        double pace = SeedPace.ChangeShare(primeTokens);
-        double Changes(double rate) => generator.SampleTokens(quiet, new GenerationOptions { Seconds = 6, Takes = 4, Temperature = 3, SeedPace = rate })
-            .Average(t => SeedPace.ChangeShare(t));
-        double unpaced = Changes(0), paced = Changes(1);
-        Assert.True(unpaced > pace + 0.05, $"the tiny model's takes change at {unpaced:F2}, its seed at {pace:F2}: nothing to steer");
-        Assert.True(paced - pace < 0.5 * (unpaced - pace), $"share of steps that change token {unpaced:F2}, paced {paced:F2}, the seed's {pace:F2}");
-        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedPace = -1 }));
     }
 
     [Fact]
@@ -413,28 +404,6 @@ public class TokenModelTests
         Assert.Equal([(float)(-0.5 * reuse.Target), 0, 0, 0, (float)(-0.5 * reuse.Target), 0], logits);
         for (int i = 0; i < 100; i++) reuse.Drawn(0, 0);
         Assert.Equal(-SeedReuse.Bound, reuse.Offset(0));
-    }
-
-    [Fact]
-    public void Seed_pace_holds_back_takes_that_change_more_often_than_the_seed()
-    {
-        int[] prime = [1, 1, 2, 2, 3, 3, 3, 4];           // 3 changes in 7 steps
-        Assert.Equal(3 / 7.0, SeedPace.ChangeShare(prime), 12);
-        var longer = Enumerable.Repeat(prime, 4).SelectMany(t => t).ToArray();   // 32 tokens: 15 changes in 31 steps
-        Assert.Equal(15 / 31.0, SeedPace.ChangeShare(longer), 12);
-        Assert.Null(SeedPace.For(prime, 1, 1));          // too short to have a pace
-        Assert.Null(SeedPace.For(longer, 1, 0));         // rate 0: none
-        var pace = SeedPace.For(longer, 2, 0.5)!;
-        pace.Drawn(0, changed: true);                     // a change: holding becomes likelier for that take alone
-        Assert.Equal(0.5 * (1 - pace.Target), pace.Offset(0), 12);
-        Assert.Equal(0, pace.Offset(1));
-        var logits = new float[6];
-        pace.Steer(logits, 0, previous: 3);
-        Assert.Equal([0, 0, 0, (float)(0.5 * (1 - pace.Target)), 0, 0], logits);
-        for (int i = 0; i < 100; i++) pace.Drawn(0, changed: false);
-        Assert.Equal(0, pace.Offset(0));                  // holds never push a take to change: the offset stops at 0
-        for (int i = 0; i < 100; i++) pace.Drawn(0, changed: true);
-        Assert.Equal(SeedPace.Bound, pace.Offset(0));
     }
 
     [Fact]

@@ -102,12 +102,6 @@ public sealed class GenerationOptions
     /// </summary>
     public double SeedReuse { get; set; }
     /// <summary>
-    /// Token models: how quickly sampling holds back a take that changes sound more often than the primed excerpt does:
-    /// a logit offset for holding the previous token moves by this after every draw, up while the take has changed more
-    /// often than the excerpt, down to 0 while it changes less (<see cref="SeedPace"/>; 0: none).
-    /// </summary>
-    public double SeedPace { get; set; }
-    /// <summary>
     /// Token models: the share of the backoff's draws of other sounds that go to the primed excerpt's own sounds, in
     /// proportion to how often it plays them, instead of to the training music's frequencies (0: the training's; 1: the
     /// seed's alone). The backoff, "repeat the previous token, else a token by its frequency", is mixed into every step
@@ -208,7 +202,6 @@ public sealed class GenerationOptions
         if (!(SeedAdaptation >= 0) || !double.IsFinite(SeedAdaptation)) problems.Add($"SeedAdaptation must be 0 (none) or more, not {SeedAdaptation}.");
         if (!(SeedBias >= 0) || !double.IsFinite(SeedBias)) problems.Add($"SeedBias must be 0 (none) or more, not {SeedBias}.");
         if (!(SeedReuse >= 0) || !double.IsFinite(SeedReuse)) problems.Add($"SeedReuse must be 0 (none) or more, not {SeedReuse}.");
-        if (!(SeedPace >= 0) || !double.IsFinite(SeedPace)) problems.Add($"SeedPace must be 0 (none) or more, not {SeedPace}.");
         if (!(SeedEnvelope >= 0 && SeedEnvelope <= 1)) problems.Add($"SeedEnvelope must be between 0 (the envelope network's) and 1 (the seed frame's), not {SeedEnvelope}.");
         if (!(SeedBackoff >= 0 && SeedBackoff <= 1)) problems.Add($"SeedBackoff must be between 0 (the training's frequencies) and 1, not {SeedBackoff}.");
         if (PhaseIterations < 0) problems.Add($"PhaseIterations must be 0 (the model's) or more, not {PhaseIterations}.");
@@ -467,7 +460,6 @@ public sealed class MusicGenerator
             for (int k = 0; k < takes; k++)
                 for (int t = primeTokens.Length - 1; t >= 0 && primeTokens[t] == primeTokens[^1]; t--) held[k]++;
             var reuse = MusicGen.SeedReuse.For(primeTokens, tokenCount, takes, options.SeedReuse);
-            var pace = MusicGen.SeedPace.For(primeTokens, takes, options.SeedPace);
             var memories = options.SongMemory > 0 ? Enumerable.Range(0, takes).Select(_ => new SuccessorCounts(primeTokens, tokenCount)).ToArray() : null;
             var clock = System.Diagnostics.Stopwatch.StartNew();
             for (int i = 0; i < count; i++)
@@ -481,7 +473,6 @@ public sealed class MusicGenerator
                 {
                     int previous = i == 0 ? primeTokens[^1] : tokens[k][i - 1];
                     reuse?.Steer(last.Slice(k * tokenCount, tokenCount), k);
-                    pace?.Steer(last.Slice(k * tokenCount, tokenCount), k, previous);
                     int token = sampler.Sample(last.Slice(k * tokenCount, tokenCount), random[k], held[k] >= longest ? previous : -1);
                     if (memories is not null && token != previous)
                     {
@@ -489,7 +480,6 @@ public sealed class MusicGenerator
                         memories[k].Add(previous, token);
                     }
                     reuse?.Drawn(k, token);
-                    pace?.Drawn(k, token != previous);
                     step[k] = tokens[k][i] = token;
                     held[k] = tokens[k][i] == previous ? held[k] + 1 : 1;
                 }

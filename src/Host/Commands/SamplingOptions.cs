@@ -15,7 +15,6 @@ internal sealed class SamplingOptions
     private readonly Option<double> seedAdaptation = Cli.Option("--seed-adaptation", "Token models: how far the network's trust in what the song played so far is fitted to the seed before sampling (0: none)", Defaults.SeedAdaptation);
     private readonly Option<double> seedBias = Cli.Option("--seed-bias", "Token models: how far each token's bias is fitted to the seed before sampling, favouring the seed's own sounds (0: none)", Defaults.SeedBias);
     private readonly Option<double> seedReuse = Cli.Option("--seed-reuse", "Token models: how quickly each take's share of the seed's own sounds is steered toward the share the seed itself goes back to (0: none)", Defaults.SeedReuse);
-    private readonly Option<double> seedPace = Cli.Option("--seed-pace", "Token models: how quickly a take that changes sound more often than the seed is held back to the seed's pace (0: none)", Defaults.SeedPace);
     private readonly Option<double> seedBackoff = Cli.Option("--seed-backoff", "Token models: the share of the backoff's draws of other sounds that go to the seed's own sounds instead of the training music's (0: none, 1: all)", Defaults.SeedBackoff);
     private readonly Option<double> seedEnvelope = Cli.Option("--seed-envelope", "Token models: how far each frame's envelope takes the shape of the seed's frame with the same token, at the predicted level (0: none, 1: the seed frame's shape)", Defaults.SeedEnvelope);
     private readonly Option<double> seedTimbre = Cli.Option("--seed-timbre", "Token models: how far the take's tone colour and level move toward the seed's (0: none, 1: all the way)", Defaults.SeedTimbre);
@@ -29,7 +28,7 @@ internal sealed class SamplingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedPace, seedBackoff, seedEnvelope, seedTimbre, seedDynamics, seedGroove, phase }) command.Options.Add(o);
+        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedBackoff, seedEnvelope, seedTimbre, seedDynamics, seedGroove, phase }) command.Options.Add(o);
     }
 
     /// <summary>Sets the priming, sampling and phase options given on the command line, and returns <paramref name="options"/>.</summary>
@@ -45,7 +44,6 @@ internal sealed class SamplingOptions
         options.SeedAdaptation = r.GetValue(seedAdaptation);
         options.SeedBias = r.GetValue(seedBias);
         options.SeedReuse = r.GetValue(seedReuse);
-        options.SeedPace = r.GetValue(seedPace);
         options.SeedBackoff = r.GetValue(seedBackoff);
         options.SeedEnvelope = r.GetValue(seedEnvelope);
         options.SeedTimbre = r.GetValue(seedTimbre);
