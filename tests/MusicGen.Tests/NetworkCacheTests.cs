@@ -122,6 +122,43 @@ public class NetworkCacheTests
     }
 
     [Fact]
+    public void The_beat_clock_holds_the_beat_it_heard_where_told()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var descriptors = Enumerable.Range(0, 4 * 6).Select(i => (float)Math.Abs(Math.Sin(i * 0.9))).ToArray();
+        using var network = new FrameLstm(1, [8], [0f], tokenCount: 4, embeddingSize: 4, beatDescriptors: descriptors);
+        network.eval();
+        using var noGrad = no_grad();
+        // Primed with a loud token every 8 steps, then a take of onsets at every step (0 and 3 alternating).
+        var (_, state) = network.call(Tokens(Enumerable.Range(0, 160).Select(i => i % 8 == 0 ? 3 : 0).ToArray()), null);
+        var primed = Tensors.ToArray(state.BeatRates!);
+        var take = Enumerable.Range(0, 120).Select(i => i % 2 == 0 ? 3 : 0).ToArray();
+        float[] RatesAfterTake(LstmState start, bool stepwise)
+        {
+            foreach (var part in stepwise ? take.Select(t => new[] { t }) : [take])
+            {
+                var (_, next) = network.call(Tokens(part), start);
+                start = next;
+            }
+            return Tensors.ToArray(start.BeatRates!);
+        }
+        network.HoldBeat = true;
+        Assert.Equal(primed, RatesAfterTake(state, stepwise: true));   // one step at a time (generation's path on the CPU)
+        Assert.Equal(primed, RatesAfterTake(state, stepwise: false));  // many steps in one call
+        network.HoldBeat = false;
+        var moved = RatesAfterTake(state, stepwise: true);
+        Assert.True(primed.Zip(moved).Any(p => Math.Abs(p.First - p.Second) > 1e-3), "the take's own onsets move the clock where it is not held");
+        Assert.Equal(moved, RatesAfterTake(state, stepwise: false), new ToleranceComparer(1e-4f));
+    }
+
+    private sealed class ToleranceComparer(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
+        public int GetHashCode(float value) => 0;
+    }
+
+    [Fact]
     public void The_texture_is_the_decayed_mean_and_spread_of_what_was_heard_and_holds_where_told()
     {
         using var scope = NewDisposeScope();

@@ -13,7 +13,8 @@ public class StepperTests
     [InlineData(true, 2, false, false)]
     [InlineData(false, 2, true, false)]
     [InlineData(true, 3, true, true)]
-    public void Stepping_in_plain_loops_gives_the_networks_outputs_and_guide(bool descriptorKeys, int streams, bool texture, bool holdTexture)
+    [InlineData(false, 2, false, false, true)]
+    public void Stepping_in_plain_loops_gives_the_networks_outputs_and_guide(bool descriptorKeys, int streams, bool texture, bool holdTexture, bool holdBeat = false)
     {
         using var scope = NewDisposeScope();
         manual_seed(5);
@@ -36,6 +37,7 @@ public class StepperTests
         var prime = Enumerable.Range(0, 30 * streams).Select(_ => (float)rng.Next(vocabulary)).ToArray();
         var (_, state) = network.call(Tensors.Wrap(prime, 30, streams, 1), null);
         network.HoldTexture = holdTexture;
+        network.HoldBeat = holdBeat;
         var stepper = network.Stepper(state) ?? throw new InvalidOperationException("no stepper");
         Assert.Equal(streams, stepper.Streams);
         for (int t = 0; t < 60; t++)

@@ -219,6 +219,8 @@ public class TokenModelTests
         var held = generator.SampleTokens(seed, options);
         Assert.Equal(held, new MusicGenerator(fitted).SampleTokens(seed, options));
         Assert.False(network.HoldTexture); // set for the sampling only
+        generator.SampleTokens(seed, new GenerationOptions { Seconds = 3, Takes = 3, RandomSeed = 5, HoldSeedBeat = true });
+        Assert.False(network.HoldBeat);    // likewise
         var moving = generator.SampleTokens(seed, new GenerationOptions { Seconds = 3, Takes = 3, RandomSeed = 5, HoldSeedTexture = false });
         Assert.NotEqual(held.SelectMany(t => t), moving.SelectMany(t => t));
         Assert.False(new MusicGenerator(ModelFile.Load(new MLContext(), path)).Stages.Network.Network.HoldTexture);

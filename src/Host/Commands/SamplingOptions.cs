@@ -20,6 +20,7 @@ internal sealed class SamplingOptions
     private readonly Option<double> seedTimbre = Cli.Option("--seed-timbre", "Token models: how far the take's tone colour and level move toward the seed's (0: none, 1: all the way)", Defaults.SeedTimbre);
     private readonly Option<double> seedGroove = Cli.Option("--seed-groove", "Token models: how strongly the take keeps the level pattern of the seed's beat (0: none, 1: the seed's depth)", Defaults.SeedGroove);
     private readonly Option<double> seedDynamics = Cli.Option("--seed-dynamics", "Token models: how far the take's swells and drops over seconds follow the seed's (0: none, 1: as far as the seed's)", Defaults.SeedDynamics);
+    private readonly Option<bool> holdClock = new("--hold-clock") { Description = "Token models with a beat clock: hold which beat the clock hears, and how surely, at the seed's instead of letting the take's own onsets move it" };
     private readonly Option<double> prime = Cli.Option("--prime-seconds", "Seconds of the seed used to prime the model (0: all)", Defaults.PrimeSeconds);
     private readonly Option<int> phase = PhaseIterations();
 
@@ -28,7 +29,7 @@ internal sealed class SamplingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedBackoff, seedEnvelope, seedTimbre, seedDynamics, seedGroove, phase }) command.Options.Add(o);
+        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedBackoff, seedEnvelope, seedTimbre, seedDynamics, seedGroove, holdClock, phase }) command.Options.Add(o);
     }
 
     /// <summary>Sets the priming, sampling and phase options given on the command line, and returns <paramref name="options"/>.</summary>
@@ -49,6 +50,7 @@ internal sealed class SamplingOptions
         options.SeedTimbre = r.GetValue(seedTimbre);
         options.SeedDynamics = r.GetValue(seedDynamics);
         options.SeedGroove = r.GetValue(seedGroove);
+        options.HoldSeedBeat = r.GetValue(holdClock);
         options.PhaseIterations = r.GetValue(phase);
         return options;
     }

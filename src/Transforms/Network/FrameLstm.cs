@@ -217,6 +217,14 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// </summary>
     public bool HoldTexture { get; set; }
 
+    /// <summary>
+    /// With a beat clock: while set, steps from a state that has the clock's lag correlations keep them as they are
+    /// instead of moving them with their own onsets (generation sets it after priming), so the clock goes on hearing the
+    /// primed excerpt's beat, as surely as the excerpt has it, and reads the take's onsets only for where the beat
+    /// falls. Not saved with the model.
+    /// </summary>
+    public bool HoldBeat { get; set; }
+
     /// <summary>Values describing each token to the beat clock; 0 without one.</summary>
     public int BeatDescriptorSize { get; }
 
@@ -578,7 +586,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             successorGain is null ? null : Values(successorGain)[0],
             beatGains is null ? null : Values(beatGains), beatGains is null ? null : Values(get_buffer("beat_descriptors")!),
             BackoffWeight, Values(get_buffer("backoff_repeat")!)[0], Values(get_buffer("backoff_unigram")!), state,
-            textureBands == 0 ? null : TextureDescriptorValues(), HoldTexture);
+            textureBands == 0 ? null : TextureDescriptorValues(), HoldTexture, HoldBeat);
     }
 
     // The token keys while a KeepTokenKeys scope lasts.
@@ -803,7 +811,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         using var at = arange(stepFrom, stepTo, dtype: ScalarType.Int64, device: tokens.device).unsqueeze(1); // [T, 1]
         var backAt = at.Minus(lags.unsqueeze(0)).reshape(-1);
         var back = extended.index_select(0, backAt).reshape(steps, lagCount, streams).permute(0, 2, 1);    // [T, B, lags]
-        var rates = DecayedSums(back * standardised.unsqueeze(-1), state?.BeatRates, BeatDecay, 1 - BeatDecay);
+        var rates = HoldBeat && state?.BeatRates is { } held
+            ? held.unsqueeze(0).expand(steps, -1, -1)
+            : DecayedSums(back * standardised.unsqueeze(-1), state?.BeatRates, BeatDecay, 1 - BeatDecay);
         var correlations = rates / seen.unsqueeze(-1);
         var weights = nn.functional.softmax(correlations * sharpness, -1);
         // The onset one period before the next step: extended[L + t + 1 - lag].
@@ -909,7 +919,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var rates = carriedRates.contiguous().data<float>().ToArray();       // [B, lags]
         var features = new float[streams * BeatFeatures];
         var shifted = new float[history.Length];
-        AdvanceClock(descriptors, size, current, previous, streams, history, shifted, moments, rates, features);
+        AdvanceClock(descriptors, size, current, previous, streams, history, shifted, moments, rates, features, HoldBeat);
         return (tensor(features, [1, streams, BeatFeatures]), tensor(shifted, [longest, streams]), tensor(moments, [streams, 3]),
             tensor(rates, [streams, rates.Length / streams]));
     }
@@ -918,11 +928,12 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <see cref="BeatStep"/> on arrays: the onsets of <paramref name="current"/> over <paramref name="previous"/> tokens
     /// ([B] each) advance <paramref name="moments"/> [B, 3] and <paramref name="rates"/> [B, lags] in place, write the
     /// history one step on into <paramref name="shifted"/> [L, B] (from <paramref name="history"/>, which may be the same
-    /// array only if the caller copies first) and the clock's features into <paramref name="features"/> [B, 2].
+    /// array only if the caller copies first) and the clock's features into <paramref name="features"/> [B, 2];
+    /// <paramref name="holdRates"/> leaves the rates as they are (<see cref="HoldBeat"/>).
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static void AdvanceClock(float[] descriptors, int size, int[] current, int[] previous, int streams, float[] history, float[] shifted,
-        float[] moments, float[] rates, float[] features)
+        float[] moments, float[] rates, float[] features, bool holdRates = false)
     {
         var (shortest, longest) = CopyLags;
         int lagCount = longest - shortest + 1;
@@ -945,7 +956,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             {
                 int lag = shortest + j;
                 ref float rate = ref rates[b * lagCount + j];
-                rate = (float)(BeatDecay * rate + (1 - BeatDecay) * z * history[(longest - lag) * streams + b]);
+                if (!holdRates) rate = (float)(BeatDecay * rate + (1 - BeatDecay) * z * history[(longest - lag) * streams + b]);
                 top = Math.Max(top, BeatSharpness * rate / seen);
             }
             double sum = 0, expected = 0, periodicity = 0;

@@ -24,7 +24,7 @@ public sealed class FrameLstmStepper
     private readonly float[]? beatGains, beatDescriptors;
     private readonly float backoffWeight, backoffRepeat;
     private readonly int textureBands;                // 0: no texture input
-    private readonly bool holdTexture;
+    private readonly bool holdTexture, holdBeat;
     private readonly float[]? textureDescriptors;    // [V, S]: each token's description in the texture's bands
     private readonly float[] texture = [];           // [B, 2S + 1]: the texture's decayed sums and squares, then the weight seen
 
@@ -39,7 +39,7 @@ public sealed class FrameLstmStepper
     internal FrameLstmStepper((float[] Input, float[] Hidden, float[] Bias)[] layers, int[] hiddenSizes, int embeddingSize,
         float[] embedding, float[] outputWeight, float[] outputBias, float[]? tokenBias, float[] cacheGains, double[] cacheDecays,
         float? successorGain, float[]? beatGains, float[]? beatDescriptors, double backoffWeight, float backoffRepeat, float[] unigram,
-        LstmState state, float[]? textureDescriptors = null, bool holdTexture = false)
+        LstmState state, float[]? textureDescriptors = null, bool holdTexture = false, bool holdBeat = false)
     {
         static float[] Values(Tensor t) => Torch.Tensors.ToArray(t);
         hidden = hiddenSizes;
@@ -81,6 +81,7 @@ public sealed class FrameLstmStepper
         this.textureDescriptors = textureDescriptors;
         textureBands = textureDescriptors is null ? 0 : textureDescriptors.Length / tokenCount;
         this.holdTexture = holdTexture;
+        this.holdBeat = holdBeat;
         if (textureBands > 0) texture = Values(state.Texture!);
         int below = embeddingSize + (beatGains is null ? 0 : FrameLstm.BeatFeatures) + 2 * textureBands;
         int count = hidden.Length;
@@ -142,7 +143,7 @@ public sealed class FrameLstmStepper
         {
             // The clock reads the rise of the current token over the previous one (the first token of a fresh state has none).
             for (int b = 0; b < streams; b++) before[b] = previous[b] < 0 ? current[b] : previous[b];
-            FrameLstm.AdvanceClock(beatDescriptors!, beatSize, current, before, streams, history, shifted, moments, rates, clock);
+            FrameLstm.AdvanceClock(beatDescriptors!, beatSize, current, before, streams, history, shifted, moments, rates, clock, holdBeat);
             (history, shifted) = (shifted, history);
         }
         for (int b = 0; b < streams; b++)
