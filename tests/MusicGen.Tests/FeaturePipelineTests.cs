@@ -62,12 +62,6 @@ public class FeaturePipelineTests
         [VectorType(2)] public float[] Features { get; set; } = [];
     }
 
-    private sealed class FloatComparer(float tolerance) : IEqualityComparer<float>
-    {
-        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
-        public int GetHashCode(float obj) => 0;
-    }
-
     [Theory]
     [InlineData(Representation.Seed2017, 512)]
     [InlineData(Representation.ComplexSpectrum, 258)]
