@@ -21,7 +21,7 @@ internal sealed class Help(Command root) : SynchronousCommandLineAction
         ["--hidden"] = "Model", ["--dropout"] = "Model", ["--describe-tokens"] = "Model", ["--frame-size"] = "Model", ["--hop"] = "Model",
         ["--window"] = "Model", ["--mel-bands"] = "Model", ["--representation"] = "Model", ["--normalize"] = "Model",
         ["--epochs"] = "Training", ["--batching"] = "Training", ["--batch-size"] = "Training", ["--sequence-length"] = "Training",
-        ["--learning-rate"] = "Training", ["--lr-decay"] = "Training", ["--clip"] = "Training", ["--token-noise"] = "Training", ["--relabel-share"] = "Training", ["--sampled-inputs"] = "Training",
+        ["--learning-rate"] = "Training", ["--lr-decay"] = "Training", ["--clip"] = "Training", ["--token-noise"] = "Training", ["--relabel-share"] = "Training",
         ["--patience"] = "Training", ["--device"] = "Training", ["--resume"] = "Training", ["--checkpoint-minutes"] = "Training",
         ["--bptt"] = "Training",
         ["--temperature"] = "Generation", ["--top-k"] = "Generation", ["--phase-iterations"] = "Generation", ["--takes"] = "Generation",

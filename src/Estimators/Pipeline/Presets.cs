@@ -74,11 +74,6 @@ public sealed record PipelineSettings
     /// </summary>
     public float RelabelShare { get; set; }
     /// <summary>
-    /// Share of <see cref="Presets.TokenModel"/>'s input tokens replaced while training by the network's own draws
-    /// (<see cref="LstmForecastingEstimator.Options.SampledInputs"/>). Default 0.
-    /// </summary>
-    public float SampledInputs { get; set; }
-    /// <summary>
     /// <see cref="Presets.TokenModel"/>: embed and score tokens through their codebook centroids instead of free vectors
     /// (<see cref="LstmForecastingEstimator.Options.DescribeTokens"/>). Default false: measured on held-out music it
     /// predicted better but generated drones (docs/evaluation.md).
@@ -218,7 +213,6 @@ public static class Presets
         training.EmbeddingSize = s.EmbeddingSize;
         training.TokenNoise = s.TokenNoise;
         training.RelabelShare = s.RelabelShare;
-        training.SampledInputs = s.SampledInputs;
         training.TextureInput = s.TextureInput;
         training.FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn;
         // 16 Griffin-Lim iterations from the phase-locked start. Once the envelope channel made the codec nearly

@@ -129,14 +129,6 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
         /// music never trained on. Default 0.
         /// </summary>
         public float RelabelShare { get; set; }
-        /// <summary>
-        /// Share of a token model's input tokens (after each sequence's first) replaced, while training, by a token
-        /// sampled from the network's own prediction for that step, read from the same state without gradients before
-        /// the step is trained (parallel scheduled sampling). A take feeds the network its own draws, which teacher-forced
-        /// training never shows it; these are the mistakes it will make, where <see cref="TokenNoise"/>'s are any
-        /// token. Default 0.
-        /// </summary>
-        public float SampledInputs { get; set; }
         /// <summary>Seed of torch's random generator (weights, dropout). Default 1.</summary>
         public int Seed { get; set; } = Defaults.Seed;
         /// <summary>
@@ -212,7 +204,6 @@ public sealed class LstmForecastingEstimator : IEstimator<LstmForecastingTransfo
             if (TokenCount > 0 && EmbeddingSize < 1) problems.Add($"EmbeddingSize must be positive, not {EmbeddingSize}.");
             if (!(TokenNoise >= 0 && TokenNoise < 1)) problems.Add($"TokenNoise must be in [0, 1), not {TokenNoise}.");
             if (!(RelabelShare >= 0 && RelabelShare < 1)) problems.Add($"RelabelShare must be in [0, 1), not {RelabelShare}.");
-            if (!(SampledInputs >= 0 && SampledInputs < 1)) problems.Add($"SampledInputs must be in [0, 1), not {SampledInputs}.");
             if (SequenceLength < 1) problems.Add($"SequenceLength must be at least 1, not {SequenceLength}.");
             if (GradientClipNorm < 0) problems.Add($"GradientClipNorm must be 0 (off) or positive, not {GradientClipNorm}.");
             if (Device is not ("cpu" or "cuda")) problems.Add($"Device must be cpu or cuda, not {Device}.");

@@ -83,8 +83,7 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
                         int length = Math.Min(options.SequenceLength, trainSteps - t);
                         using var stepScope = NewDisposeScope();
                         network.zero_grad();
-                        var stepInputs = Sampled(network, trainInputs.narrow(0, t, length), state);
-                        var (output, next) = network.call(Noisy(stepInputs, network.TokenCount), state);
+                        var (output, next) = network.call(Noisy(trainInputs.narrow(0, t, length), network.TokenCount), state);
                         var loss = Loss(output, trainTargets.narrow(0, t, length), network.TokenCount);
                         loss.backward();
                         if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(network.parameters(), options.GradientClipNorm);
@@ -196,7 +195,6 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
         + (network.SuccessorCache ? ";successor cache" : "") + (network.PeriodicCopy ? ";periodic copy" : "")
         + (network.BeatClock ? ";beat clock" : "")
         + (options.RelabelShare > 0 ? FormattableString.Invariant($";relabel {options.RelabelShare}") : "")
-        + (options.SampledInputs > 0 ? FormattableString.Invariant($";sampled inputs {options.SampledInputs}") : "")
         + (options.DataFingerprint is { Length: > 0 } data ? Checkpoint.DataSeparator + data : "");
 
     /// <summary>MSE for a frame model; cross-entropy of the next token for a token model.</summary>
@@ -211,43 +209,6 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
         using Scalar share = options.TokenNoise;
         var replace = rand(inputs.shape, device: inputs.device).lt(share);
         return where(replace, randint(tokenCount, inputs.shape, device: inputs.device).to_type(ScalarType.Float32), inputs);
-    }
-
-    /// <summary>
-    /// A token model's inputs [T, B, 1] with <see cref="LstmForecastingEstimator.Options.SampledInputs"/> of them, after
-    /// the first, replaced by a token drawn from the network's own prediction for that step: the network runs the
-    /// inputs from <paramref name="state"/> once without gradients or dropout (the state is not advanced) and each
-    /// step's distribution is sampled as generation would at temperature 1.
-    /// </summary>
-    private Tensor Sampled(FrameLstm network, Tensor inputs, LstmState? state) =>
-        network.TokenCount == 0 || options.SampledInputs == 0 ? inputs : SampledInputs(network, inputs, state, options.SampledInputs);
-
-    /// <summary><see cref="Sampled"/> for a share; a sequence of one step (whose single step would also count in place in the carried successor table) is returned as it is.</summary>
-    internal static Tensor SampledInputs(FrameLstm network, Tensor inputs, LstmState? state, double share)
-    {
-        long steps = inputs.shape[0], streams = inputs.shape[1];
-        if (steps < 2) return inputs;
-        Tensor drawn;
-        using (no_grad())
-        {
-            bool training = network.training;
-            network.eval();
-            try
-            {
-                var (output, next) = network.call(inputs, state);
-                next.Dispose();
-                var probabilities = output.narrow(0, 0, steps - 1).reshape(-1, network.TokenCount).softmax(-1);
-                drawn = multinomial(probabilities, 1).reshape(steps - 1, streams, 1).to_type(inputs.dtype);
-            }
-            finally
-            {
-                network.train(training);
-            }
-        }
-        using Scalar chance = share;
-        var later = inputs.narrow(0, 1, steps - 1);
-        var replace = rand(later.shape, device: inputs.device).lt(chance);
-        return cat([inputs.narrow(0, 0, 1), where(replace, drawn, later)], 0);
     }
 
     /// <summary>

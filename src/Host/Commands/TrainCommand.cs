@@ -178,7 +178,6 @@ internal sealed class TrainingOptions
     private readonly Option<bool> textureInput = new("--texture-input") { Description = "Default preset: the network also reads the song's texture (about 11 s), held at the seed's while generating" };
     private readonly Option<float?> tokenNoise = Maybe<float>("--token-noise", "Share of input tokens replaced at random while training the default preset (default: 0.1)");
     private readonly Option<float?> relabelShare = Maybe<float>("--relabel-share", "Share of training streams whose tokens the default preset renames at random each segment, so that the network learns to follow what a song itself played (default: 0)");
-    private readonly Option<float?> sampledInputs = Maybe<float>("--sampled-inputs", "Share of input tokens the default preset replaces while training by the network's own draws for that step (default: 0)");
     private readonly Option<int?> frameSize = Maybe<int>("--frame-size", "Samples per FFT frame (default: 2048; seed2017: 256)");
     private readonly Option<Representation?> representation = Maybe<Representation>("--representation", "seed2017 preset's features: Seed2017, ComplexSpectrum, LogMagnitude or LogMel (the default preset is LogMagnitude)");
     private readonly Option<int?> hop = Maybe<int>("--hop", "Samples between frames (default: 512; seed2017: the frame size for Seed2017 features, a quarter of it otherwise)");
@@ -202,7 +201,7 @@ internal sealed class TrainingOptions
         preset.AcceptOnlyFromAmong("default", "seed2017");
         device.AcceptOnlyFromAmong("cpu", "cuda");
         foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, dropout, learningRate, clip, tokens, embedding,
-                     tokenNoise, relabelShare, sampledInputs, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device, describeTokens, textureInput,
+                     tokenNoise, relabelShare, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device, describeTokens, textureInput,
                      segmentSeconds, envelopeBands, envelopeSeed, members })
             command.Options.Add(o);
     }
@@ -230,7 +229,6 @@ internal sealed class TrainingOptions
         if (r.GetValue(members) is { } mb) s.Members = mb;
         if (r.GetValue(tokenNoise) is { } n) s.TokenNoise = n;
         if (r.GetValue(relabelShare) is { } rs) s.RelabelShare = rs;
-        if (r.GetValue(sampledInputs) is { } si) s.SampledInputs = si;
         if (r.GetValue(frameSize) is { } f) s.FrameSize = f;
         if (r.GetValue(representation) is { } rep) s.Representation = rep;
         if (r.GetValue(hop) is { } hp) s.Hop = hp;
