@@ -810,10 +810,11 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         using var lags = arange(lagFrom, lagTo, dtype: ScalarType.Int64, device: tokens.device);
         using var at = arange(stepFrom, stepTo, dtype: ScalarType.Int64, device: tokens.device).unsqueeze(1); // [T, 1]
         var backAt = at.Minus(lags.unsqueeze(0)).reshape(-1);
-        var back = extended.index_select(0, backAt).reshape(steps, lagCount, streams).permute(0, 2, 1);    // [T, B, lags]
+        // Held, the rates stay the carried ones and the onsets a lag back are not needed.
         var rates = HoldBeat && state?.BeatRates is { } held
             ? held.unsqueeze(0).expand(steps, -1, -1)
-            : DecayedSums(back * standardised.unsqueeze(-1), state?.BeatRates, BeatDecay, 1 - BeatDecay);
+            : DecayedSums(extended.index_select(0, backAt).reshape(steps, lagCount, streams).permute(0, 2, 1) // [T, B, lags]
+                * standardised.unsqueeze(-1), state?.BeatRates, BeatDecay, 1 - BeatDecay);
         var correlations = rates / seen.unsqueeze(-1);
         var weights = nn.functional.softmax(correlations * sharpness, -1);
         // The onset one period before the next step: extended[L + t + 1 - lag].
