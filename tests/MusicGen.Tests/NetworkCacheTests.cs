@@ -231,6 +231,17 @@ public class NetworkCacheTests
         Assert.True(onBeat > 2, $"before a beat the clock expects {onBeat:F2} standard deviations of onset");
         Assert.True(offBeat < 0.3, $"between beats the clock expects {offBeat:F2}");
         Assert.InRange(values[2 * 598 + 1], 0.5, 1.2); // strongly periodic
+        // The guide's scale at every step in plain loops, as the seed guide reads the primed excerpt's, is the clock's.
+        var scales = network.GuideScales(sequence);
+        for (int t = 0; t < sequence.Length; t++) Assert.True(Math.Abs(FrameLstm.GuideScale(values.AsSpan(2 * t, 2), 0) - scales[t]) < 1e-4, $"step {t}: {scales[t]} against the clock's {FrameLstm.GuideScale(values.AsSpan(2 * t, 2), 0)}");
+        Assert.True(scales[579] > 1, $"scale before a beat {scales[579]:F2}");
+        network.eval();
+        using (no_grad())
+        {
+            var (_, state) = network.call(Tokens(sequence), null);
+            Assert.Equal(values[^2..], Tensors.ToArray(state.Clock!), new FloatComparer(1e-5f));
+        }
+        Assert.Throws<InvalidOperationException>(() => new FrameLstm(1, [8], [0f], tokenCount: vocabulary, embeddingSize: 4).GuideScales(sequence));
     }
 
     [Fact]

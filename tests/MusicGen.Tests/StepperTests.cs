@@ -50,6 +50,8 @@ public class StepperTests
             for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) < 1e-4, $"step {t}, value {i}: {actual[i]} against {expected[i]}");
             var guide = Tensors.ToArray(state.OnsetGuide!);
             for (int i = 0; i < guide.Length; i++) Assert.True(Math.Abs(guide[i] - stepper.Guide![i]) < 1e-4, $"step {t}, guide {i}: {stepper.Guide![i]} against {guide[i]}");
+            var clock = Tensors.ToArray(state.Clock!);
+            for (int i = 0; i < clock.Length; i++) Assert.True(Math.Abs(clock[i] - stepper.Clock[i]) < 1e-4, $"step {t}, clock {i}: {stepper.Clock[i]} against {clock[i]}");
         }
     }
 

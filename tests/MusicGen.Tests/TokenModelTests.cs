@@ -384,6 +384,35 @@ public class TokenModelTests
         double unsteered = Reused(0), steered = Reused(1);
         Assert.True(Math.Abs(steered - target) < 0.5 * Math.Abs(unsteered - target), $"share of the seed's tokens {unsteered:F2}, steered {steered:F2}, target {target:F2}");
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedReuse = -1 }));
+        // The seed guide scales the beat guide down where a take's clock grows surer than the excerpt's: it moves
+        // the takes where there is a guide to scale, and nothing without one.
+        var guided = (double guidance, double hold) => generator.SampleTokens(quiet, new GenerationOptions { Seconds = 6, Takes = 4, BeatGuidance = guidance, SeedGuide = hold });
+        Assert.NotEqual(guided(32, 0), guided(32, 4));
+        Assert.Equal(guided(0, 0), guided(0, 4));
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedGuide = -1 }));
+    }
+
+    [Fact]
+    public void The_seed_guide_holds_a_take_whose_clock_grows_surer_than_the_seeds()
+    {
+        Assert.Null(SeedGuide.For([0.5f, 0.5f], 2, 0));   // strength 0: none
+        Assert.Null(SeedGuide.For([], 2, 1));             // no excerpt
+        var held = SeedGuide.For([0.2f, 0.6f], 2, 0.5)!;
+        Assert.Equal(0.4, held.SeedScale, 6);
+        Assert.Equal(0.4, held.TakeScale(1), 6);           // a take starts at the excerpt's strength
+        Assert.Equal(1, held.Factor(0));
+        // Clock features [B, 2] (expected onset, periodicity): take 0 sure of an onset (scale 2), take 1 of a hold at
+        // half the periodicity (scale 0.1); a negative periodicity is no beat (scale 0).
+        Assert.Equal(0.1f, FrameLstm.GuideScale([2, 1, -0.2f, 0.5f], 1), 6);
+        Assert.Equal(0f, FrameLstm.GuideScale([3, -0.5f], 0));
+        float[] clock = [2, 1, -0.2f, 0.5f];
+        held.Observe(clock);
+        Assert.Equal(SeedGuide.Decay * 0.4 + (1 - SeedGuide.Decay) * 2, held.TakeScale(0), 6);
+        Assert.Equal(Math.Pow(held.SeedScale / held.TakeScale(0), 0.5), held.Factor(0), 9);
+        Assert.Equal(1, held.Factor(1));                   // below the excerpt's: the guide as it is
+        for (int i = 0; i < 2000; i++) held.Observe(clock);
+        Assert.Equal(Math.Sqrt(held.SeedScale / 2), held.Factor(0), 4);
+        Assert.Equal(0.1, held.TakeScale(1), 4);
     }
 
     [Fact]

@@ -183,6 +183,14 @@ public sealed class GenerationOptions
     /// (docs/evaluation.md, "The seed's beat held").
     /// </summary>
     public bool HoldSeedBeat { get; set; }
+    /// <summary>
+    /// Token models with a beat clock: how far each take's beat guide is held to the strength the primed excerpt's own
+    /// beat gave it. Where a take's clock grows surer of a beat than the seed's clock was (its decayed mean guide scale
+    /// above the excerpt's mean), the guide is multiplied by (excerpt's / take's) to this power (0: never held; 1: held
+    /// to the excerpt's strength; <see cref="SeedGuide"/>): a take's own flicker of onsets cannot talk the guide into
+    /// more flicker. Default 0.
+    /// </summary>
+    public double SeedGuide { get; set; }
     /// <summary>Griffin-Lim iterations when rebuilding phase; 0 (default) uses the model's own setting (16 in the default preset).</summary>
     public int PhaseIterations { get; set; }
     /// <summary>Takes generated together (one batch); each has its own random seed. Default 1.</summary>
@@ -206,6 +214,7 @@ public sealed class GenerationOptions
         if (!(PrimeSeconds >= 0) || !double.IsFinite(PrimeSeconds)) problems.Add($"PrimeSeconds must be 0 (all) or more, not {PrimeSeconds}.");
         if (!(Temperature >= 0) || !double.IsFinite(Temperature)) problems.Add($"Temperature must be 0 or more, not {Temperature}.");
         if (!(BeatGuidance >= 0) || !double.IsFinite(BeatGuidance)) problems.Add($"BeatGuidance must be 0 (none) or more, not {BeatGuidance}.");
+        if (!(SeedGuide >= 0) || !double.IsFinite(SeedGuide)) problems.Add($"SeedGuide must be 0 (none) or more, not {SeedGuide}.");
         if (!(SeedPrior >= 0) || !double.IsFinite(SeedPrior)) problems.Add($"SeedPrior must be 0 (none) or more, not {SeedPrior}.");
         if (!(SongMemory >= 0 && SongMemory <= 1)) problems.Add($"SongMemory must be between 0 (never) and 1, not {SongMemory}.");
         if (!(SeedContexts >= 0 && SeedContexts <= 1)) problems.Add($"SeedContexts must be between 0 (none) and 1, not {SeedContexts}.");
@@ -454,7 +463,10 @@ public sealed class MusicGenerator
         var prior = SeedPrior(primeTokens, tokenCount, options.SeedPrior);
         var contexts = MusicGen.SeedContexts.For(network, primeTokens, tokenCount, options.SeedContexts);
         contexts?.Mix(logits.AsSpan(logits.Length - takes * tokenCount), Tensors.ToArray(state.Layers[^1].H), Enumerable.Repeat(primeTokens[^1], takes).ToArray());
-        Guide(logits, state.OnsetGuide?.contiguous().data<float>().ToArray(), options.BeatGuidance, prior, takes);
+        // Where the guide is held to the excerpt's strength, the excerpt's scales from the clock in plain loops.
+        var seedGuide = options.SeedGuide > 0 && options.BeatGuidance > 0 && network.Network.BeatClock
+            ? MusicGen.SeedGuide.For(network.Network.GuideScales(primeTokens), takes, options.SeedGuide) : null;
+        Guide(logits, state.OnsetGuide?.contiguous().data<float>().ToArray(), options.BeatGuidance, prior, takes, seedGuide);
         var current = new int[takes];
         var random = Enumerable.Range(0, takes).Select(k => new Random(options.RandomSeed + k)).ToArray();
         var sampler = new TokenSampler(tokenCount, options.Temperature, options.TopK);
@@ -503,7 +515,8 @@ public sealed class MusicGenerator
                     for (int k = 0; k < takes; k++) current[k] = tokens[k][i];
                     var stepped = stepper.Step(current);
                     contexts?.Mix(stepped, stepper.Top, current);
-                    Guide(stepped, stepper.Guide, options.BeatGuidance, prior, takes);
+                    seedGuide?.Observe(stepper.Clock);
+                    Guide(stepped, stepper.Guide, options.BeatGuidance, prior, takes, seedGuide);
                     last = stepped;
                     continue;
                 }
@@ -515,7 +528,8 @@ public sealed class MusicGenerator
                     for (int k = 0; k < takes; k++) current[k] = tokens[k][i];
                     contexts.Mix(next.AsSpan(next.Length - takes * tokenCount), Tensors.ToArray(state.Layers[^1].H), current);
                 }
-                Guide(next, state.OnsetGuide?.contiguous().data<float>().ToArray(), options.BeatGuidance, prior, takes);
+                if (seedGuide is not null) seedGuide.Observe(Tensors.ToArray(state.Clock!));
+                Guide(next, state.OnsetGuide?.contiguous().data<float>().ToArray(), options.BeatGuidance, prior, takes, seedGuide);
                 last = next;
             }
         }
@@ -570,10 +584,10 @@ public sealed class MusicGenerator
     }
 
     /// <summary>
-    /// Adds <paramref name="guidance"/> times the beat clock's onset guide, and the seed prior, to the last step's
-    /// logits of every take.
+    /// Adds <paramref name="guidance"/> times the beat clock's onset guide (times each take's factor where the guide is
+    /// held to the excerpt's strength), and the seed prior, to the last step's logits of every take.
     /// </summary>
-    private static void Guide(float[] logits, float[]? guide, double guidance, float[]? prior, int takes)
+    private static void Guide(float[] logits, float[]? guide, double guidance, float[]? prior, int takes, SeedGuide? held)
     {
         if (prior is not null)
             for (int k = 1; k <= takes; k++)
@@ -582,8 +596,12 @@ public sealed class MusicGenerator
                 System.Numerics.Tensors.TensorPrimitives.Add(take, prior, take);
             }
         if (guidance == 0 || guide is null) return;
-        int offset = logits.Length - guide.Length;
-        for (int i = 0; i < guide.Length; i++) logits[offset + i] += (float)(guidance * guide[i]);
+        int offset = logits.Length - guide.Length, tokenCount = guide.Length / takes;
+        for (int k = 0; k < takes; k++)
+        {
+            float weight = (float)(guidance * (held?.Factor(k) ?? 1));
+            for (int v = k * tokenCount; v < (k + 1) * tokenCount; v++) logits[offset + v] += weight * guide[v];
+        }
     }
 
     /// <summary>

@@ -337,6 +337,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             BeatRates = beat?.Rates,
             RecentTokens = recent,
             Texture = pass.Texture,
+            Clock = recent is not null ? beat!.Value.Features[-1].clone() : null,
             OnsetGuide = beat is { } last && recent is not null ? OnsetGuide(recent, last.Features[-1], last.Statistics) : null,
         });
     }
@@ -893,6 +894,36 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         }
     }
 
+    /// <summary>
+    /// How strongly the onset guide leans on stream <paramref name="stream"/>'s tokens after a step with these clock
+    /// features [B, 2]: the size of the expected onset times the periodicity (0 where the clock hears no beat), the
+    /// factor <see cref="GuideValues"/> scales every token's standardised onset by.
+    /// </summary>
+    public static float GuideScale(ReadOnlySpan<float> clock, int stream) =>
+        Math.Abs(clock[stream * BeatFeatures]) * Math.Max(0, clock[stream * BeatFeatures + 1]);
+
+    /// <summary>
+    /// <see cref="GuideScale"/> after each step of <paramref name="tokens"/> read from a fresh state by a model with a beat
+    /// clock, as its priming pass runs the clock (in plain loops: nothing else of the network is run).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model has no beat clock.</exception>
+    public float[] GuideScales(IReadOnlyList<int> tokens)
+    {
+        if (!BeatClock) throw new InvalidOperationException("This model has no beat clock.");
+        var (shortest, longest) = CopyLags;
+        float[] history = new float[longest], shifted = new float[longest], moments = new float[3];
+        float[] rates = new float[longest - shortest + 1], clock = new float[BeatFeatures];
+        var scales = new float[tokens.Count];
+        for (int t = 0; t < tokens.Count; t++)
+        {
+            // The first token of a fresh state rises over itself (no onset), as in Beat.
+            AdvanceClock(BeatDescriptorValues(), BeatDescriptorSize, [tokens[t]], [tokens[Math.Max(0, t - 1)]], 1, history, shifted, moments, rates, clock);
+            (history, shifted) = (shifted, history);
+            scales[t] = GuideScale(clock, 0);
+        }
+        return scales;
+    }
+
     // A managed copy of the beat descriptors for the plain loops; a buffer that is never trained, filled in at loading.
     private float[]? beatDescriptorValues;
 
@@ -1147,6 +1178,7 @@ public sealed class LstmState : IDisposable
             OnsetStatistics = OnsetStatistics?.detach().MoveToOuterDisposeScope(),
             BeatRates = BeatRates?.detach().MoveToOuterDisposeScope(),
             OnsetGuide = OnsetGuide?.detach().MoveToOuterDisposeScope(),
+            Clock = Clock?.detach().MoveToOuterDisposeScope(),
             RecentTokens = RecentTokens?.detach().MoveToOuterDisposeScope(),
             Texture = Texture?.detach().MoveToOuterDisposeScope(),
         };
@@ -1175,6 +1207,12 @@ public sealed class LstmState : IDisposable
     /// </summary>
     public Tensor? OnsetGuide { get; init; }
 
+    /// <summary>
+    /// A token model with a beat clock, not training: the clock's features after the last step [B, 2] (the expected
+    /// onset and the periodicity, which the onset guide is scaled by); else null.
+    /// </summary>
+    public Tensor? Clock { get; init; }
+
     /// <summary>A token model with a beat clock, not training: the last <see cref="FrameLstm.GuideSpan"/> tokens [span, B]; else null.</summary>
     public Tensor? RecentTokens { get; init; }
 
@@ -1197,6 +1235,7 @@ public sealed class LstmState : IDisposable
         OnsetStatistics?.Dispose();
         BeatRates?.Dispose();
         OnsetGuide?.Dispose();
+        Clock?.Dispose();
         RecentTokens?.Dispose();
         Texture?.Dispose();
     }

@@ -126,6 +126,9 @@ public sealed class FrameLstmStepper
     /// </summary>
     public float[]? Guide { get; }
 
+    /// <summary>After <see cref="Step"/>: the beat clock's features of every stream [B, 2] (<see cref="LstmState.Clock"/>); empty without a beat clock.</summary>
+    public ReadOnlySpan<float> Clock => clock;
+
     /// <summary>
     /// Reads one token per stream and returns the next step's log-probabilities [B, V] (logits where the model has
     /// no backoff), as the network's forward would; the array is reused by the next call.
