@@ -188,7 +188,11 @@ public sealed class GenerationOptions
     /// beat gave it. Where a take's clock grows surer of a beat than the seed's clock was (its decayed mean guide scale
     /// above the excerpt's mean), the guide is multiplied by (excerpt's / take's) to this power (0: never held; 1: held
     /// to the excerpt's strength; <see cref="SeedGuide"/>): a take's own flicker of onsets cannot talk the guide into
-    /// more flicker. Default 0.
+    /// more flicker. Default 0, an option left off: on the hyperrogue laboratories 0.25 lowered the FAD ratio from the
+    /// second and third composers' seeds in all six evaluations (three training draws, two take draws; means 1.63 to
+    /// 1.53, 0.98 to 0.96) with every target met (0.5 took savino's loudness movement over its target); reported on
+    /// the two collections never tuned on, it took singularity's pulse below its target (0.79 to 0.56) and left asc's
+    /// FAD ratio where it was (5.7 to 5.9) (docs/evaluation.md, "The seed guide").
     /// </summary>
     public double SeedGuide { get; set; }
     /// <summary>Griffin-Lim iterations when rebuilding phase; 0 (default) uses the model's own setting (16 in the default preset).</summary>
