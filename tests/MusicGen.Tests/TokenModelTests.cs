@@ -413,6 +413,9 @@ public class TokenModelTests
         for (int i = 0; i < 2000; i++) held.Observe(clock);
         Assert.Equal(Math.Sqrt(held.SeedScale / 2), held.Factor(0), 4);
         Assert.Equal(0.1, held.TakeScale(1), 4);
+        var beatless = SeedGuide.For([0f, 0f], 1, 0.25)!;  // an excerpt whose clock heard no beat
+        beatless.Observe([1, 1]);
+        Assert.Equal(0, beatless.Factor(0));               // no beat imposed on its take
     }
 
     [Fact]

@@ -532,7 +532,7 @@ public sealed class MusicGenerator
                     for (int k = 0; k < takes; k++) current[k] = tokens[k][i];
                     contexts.Mix(next.AsSpan(next.Length - takes * tokenCount), Tensors.ToArray(state.Layers[^1].H), current);
                 }
-                if (seedGuide is not null) seedGuide.Observe(Tensors.ToArray(state.Clock!));
+                seedGuide?.Observe(Tensors.ToArray(state.Clock!));
                 Guide(next, state.OnsetGuide?.contiguous().data<float>().ToArray(), options.BeatGuidance, prior, takes, seedGuide);
                 last = next;
             }

@@ -48,7 +48,10 @@ internal sealed class SeedGuide
             takeScales[k] = Decay * takeScales[k] + (1 - Decay) * Transforms.Network.FrameLstm.GuideScale(clock, k);
     }
 
-    /// <summary>What take <paramref name="take"/>'s guide is multiplied by: 1 at or below the excerpt's scale, less above it.</summary>
+    /// <summary>
+    /// What take <paramref name="take"/>'s guide is multiplied by: 1 at or below the excerpt's scale, less above it (0
+    /// where the excerpt's clock heard no beat at all: no beat is imposed on a take whose seed has none).
+    /// </summary>
     public double Factor(int take)
     {
         double scale = takeScales[take];
