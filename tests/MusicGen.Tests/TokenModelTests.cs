@@ -390,6 +390,36 @@ public class TokenModelTests
         Assert.NotEqual(guided(32, 0), guided(32, 4));
         Assert.Equal(guided(0, 0), guided(0, 4));
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedGuide = -1 }));
+        // The guide's cap at onsets moves the takes where there is a guide, and nothing without one.
+        var capped = (double guidance, double cap) => generator.SampleTokens(quiet, new GenerationOptions { Seconds = 6, Takes = 4, BeatGuidance = guidance, GuideCap = cap });
+        Assert.NotEqual(capped(32, 0), capped(32, 1));
+        Assert.Equal(capped(0, 0), capped(0, 1));
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { GuideCap = -1 }));
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { GuideCap = double.NaN }));
+    }
+
+    [Fact]
+    public void The_guide_is_capped_where_the_clock_expects_an_onset_and_whole_between_beats()
+    {
+        // Two takes of three tokens after an earlier step's logits (left as they are): take 0's clock expects an
+        // onset (expected onset 0.5 > 0), take 1's a hold (-0.5).
+        float[] guide = [0.5f, -0.5f, 0.01f, 0.5f, -0.5f, 0.01f];
+        float[] clock = [0.5f, 1, -0.5f, 1];
+        float[] prior = [1, 0, 0];
+        float[] Guided(double cap)
+        {
+            var logits = new float[9];
+            Array.Fill(logits, 7f, 0, 3);
+            MusicGenerator.Guide(logits, guide, clock, new GenerationOptions { BeatGuidance = 32, GuideCap = cap }, prior, 2, null);
+            return logits;
+        }
+        var capped = Guided(6);
+        Assert.Equal([7f, 7f, 7f], capped[..3]);                                   // the earlier step's logits untouched
+        Assert.Equal(1 + 6 * Math.Tanh(16 / 6.0), capped[3], 5);                    // a push of 16 at an onset: under 6
+        Assert.Equal(-6 * Math.Tanh(16 / 6.0), capped[4], 5);
+        Assert.Equal(6 * Math.Tanh(0.32 / 6), capped[5], 5);                        // a small push hardly changed (0.32)
+        Assert.Equal([1 + 16f, -16f, 0.32f], capped[6..]);                           // between beats: whole
+        Assert.Equal([1 + 16f, -16f, 0.32f, 1 + 16f, -16f, 0.32f], Guided(0)[3..]);  // no cap: whole everywhere
     }
 
     [Fact]

@@ -22,6 +22,7 @@ internal sealed class SamplingOptions
     private readonly Option<double> seedDynamics = Cli.Option("--seed-dynamics", "Token models: how far the take's swells and drops over seconds follow the seed's (0: none, 1: as far as the seed's)", Defaults.SeedDynamics);
     private readonly Option<bool> holdClock = new("--hold-clock") { Description = "Token models with a beat clock: hold which beat the clock hears, and how surely, at the seed's instead of letting the take's own onsets move it" };
     private readonly Option<double> seedGuide = Cli.Option("--seed-guide", "Token models with a beat clock: how far each take's beat guide is held to the strength the seed's own beat gave it (0: never, 1: held to the seed's)", Defaults.SeedGuide);
+    private readonly Option<double> guideCap = Cli.Option("--guide-cap", "Token models with a beat clock: the most the beat guide may add to or take from a token's logit where the clock expects an onset (0: no cap)", Defaults.GuideCap);
     private readonly Option<double> prime = Cli.Option("--prime-seconds", "Seconds of the seed used to prime the model (0: all)", Defaults.PrimeSeconds);
     private readonly Option<int> phase = PhaseIterations();
 
@@ -30,7 +31,7 @@ internal sealed class SamplingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedBackoff, seedEnvelope, seedTimbre, seedDynamics, seedGroove, holdClock, seedGuide, phase }) command.Options.Add(o);
+        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedBackoff, seedEnvelope, seedTimbre, seedDynamics, seedGroove, holdClock, seedGuide, guideCap, phase }) command.Options.Add(o);
     }
 
     /// <summary>Sets the priming, sampling and phase options given on the command line, and returns <paramref name="options"/>.</summary>
@@ -53,6 +54,7 @@ internal sealed class SamplingOptions
         options.SeedGroove = r.GetValue(seedGroove);
         options.HoldSeedBeat = r.GetValue(holdClock);
         options.SeedGuide = r.GetValue(seedGuide);
+        options.GuideCap = r.GetValue(guideCap);
         options.PhaseIterations = r.GetValue(phase);
         return options;
     }
