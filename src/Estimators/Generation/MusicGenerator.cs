@@ -629,7 +629,8 @@ public sealed class MusicGenerator
             var push = guide.AsSpan(k * tokenCount, tokenCount);
             var take = logits.AsSpan(offset + k * tokenCount, tokenCount);
             float cap = (float)options.GuideCap;
-            if (cap > 0 && clock[k * Transforms.Network.FrameLstm.BeatFeatures] > 0)
+            int beat = k * Transforms.Network.FrameLstm.BeatFeatures;
+            if (cap > 0 && beat < clock.Length && clock[beat] > 0)
                 for (int v = 0; v < tokenCount; v++) take[v] += cap * MathF.Tanh(weight * push[v] / cap);
             else
                 for (int v = 0; v < tokenCount; v++) take[v] += weight * push[v];
