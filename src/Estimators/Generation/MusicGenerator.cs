@@ -616,21 +616,20 @@ public sealed class MusicGenerator
     /// </summary>
     internal static void Guide(float[] logits, float[]? guide, ReadOnlySpan<float> clock, GenerationOptions options, float[]? prior, int takes, SeedGuide? held)
     {
-        double guidance = options.BeatGuidance;
         if (prior is not null)
             for (int k = 1; k <= takes; k++)
             {
                 var take = logits.AsSpan(logits.Length - k * prior.Length, prior.Length);
                 System.Numerics.Tensors.TensorPrimitives.Add(take, prior, take);
             }
-        if (guidance == 0 || guide is null) return;
+        if (options.BeatGuidance == 0 || guide is null) return;
+        float cap = (float)options.GuideCap;
         int offset = logits.Length - guide.Length, tokenCount = guide.Length / takes;
         for (int k = 0; k < takes; k++)
         {
-            float weight = (float)(guidance * (held?.Factor(k) ?? 1));
+            float weight = (float)(options.BeatGuidance * (held?.Factor(k) ?? 1));
             var push = guide.AsSpan(k * tokenCount, tokenCount);
             var take = logits.AsSpan(offset + k * tokenCount, tokenCount);
-            float cap = (float)options.GuideCap;
             int beat = k * Transforms.Network.FrameLstm.BeatFeatures;
             if (cap > 0 && beat < clock.Length && clock[beat] > 0)
                 for (int v = 0; v < tokenCount; v++) take[v] += cap * MathF.Tanh(weight * push[v] / cap);
