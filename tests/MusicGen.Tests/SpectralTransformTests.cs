@@ -41,6 +41,35 @@ public class SpectralTransformTests(ITestOutputHelper output)
         Assert.True(snr > 90, $"SNR {snr} dB");
     }
 
+    [Theory]
+    [InlineData(WindowKind.Hann, 2048, 512)]
+    [InlineData(WindowKind.Hann, 1024, 256)]
+    [InlineData(WindowKind.Hamming, 1024, 512)]
+    [InlineData(WindowKind.Rectangular, 256, 256)]
+    [InlineData(WindowKind.Hann, 1000, 300)] // the hop does not divide the frame: LibTorch's own
+    public void The_inverse_STFT_is_LibTorchs_on_a_spectrum_that_no_signal_has(WindowKind window, int frameSize, int hop)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var transform = new SpectralTransform(new SpectralSettings(Representation.ComplexSpectrum, frameSize, hop, window, 2f / frameSize), 22050);
+        const int Frames = 40;
+        var generator = new TorchSharp.torch.Generator(7);
+        var spectrum = TorchSharp.torch.complex(TorchSharp.torch.randn([2, frameSize / 2 + 1, Frames], generator: generator),
+            TorchSharp.torch.randn([2, frameSize / 2 + 1, Frames], generator: generator));  // what Griffin-Lim hands it: no signal's
+        var ours = Transforms.Torch.Tensors.ToArray(transform.Istft(spectrum, Frames));
+        var windowTensor = window switch
+        {
+            WindowKind.Hann => TorchSharp.torch.hann_window(frameSize),
+            WindowKind.Hamming => TorchSharp.torch.hamming_window(frameSize),
+            _ => TorchSharp.torch.ones(frameSize),
+        };
+        var theirs = Transforms.Torch.Tensors.ToArray(TorchSharp.torch.istft(spectrum, frameSize, hop, window: windowTensor, center: true,
+            onesided: true, length: (Frames - 1) * hop));
+        Assert.Equal(theirs.Length, ours.Length);
+        double largest = theirs.Max(Math.Abs), worst = theirs.Zip(ours, (a, b) => Math.Abs(a - b)).Max();
+        output.WriteLine($"{window} {frameSize}/{hop}: largest sample {largest:F3}, largest difference {worst:E2}");
+        Assert.True(worst <= 1e-5 * largest, $"difference {worst} against samples up to {largest}");
+    }
+
     [Fact]
     public void Complex_spectrum_of_an_interior_frame_matches_a_direct_DFT_of_the_windowed_samples()
     {
