@@ -254,23 +254,9 @@ public sealed class FrameLstmStepper
         }
     }
 
-    // out[b, r] = bias[r] + W[r] . x[b] for every stream, the rows split among up to four threads (each row is one
-    // thread's whole dot product, so the figures do not depend on the split).
-    private void Rows(float[] weights, float[] bias, int width, float[] x, float[] output)
-    {
-        int rows = bias.Length;
-        void Run(int from, int to)
-        {
-            for (int r = from; r < to; r++)
-            {
-                var w = new ReadOnlySpan<float>(weights, r * width, width);
-                for (int b = 0; b < streams; b++) output[b * rows + r] = bias[r] + TensorPrimitives.Dot(w, new ReadOnlySpan<float>(x, b * width, width));
-            }
-        }
-        int parts = Math.Min(Math.Min(Environment.ProcessorCount, 4), rows / 256);
-        if (parts <= 1) Run(0, rows);
-        else Parallel.For(0, parts, p => Run(rows * p / parts, rows * (p + 1) / parts));
-    }
+    // out[b, r] = bias[r] + W[r] . x[b] for every stream.
+    private void Rows(float[] weights, float[] bias, int width, float[] x, float[] output) =>
+        RowProducts.Compute(weights, bias.Length, width, bias, 0, x, 0, streams, output, 0);
 
     private static float Sigmoid(float x) => 1 / (1 + MathF.Exp(-x));
 }

@@ -1,3 +1,5 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
 namespace MusicGen.Transforms.Spectral;
 
 /// <summary>
@@ -31,11 +33,12 @@ public static class GrooveMatch
     {
         int count = frames.Length / bins;
         var levels = new double[count];
+        var power = new float[bins];
         for (int t = 0; t < count; t++)
         {
-            double sum = 1e-10;
-            foreach (float v in frames.Slice(t * bins, bins)) sum += Math.Exp(2.0 * v);
-            levels[t] = 0.5 * Math.Log(sum / bins);
+            TensorPrimitives.Multiply(frames.Slice(t * bins, bins), 2f, power);
+            TensorPrimitives.Exp(power, power);
+            levels[t] = 0.5 * Math.Log((1e-10 + TensorPrimitives.Sum(power)) / bins);
         }
         return levels;
     }

@@ -12,7 +12,7 @@ namespace MusicGen.Transforms.Spectral;
 /// </summary>
 public sealed class MelEnvelope
 {
-    private const double PowerFloor = 1e-10;
+    private const float PowerFloor = 1e-10f;
     private readonly (int From, int To)[] bandRanges;
     private readonly float[] filters;                 // [bands, bins]
     private readonly (int Band, float Weight)[][] spread; // per bin: the bands over it, weights summing to 1
@@ -82,12 +82,17 @@ public sealed class MelEnvelope
         Span<float> power = Bins <= 4096 ? stackalloc float[Bins] : new float[Bins];
         TensorPrimitives.Multiply(frame[..Bins], 2f, power);
         TensorPrimitives.Exp(power, power);
+        // Most bands are one to three bins wide: the sums are inline loops, and the logarithms one vectorised pass.
         for (int b = 0; b < Bands; b++)
         {
             var (from, to) = bandRanges[b];
-            double sum = PowerFloor + TensorPrimitives.Dot(filters.AsSpan(b * Bins + from, to - from), power[from..to]);
-            output[b] = (float)(0.5 * Math.Log(sum));
+            float sum = 0;
+            for (int i = from, w = b * Bins + from; i < to; i++, w++) sum += filters[w] * power[i];
+            output[b] = sum + PowerFloor;
         }
+        var energies = output[..Bands];
+        TensorPrimitives.Log(energies, energies);
+        TensorPrimitives.Multiply(energies, 0.5f, energies);
     }
 
     /// <summary>The band log energies of consecutive frames ([frames, bins] row-major in, [frames, B] out).</summary>

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using MusicGen.Transforms.Network;
 using MusicGen.Transforms.Spectral;
 
 namespace MusicGen.Transforms.Tokens;
@@ -284,14 +285,13 @@ public sealed class EnvelopeLstm
             primeResiduals.AsSpan(t * bands, bands).CopyTo(input);
         }
         var result = new float[tokens.Count * bands];
-        var h = input.AsSpan(bands);
         int followed = -1; // the seed frame the frame before followed
         for (int t = 0; t < tokens.Count; t++)
         {
             Step(tokens[t], input, c, gates);
+            RowProducts.Compute(headWeights, bands, HiddenSize, headBias, 0, input, bands, 1, result, t * bands);   // from h
             var output = result.AsSpan(t * bands, bands);
-            for (int b = 0; b < bands; b++)
-                output[b] = Math.Clamp(TensorPrimitives.Dot(headWeights.AsSpan(b * HiddenSize, HiddenSize), h) + headBias[b], -Bound, Bound);
+            for (int b = 0; b < bands; b++) output[b] = Math.Clamp(output[b], -Bound, Bound);
             if (seed is not null && (followed = seed.Choose(followed, tokens[t], output)) >= 0) seed.Mix(followed, output);
             output.CopyTo(input);
         }
@@ -300,12 +300,11 @@ public sealed class EnvelopeLstm
 
     /// <summary>One LSTM cell step in place: the gates from the token and the input (previous residual, h); then c and h.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private void Step(int token, Span<float> input, Span<float> c, Span<float> gates)
+    private void Step(int token, float[] input, Span<float> c, float[] gates)
     {
         int size = HiddenSize, width = input.Length;
-        tokenGates.AsSpan(token * 4 * size, 4 * size).CopyTo(gates);
-        for (int g = 0; g < 4 * size; g++) gates[g] += TensorPrimitives.Dot(stepWeights.AsSpan(g * width, width), input);
-        var h = input[(width - size)..];
+        RowProducts.Compute(stepWeights, 4 * size, width, tokenGates, token * 4 * size, input, 0, 1, gates, 0);
+        var h = input.AsSpan(width - size);
         for (int j = 0; j < size; j++)
         {
             float i = Sigmoid(gates[j]), f = Sigmoid(gates[size + j]), u = MathF.Tanh(gates[2 * size + j]), o = Sigmoid(gates[3 * size + j]);
