@@ -52,8 +52,16 @@ public class EvaluatorTests
         string song = Path.Combine(songs, "song0.wav");
         var original = WavReader.Read(song).Channels[0];
 
-        var exact = new MusicGenerator(Tiny(ml, songs, Representation.Seed2017)).Reconstruct(song).Channels[0];
+        var seed2017 = new MusicGenerator(Tiny(ml, songs, Representation.Seed2017));
+        var exact = seed2017.Reconstruct(song).Channels[0];
         for (int i = 0; i < exact.Length; i++) Assert.InRange(Math.Abs(original[i] - exact[i]), 0, 1e-5);
+        // Louder than full scale, the same audio comes back limited (as takes are), not clipped and not unchanged.
+        var loud = original.Select(x => 3 * x).ToArray();
+        Assert.True(loud.Max(Math.Abs) > 1.2f);
+        var limited = seed2017.Reconstruct(new AudioClip(8000, [loud])).Channels[0];
+        Assert.InRange(limited.Max(Math.Abs), 0.9f * PeakLimiter.Ceiling, PeakLimiter.Ceiling);
+        Assert.True(limited.Skip(1).Zip(limited).All(p => Math.Min(Math.Abs(p.First), Math.Abs(p.Second)) < PeakLimiter.Ceiling - 1e-6f),
+            "no flat tops: never two neighbouring samples at the ceiling");
 
         var rebuilt = new MusicGenerator(Tiny(ml, songs, Representation.LogMagnitude)).Reconstruct(song);
         using var magnitudes = new SpectralTransform(new SpectralSettings(Representation.LogMagnitude, 256, 64, WindowKind.Hann, 1f / 128), 8000);

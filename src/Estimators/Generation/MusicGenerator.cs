@@ -325,7 +325,7 @@ public sealed class MusicGenerator
         for (int k = 0; k < takes; k++)
         {
             var samples = vectorizer.Invert(frames[k], options.RandomSeed + k, options.PhaseIterations);
-            clips[k] = new AudioClip(SampleRate, samples.Select(c => c.AsSpan(0, Math.Min(length, c.Length)).ToArray()).ToArray());
+            clips[k] = Limited(samples.Select(c => c.AsSpan(0, Math.Min(length, c.Length)).ToArray()).ToArray());
         }
         return clips;
     }
@@ -662,7 +662,14 @@ public sealed class MusicGenerator
         }
         var samples = vectorizer.Invert(frames, randomSeed, phaseIterations);
         int length = Math.Min(clip.Length, samples[0].Length);
-        return new AudioClip(SampleRate, samples.Select(c => c.AsSpan(0, length).ToArray()).ToArray());
+        return Limited(samples.Select(c => c.AsSpan(0, length).ToArray()).ToArray());
+    }
+
+    // Rendered audio as a clip, under full scale: a level the take's envelope raises past it is limited, not clipped.
+    private AudioClip Limited(float[][] channels)
+    {
+        PeakLimiter.Limit(channels, SampleRate);
+        return new AudioClip(SampleRate, channels);
     }
 
     /// <summary>
