@@ -5,7 +5,7 @@ namespace MusicGen.Transforms.Audio;
 /// would pass the ceiling, the gain of every channel falls smoothly over <see cref="AttackSeconds"/> before it and
 /// recovers over about <see cref="ReleaseSeconds"/> after it; audio that stays under the ceiling is returned unchanged.
 /// Takes and reconstructions are rendered through it, so what is measured is what a 16-bit file holds: before it, a
-/// take whose level rose above its seed's was written clipped (docs/design.md, "Phase").
+/// take whose level rose above its seed's was written clipped (docs/design.md, end of "Phase").
 /// </summary>
 public static class PeakLimiter
 {
