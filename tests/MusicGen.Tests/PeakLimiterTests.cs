@@ -67,7 +67,8 @@ public class PeakLimiterTests
         var values = Enumerable.Range(0, 500).Select(_ => (float)rng.NextDouble()).ToArray();
         foreach (int reach in new[] { 1, 4, 37 })
         {
-            var fast = PeakLimiter.SlidingMinimum(values, reach);
+            var fast = values.ToArray();
+            PeakLimiter.SlidingMinimumInPlace(fast, reach);
             for (int n = 0; n < values.Length; n++)
             {
                 int from = Math.Max(0, n - reach), to = Math.Min(values.Length - 1, n + reach);

@@ -43,53 +43,49 @@ public static class PeakLimiter
         int half = Math.Max(1, (int)Math.Round(AttackSeconds * sampleRate / 2));
         // The lowest need within half the attack on either side, then its mean over the attack centred on each sample:
         // every value averaged at n is a minimum over a window that holds n, so the smooth gain never exceeds n's own
-        // need, and it starts to fall one attack before a peak.
-        var held = SlidingMinimum(needed, half);
-        var smooth = CentredMean(held, half);
+        // need, and it starts to fall one attack before a peak. One array of the audio's length: an hour's take is long.
+        var held = needed;
+        SlidingMinimumInPlace(held, half);
         // Recovery toward 1 no faster than the release allows, never above the smooth gain.
         double recovery = 1 - Math.Exp(-1.0 / (ReleaseSeconds * sampleRate));
+        double window = 0; // the sum of held[n - half .. n + half], cut at the ends
+        for (int n = 0; n < Math.Min(half, length); n++) window += held[n];
         float gain = 1, lowest = 1;
         for (int n = 0; n < length; n++)
         {
-            gain = Math.Min(smooth[n], (float)(gain + (1 - gain) * recovery));
-            if (gain > 0.9999f && smooth[n] == 1) gain = 1; // recovered (within 0.001 dB): the rest passes unchanged
+            if (n + half < length) window += held[n + half];
+            if (n - half - 1 >= 0) window -= held[n - half - 1];
+            float smooth = (float)(window / (Math.Min(length, n + half + 1) - Math.Max(0, n - half)));
+            gain = Math.Min(smooth, (float)(gain + (1 - gain) * recovery));
+            if (gain > 0.9999f && smooth > 0.9999f) gain = 1; // recovered (within 0.001 dB): the rest passes unchanged
             lowest = Math.Min(lowest, gain);
             foreach (var c in channels)
-                c[n] = Math.Clamp(c[n] * gain, -Ceiling, Ceiling); // the clamp only catches rounding
+                c[n] = Math.Clamp(c[n] * gain, -Ceiling, Ceiling); // the clamp catches rounding and the last 0.001 dB
         }
         return lowest;
     }
 
-    // The minimum of values[n - reach .. n + reach] for each n (a monotone queue: linear time).
-    internal static float[] SlidingMinimum(float[] values, int reach)
+    // Each value becomes the minimum of the values n - reach .. n + reach (a monotone queue of the window's
+    // candidates, each with its value, so the array can be overwritten behind it: linear time, no second array).
+    internal static void SlidingMinimumInPlace(float[] values, int reach)
     {
-        var result = new float[values.Length];
-        var queue = new int[values.Length];
-        int head = 0, tail = 0, next = 0;
+        int capacity = 2 * reach + 2;
+        var indices = new int[capacity];
+        var minima = new float[capacity];
+        int head = 0, count = 0, next = 0;
         for (int n = 0; n < values.Length; n++)
         {
             for (; next < values.Length && next <= n + reach; next++)
             {
-                while (tail > head && values[queue[tail - 1]] >= values[next]) tail--;
-                queue[tail++] = next;
+                float v = values[next]; // not yet overwritten: only positions before n are
+                while (count > 0 && minima[(head + count - 1) % capacity] >= v) count--;
+                indices[(head + count) % capacity] = next;
+                minima[(head + count) % capacity] = v;
+                count++;
             }
-            while (queue[head] < n - reach) head++;
-            result[n] = values[queue[head]];
+            while (indices[head] < n - reach) { head = (head + 1) % capacity; count--; }
+            values[n] = minima[head];
         }
-        return result;
     }
 
-    // The mean of values[n - half .. n + half] for each n, the window cut at the ends.
-    private static float[] CentredMean(float[] values, int half)
-    {
-        var prefix = new double[values.Length + 1];
-        for (int n = 0; n < values.Length; n++) prefix[n + 1] = prefix[n] + values[n];
-        var result = new float[values.Length];
-        for (int n = 0; n < values.Length; n++)
-        {
-            int from = Math.Max(0, n - half), to = Math.Min(values.Length, n + half + 1);
-            result[n] = (float)((prefix[to] - prefix[from]) / (to - from));
-        }
-        return result;
-    }
 }
