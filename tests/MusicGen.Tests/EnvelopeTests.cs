@@ -293,6 +293,32 @@ public class EnvelopeTests
     }
 
     [Fact]
+    public void Level_match_moves_a_takes_mean_frame_power_toward_its_seeds()
+    {
+        // Half the frames quiet, half 1 unit louder: the power level is the log of the mean of exp(2 v), not the mean v.
+        var take = Enumerable.Range(0, 40 * Bins).Select(j => (float)(j / Bins % 2 == 0 ? -3 : -2)).ToArray();
+        double expected = Math.Log(Bins * (Math.Exp(-6) + Math.Exp(-4)) / 2);
+        Assert.Equal(expected, DynamicsMatch.PowerLevel(take, Bins), 6);
+        double seedLevel = expected - 1.2;
+
+        var untouched = take.ToArray();
+        Assert.Equal(0, DynamicsMatch.MatchLevel(seedLevel, untouched, Bins, 0));
+        Assert.Equal(take, untouched);
+        var matched = take.ToArray();
+        Assert.Equal(-0.6f, DynamicsMatch.MatchLevel(seedLevel, matched, Bins, 1), 5); // power is magnitude squared
+        Assert.Equal(seedLevel, DynamicsMatch.PowerLevel(matched, Bins), 5);
+        for (int j = 0; j < take.Length; j++) Assert.Equal(take[j] - 0.6f, matched[j], 5); // one shift for every bin and frame
+        var half = take.ToArray();
+        DynamicsMatch.MatchLevel(seedLevel, half, Bins, 0.5);
+        Assert.Equal(expected - 0.6, DynamicsMatch.PowerLevel(half, Bins), 5);
+        // A seed far quieter: the shift stops at the bound; no frame or a silent seed: nothing moves.
+        var far = take.ToArray();
+        Assert.Equal(-DynamicsMatch.LevelBound, DynamicsMatch.MatchLevel(expected - 10, far, Bins, 1));
+        Assert.Equal(0, DynamicsMatch.MatchLevel(double.NegativeInfinity, take.ToArray(), Bins, 1));
+        Assert.Equal(double.NegativeInfinity, DynamicsMatch.PowerLevel([], Bins));
+    }
+
+    [Fact]
     public void Dynamics_match_narrows_a_takes_swells_toward_its_seeds_and_keeps_its_notes()
     {
         // The take swells by 1.5 units over 4 s (172 frames) and carries a pluck every 10 frames; the seed's slow level

@@ -369,6 +369,14 @@ public class TokenModelTests
         Assert.True(Math.Abs(Math.Log(followed / seedMovement)) < 0.5 * Math.Abs(Math.Log(free / seedMovement)),
             $"slow level movement: seed {seedMovement:F3}, take {free:F3}, with seed dynamics {followed:F3}");
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedDynamics = 1.5 }));
+        // Seed level: after the other matches, the same tokens' frames take the seed's mean frame power.
+        double seedPower = DynamicsMatch.PowerLevel(quietFrames, bins);
+        double Power(double strength) => DynamicsMatch.PowerLevel(generator.DecodeTokens(quiet, longTokens, new GenerationOptions { SeedLevel = strength })[0], bins);
+        double unlevelled = Power(0);
+        Assert.True(Math.Abs(unlevelled - seedPower) > 0.2, $"power level: seed {seedPower:F2}, take {unlevelled:F2}");
+        Assert.Equal(seedPower, Power(1), 3);
+        Assert.Equal((seedPower + unlevelled) / 2, Power(0.5), 3);
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedLevel = 1.5 }));
         // The loop guard: greedy takes never hold a token longer than its limit (the training's longest hold, or the
         // primed excerpt's), and without it they do: the limit is what stops them.
         var primeTokens = generator.Tokenizer.Codebook.Encode(quietFrames);

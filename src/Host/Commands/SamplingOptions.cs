@@ -20,6 +20,7 @@ internal sealed class SamplingOptions
     private readonly Option<double> seedTimbre = Cli.Option("--seed-timbre", "Token models: how far the take's tone colour and level move toward the seed's (0: none, 1: all the way)", Defaults.SeedTimbre);
     private readonly Option<double> seedGroove = Cli.Option("--seed-groove", "Token models: how strongly the take keeps the level pattern of the seed's beat (0: none, 1: the seed's depth)", Defaults.SeedGroove);
     private readonly Option<double> seedDynamics = Cli.Option("--seed-dynamics", "Token models: how far the take's swells and drops over seconds follow the seed's (0: none, 1: as far as the seed's)", Defaults.SeedDynamics);
+    private readonly Option<double> seedLevel = Cli.Option("--seed-level", "Token models: how far the take's level (its frames' mean power) moves toward the seed's, after the other matches (0: none, 1: the seed's)", Defaults.SeedLevel);
     private readonly Option<bool> holdClock = new("--hold-clock") { Description = "Token models with a beat clock: hold which beat the clock hears, and how surely, at the seed's instead of letting the take's own onsets move it" };
     private readonly Option<double> seedGuide = Cli.Option("--seed-guide", "Token models with a beat clock: how far each take's beat guide is held to the strength the seed's own beat gave it (0: never, 1: held to the seed's)", Defaults.SeedGuide);
     private readonly Option<double> guideCap = Cli.Option("--guide-cap", "Token models with a beat clock: the most the beat guide may add to or take from a token's logit where the clock expects an onset (0: no cap)", Defaults.GuideCap);
@@ -31,7 +32,7 @@ internal sealed class SamplingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedBackoff, seedEnvelope, seedTimbre, seedDynamics, seedGroove, holdClock, seedGuide, guideCap, phase }) command.Options.Add(o);
+        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedBackoff, seedEnvelope, seedTimbre, seedDynamics, seedGroove, seedLevel, holdClock, seedGuide, guideCap, phase }) command.Options.Add(o);
     }
 
     /// <summary>Sets the priming, sampling and phase options given on the command line, and returns <paramref name="options"/>.</summary>
@@ -51,6 +52,7 @@ internal sealed class SamplingOptions
         options.SeedEnvelope = r.GetValue(seedEnvelope);
         options.SeedTimbre = r.GetValue(seedTimbre);
         options.SeedDynamics = r.GetValue(seedDynamics);
+        options.SeedLevel = r.GetValue(seedLevel);
         options.SeedGroove = r.GetValue(seedGroove);
         options.HoldSeedBeat = r.GetValue(holdClock);
         options.SeedGuide = r.GetValue(seedGuide);

@@ -31,6 +31,38 @@ public static class DynamicsMatch
         return mean;
     }
 
+    /// <summary>The largest shift <see cref="MatchLevel"/> adds to a take's log magnitudes, either way (2: about 17 dB).</summary>
+    public const float LevelBound = 2;
+
+    /// <summary>
+    /// The natural log of the mean frame power of log-magnitude frames ([frames, bins] row-major): the level loud frames
+    /// dominate, as they do the audio's RMS (a mean of log energies does not see them); negative infinity with no frame.
+    /// </summary>
+    public static double PowerLevel(ReadOnlySpan<float> frames, int bins)
+    {
+        int count = frames.Length / bins;
+        if (count == 0) return double.NegativeInfinity;
+        double total = 0;
+        for (int t = 0; t < count; t++)
+            foreach (float v in frames.Slice(t * bins, bins)) total += Math.Exp(2.0 * v);
+        return Math.Log(total / count);
+    }
+
+    /// <summary>
+    /// Shifts every value of <paramref name="take"/> ([frames, bins] log magnitudes, in place) so that its
+    /// <see cref="PowerLevel"/> moves <paramref name="strength"/> of the way to <paramref name="seedLevel"/> (the shift
+    /// bounded at <see cref="LevelBound"/>); returns the shift added.
+    /// </summary>
+    public static float MatchLevel(double seedLevel, Span<float> take, int bins, double strength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(strength);
+        double level = PowerLevel(take, bins);
+        if (strength == 0 || double.IsInfinity(level) || double.IsInfinity(seedLevel)) return 0;
+        float shift = (float)Math.Clamp(strength * (seedLevel - level) / 2, -LevelBound, LevelBound); // power is magnitude squared
+        foreach (ref float v in take) v += shift;
+        return shift;
+    }
+
     /// <summary>The standard deviation of the slow level of frames ([frames, bins] row-major); 0 with no frame.</summary>
     public static double SlowMovement(ReadOnlySpan<float> frames, int bins) => StandardDeviation(RunningMean(GrooveMatch.Levels(frames, bins), Smoothing));
 
