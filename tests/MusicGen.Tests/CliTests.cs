@@ -6,6 +6,21 @@ namespace MusicGen.Tests;
 public class CliTests
 {
     [Fact]
+    public void Every_sampling_option_declared_is_added_to_the_commands_that_share_them()
+    {
+        // A field declared but left out of AddTo parses as an unknown argument (--seed-level once did).
+        var sampling = new MusicGen.Host.Commands.SamplingOptions();
+        var command = new System.CommandLine.Command("generate");
+        sampling.AddTo(command);
+        var declared = typeof(MusicGen.Host.Commands.SamplingOptions)
+            .GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)
+            .Where(f => typeof(System.CommandLine.Option).IsAssignableFrom(f.FieldType))
+            .Select(f => (System.CommandLine.Option)f.GetValue(sampling)!).ToList();
+        Assert.True(declared.Count > 15, $"{declared.Count} options found");
+        Assert.All(declared, o => Assert.Contains(o, command.Options));
+    }
+
+    [Fact]
     public void Train_and_generate_run_end_to_end()
     {
         using var temp = new TempFolder();
