@@ -48,6 +48,16 @@ public class PeakLimiterTests
     }
 
     [Fact]
+    public void A_negative_peak_is_limited_as_a_positive_one()
+    {
+        var input = Sine(0.5, 1);
+        input[Rate / 2] = -1.5f; // the largest magnitude, and the most negative value
+        var output = input.ToArray();
+        Assert.True(PeakLimiter.Limit([output], Rate) < 0.66f);
+        Assert.True(output.Max(Math.Abs) <= PeakLimiter.Ceiling);
+    }
+
+    [Fact]
     public void Every_channel_gets_the_same_gain()
     {
         var left = Sine(1.5, 0.5);

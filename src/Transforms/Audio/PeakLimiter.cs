@@ -1,3 +1,5 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
 namespace MusicGen.Transforms.Audio;
 
 /// <summary>
@@ -29,22 +31,19 @@ public static class PeakLimiter
         if (channels.Length == 0) return 1;
         int length = channels[0].Length;
         if (channels.Any(c => c.Length != length)) throw new ArgumentException("All channels must have the same length.", nameof(channels));
-        // The gain each sample needs on its own.
-        var needed = new float[length];
-        bool over = false;
+        if (length == 0 || channels.All(c => Math.Abs(TensorPrimitives.MaxMagnitude(c)) <= Ceiling)) return 1; // MaxMagnitude keeps the sign
+        // The gain each sample needs on its own (held below in place: one array of the audio's length).
+        var held = new float[length];
         for (int n = 0; n < length; n++)
         {
             float peak = 0;
             foreach (var c in channels) peak = Math.Max(peak, Math.Abs(c[n]));
-            needed[n] = peak > Ceiling ? Ceiling / peak : 1;
-            over |= peak > Ceiling;
+            held[n] = peak > Ceiling ? Ceiling / peak : 1;
         }
-        if (!over) return 1;
         int half = Math.Max(1, (int)Math.Round(AttackSeconds * sampleRate / 2));
         // The lowest need within half the attack on either side, then its mean over the attack centred on each sample:
         // every value averaged at n is a minimum over a window that holds n, so the smooth gain never exceeds n's own
-        // need, and it starts to fall one attack before a peak. One array of the audio's length: an hour's take is long.
-        var held = needed;
+        // need, and it starts to fall one attack before a peak.
         SlidingMinimumInPlace(held, half);
         // Recovery toward 1 no faster than the release allows, never above the smooth gain.
         double recovery = 1 - Math.Exp(-1.0 / (ReleaseSeconds * sampleRate));
@@ -87,5 +86,4 @@ public static class PeakLimiter
             values[n] = minima[head];
         }
     }
-
 }

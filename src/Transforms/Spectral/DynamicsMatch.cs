@@ -35,17 +35,14 @@ public static class DynamicsMatch
     public const float LevelBound = 2;
 
     /// <summary>
-    /// The natural log of the mean frame power of log-magnitude frames ([frames, bins] row-major): the level loud frames
-    /// dominate, as they do the audio's RMS (a mean of log energies does not see them); negative infinity with no frame.
+    /// The natural log of the mean frame power (per bin) of log-magnitude frames ([frames, bins] row-major), from each
+    /// frame's <see cref="GrooveMatch.Levels"/>: the level loud frames dominate, as they do the audio's RMS (a mean of log
+    /// energies does not see them); negative infinity with no frame.
     /// </summary>
     public static double PowerLevel(ReadOnlySpan<float> frames, int bins)
     {
-        int count = frames.Length / bins;
-        if (count == 0) return double.NegativeInfinity;
-        double total = 0;
-        for (int t = 0; t < count; t++)
-            foreach (float v in frames.Slice(t * bins, bins)) total += Math.Exp(2.0 * v);
-        return Math.Log(total / count);
+        var levels = GrooveMatch.Levels(frames, bins); // half the log of each frame's mean power
+        return levels.Length == 0 ? double.NegativeInfinity : Math.Log(levels.Average(level => Math.Exp(2 * level)));
     }
 
     /// <summary>
