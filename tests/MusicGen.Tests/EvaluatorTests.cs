@@ -100,6 +100,46 @@ public class EvaluatorTests
         Assert.InRange(Own("spectral flux ratio"), 0.2, 5);
         Assert.True(Own("seed sensitivity") > 0);
         Assert.Equal(System.Text.Json.JsonValueKind.Null, figures.RootElement.EnumerateArray().Single(f => f.GetProperty("Name").GetString() == "codec transparency").GetProperty("SeedsOwn").ValueKind);
+        // Two seeds: a column per seed, in the table and in the JSON.
+        Assert.Contains("per seed", output.ToString());
+        Assert.Contains("song1", output.ToString().Split("per seed")[1]);
+        var flux = figures.RootElement.EnumerateArray().Single(f => f.GetProperty("Name").GetString() == "spectral flux ratio").GetProperty("PerSeed");
+        Assert.Equal(["song0.wav", "song1.wav"], flux.EnumerateArray().Select(s => s.GetProperty("Seed").GetString()));
+    }
+
+    [Fact]
+    public void Each_seeds_figures_are_what_evaluate_reports_with_that_seed_alone()
+    {
+        using var temp = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        string songs = TestAudio.MelodyFolder(temp, count: 3, sampleRate: 22050, seconds: 6);
+        var model = Tiny(ml, songs, Representation.Seed2017);
+        string Song(int k) => Path.Combine(songs, $"song{k}.wav");
+        string[] seeds = [Song(0), Song(1)];
+        bool basicPitch = BasicPitch.Find(out _) is not null;   // measure 8 per seed too where it is installed
+        IReadOnlyList<QualityFigure> Evaluate(string[] given) => Evaluator.Evaluate(model, [Song(2)], given, takes: 2, seconds: 2,
+            training: [Song(0), Song(1)], generation: new GenerationOptions { PrimeSeconds = 2 }, basicPitch: basicPitch);
+
+        var both = Evaluate(seeds);
+        string[] perSeed = ["spectral flux ratio", "Frechet distance ratio", "loudness movement ratio", "tonality ratio", "copy rate", "Basic Pitch FAD ratio", "pulse ratio"];
+        Assert.Equal(perSeed, both.Where(f => f.PerSeed.Count > 0).Select(f => f.Name));
+        for (int i = 0; i < seeds.Length; i++)
+        {
+            var alone = Evaluate([seeds[i]]);
+            Assert.All(alone, f => Assert.Empty(f.PerSeed));   // one seed: the figures are its own already
+            foreach (var f in both.Where(f => f.PerSeed.Count > 0))
+            {
+                var expected = alone.Single(a => a.Name == f.Name);
+                Assert.Equal(seeds[i], f.PerSeed[i].Seed);
+                Assert.True(expected.Value.Equals(f.PerSeed[i].Value), $"{f.Name}, seed {i}: {f.PerSeed[i].Value} per seed, {expected.Value} alone");
+                Assert.True(expected.SeedsOwn.Equals(f.PerSeed[i].SeedsOwn), $"{f.Name}, seed {i}'s own: {f.PerSeed[i].SeedsOwn} per seed, {expected.SeedsOwn} alone");
+            }
+        }
+        // The two seeds' takes differ, and the aggregate is not simply either one.
+        var frechet = both.Single(f => f.Name == "Frechet distance ratio");
+        Assert.NotEqual(frechet.PerSeed[0].Value, frechet.PerSeed[1].Value);
+        Assert.All(frechet.PerSeed, s => Assert.True(double.IsFinite(s.Value) && double.IsFinite(s.SeedsOwn)));
+        if (basicPitch) Assert.All(both.Single(f => f.Name == "Basic Pitch FAD ratio").PerSeed, s => Assert.True(double.IsFinite(s.Value)));
     }
 
     [Fact]

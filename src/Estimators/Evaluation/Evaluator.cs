@@ -20,9 +20,23 @@ public sealed record QualityFigure(string Name, double Value, double Low, double
     /// </summary>
     public double SeedsOwn { get; init; } = double.NaN;
 
+    /// <summary>
+    /// With two seeds or more, the measure for each seed's takes alone, in the order the seeds were given: what
+    /// <see cref="Evaluator.Evaluate"/> reports with that seed as the only one (its own takes, its own real excerpts for
+    /// the Basic Pitch ratio). Empty for a measure that does not read takes one seed at a time (seed sensitivity, the
+    /// next-step ratios, codec transparency) or with one seed. An aggregate that misses can come from one seed's takes.
+    /// </summary>
+    public IReadOnlyList<SeedFigure> PerSeed { get; init; } = [];
+
     /// <summary>Whether the value meets the target.</summary>
     public bool Met => !double.IsNaN(Value) && (double.IsNaN(Low) || Value >= Low) && (double.IsNaN(High) || Value <= High);
 }
+
+/// <summary>One seed's share of a <see cref="QualityFigure"/>: its takes' value and its own music's (NaN where not computed).</summary>
+/// <param name="Seed">The seed file, as given.</param>
+/// <param name="Value">The measure on this seed's takes alone.</param>
+/// <param name="SeedsOwn">The measure on this seed's own next stretch alone.</param>
+public sealed record SeedFigure(string Seed, double Value, double SeedsOwn);
 
 /// <summary>
 /// Generates takes from seeds with a fitted pipeline and scores them against held-out reference audio with
@@ -38,7 +52,8 @@ public static class Evaluator
     /// and top-k unless <paramref name="generation"/> says otherwise. The Basic Pitch measures (8 and 9) need Node.js
     /// and tools/basic-pitch (<see cref="BasicPitch.Find"/>); without them, or with <paramref name="basicPitch"/> false,
     /// they are NaN and <paramref name="log"/> says why. Each measure that reads takes also carries what the seeds' own
-    /// music scores on it (<see cref="QualityFigure.SeedsOwn"/>).
+    /// music scores on it (<see cref="QualityFigure.SeedsOwn"/>) and, with two seeds or more, each seed's figures alone
+    /// (<see cref="QualityFigure.PerSeed"/>).
     /// </summary>
     public static IReadOnlyList<QualityFigure> Evaluate(ITransformer model, IReadOnlyList<string> reference, IReadOnlyList<string> seeds,
         int takes = 3, double seconds = 20, Action<string>? log = null, IReadOnlyList<string>? training = null, GenerationOptions? generation = null,
@@ -87,6 +102,8 @@ public static class Evaluator
         List<AudioClip>? reconstructed = null;
         List<AudioClip> Reconstructed() => reconstructed ??= referenceClips.Select(r => generator.Reconstruct(r, phaseIterations: options.PhaseIterations)).ToList();
         double copyRate = double.NaN, ownCopyRate = double.NaN;
+        var seedCopies = seeds.Select(_ => (double.NaN, double.NaN)).ToArray();
+        var seedFads = seeds.Select(_ => (double.NaN, double.NaN)).ToArray();
         if (training is { Count: > 0 })
         {
             log?.Invoke($"searching {training.Count} training file(s) for copied windows");
@@ -97,6 +114,8 @@ public static class Evaluator
                 : QualityMetrics.CopyRate(clips.SelectMany(c => c).SelectMany(t => QualityMetrics.Windows(t.Frames)).ToList(), trainingWindows, threshold);
             copyRate = Copies(perSeed);
             ownCopyRate = Copies(ownPerSeed);
+            if (seeds.Count >= 2)
+                for (int i = 0; i < seeds.Count; i++) seedCopies[i] = (Copies([perSeed[i]]), Copies([ownPerSeed[i]]));
         }
         double fad = double.NaN, ownFad = double.NaN, transparency = double.NaN;
         string missing = "not asked for";
@@ -106,7 +125,8 @@ public static class Evaluator
         {
             var takeClips = perSeed.SelectMany(s => s).Select(t => t.Clip).ToList();
             var ownClips = ownPerSeed.SelectMany(s => s).Select(t => t.Clip).ToList();
-            var real = QualityMetrics.Excerpts(seedClips, seconds, takes);
+            var realPerSeed = seedClips.Select(c => QualityMetrics.Excerpts([c], seconds, takes)).ToList();
+            var real = realPerSeed.SelectMany(r => r).ToList();
             log?.Invoke($"embedding {takeClips.Count} take(s), {real.Count} real excerpt(s), {ownClips.Count} seed continuation(s) and {referenceClips.Count} reference file(s), as heard and through the model, with Basic Pitch");
             var sets = embedder.Embed([.. takeClips, .. real, .. referenceClips, .. Reconstructed(), .. ownClips]);
             int at = 0;
@@ -116,36 +136,50 @@ public static class Evaluator
                 at += count;
                 return frames;
             }
-            var takesSet = Next(takeClips.Count);
-            var realSet = Next(real.Count);
+            List<List<float[]>> NextPerSeed(IEnumerable<int> counts) => counts.Select(Next).ToList();
+            var takesSets = NextPerSeed(perSeed.Select(s => s.Count));
+            var realSets = NextPerSeed(realPerSeed.Select(r => r.Count));
             var referenceSet = Next(referenceClips.Count);
             var throughModel = Next(referenceClips.Count);
-            var ownSet = Next(ownClips.Count);
-            if (realSet.Count >= 2)
-            {
-                fad = QualityMetrics.FrechetOverReal(takesSet, realSet, referenceSet);
-                transparency = QualityMetrics.FrechetOverReal(throughModel, realSet, referenceSet);
-                if (ownSet.Count >= 2) ownFad = QualityMetrics.FrechetOverReal(ownSet, realSet, referenceSet);
-            }
+            var ownSets = NextPerSeed(ownPerSeed.Select(s => s.Count));
+            var realSet = realSets.SelectMany(r => r).ToList();
+            (fad, ownFad) = FadRatios(takesSets.SelectMany(t => t).ToList(), ownSets.SelectMany(o => o).ToList(), realSet, referenceSet);
+            if (realSet.Count >= 2) transparency = QualityMetrics.FrechetOverReal(throughModel, realSet, referenceSet);
             else log?.Invoke($"Basic Pitch measures not computed: the seeds are shorter than one {seconds} s piece");
+            if (seeds.Count >= 2)
+                for (int i = 0; i < seeds.Count; i++) seedFads[i] = FadRatios(takesSets[i], ownSets[i], realSets[i], referenceSet);
         }
         var (repeatName, averageName) = ValidationReport.Names(stages.Network.PredictsTokens ? LossKind.CrossEntropy : LossKind.MeanSquaredError);
         string error = stages.Network.PredictsTokens ? "next-token cross-entropy" : "next-frame error";
+        // Each seed's takes and own music scored alone, as the measures above score them all together.
+        var seedScores = seeds.Count < 2 ? [] : Enumerable.Range(0, seeds.Count).Select(i => (Takes: Score([perSeed[i]]), Own: Score([ownPerSeed[i]]))).ToList();
+        IReadOnlyList<SeedFigure> PerSeed(Func<Scores, double> measure) =>
+            seedScores.Select((s, i) => new SeedFigure(seeds[i], measure(s.Takes), measure(s.Own))).ToList();
+        IReadOnlyList<SeedFigure> PerSeedPairs((double Takes, double Own)[] values) =>
+            seeds.Count < 2 ? [] : values.Select((v, i) => new SeedFigure(seeds[i], v.Takes, v.Own)).ToList();
         return
         [
-            new("spectral flux ratio", takesScores.Flux, 0.5, 2) { SeedsOwn = ownScores.Flux },
-            new("Frechet distance ratio", takesScores.Frechet, double.NaN, 3) { SeedsOwn = ownScores.Frechet },
-            new("loudness movement ratio", takesScores.Loudness, 0.5, 2) { SeedsOwn = ownScores.Loudness },
+            new("spectral flux ratio", takesScores.Flux, 0.5, 2) { SeedsOwn = ownScores.Flux, PerSeed = PerSeed(s => s.Flux) },
+            new("Frechet distance ratio", takesScores.Frechet, double.NaN, 3) { SeedsOwn = ownScores.Frechet, PerSeed = PerSeed(s => s.Frechet) },
+            new("loudness movement ratio", takesScores.Loudness, 0.5, 2) { SeedsOwn = ownScores.Loudness, PerSeed = PerSeed(s => s.Loudness) },
             new("seed sensitivity", takesScores.Sensitivity, 0.3, double.NaN) { SeedsOwn = ownScores.Sensitivity },
             new($"{error} / {repeatName}", vsRepeat, double.NaN, 1),
             new($"{error} / {averageName}", vsMean, double.NaN, 1),
-            new("tonality ratio", takesScores.Tonality, 0.05, 20) { SeedsOwn = ownScores.Tonality },
-            new("copy rate", copyRate, double.NaN, 0.15) { SeedsOwn = ownCopyRate },
-            new("Basic Pitch FAD ratio", fad, double.NaN, 2) { SeedsOwn = ownFad },
+            new("tonality ratio", takesScores.Tonality, 0.05, 20) { SeedsOwn = ownScores.Tonality, PerSeed = PerSeed(s => s.Tonality) },
+            new("copy rate", copyRate, double.NaN, 0.15) { SeedsOwn = ownCopyRate, PerSeed = PerSeedPairs(seedCopies) },
+            new("Basic Pitch FAD ratio", fad, double.NaN, 2) { SeedsOwn = ownFad, PerSeed = PerSeedPairs(seedFads) },
             new("codec transparency", transparency, double.NaN, 0.5),
-            new("pulse ratio", takesScores.Pulse, 0.6, 1.5) { SeedsOwn = ownScores.Pulse },
+            new("pulse ratio", takesScores.Pulse, 0.6, 1.5) { SeedsOwn = ownScores.Pulse, PerSeed = PerSeed(s => s.Pulse) },
         ];
     }
+
+    /// <summary>
+    /// Measure 8 for a set of take embeddings and for the seeds' own music, over real excerpts' distance to the
+    /// reference (NaN where the real excerpts or the seeds' own music give fewer than two frames).
+    /// </summary>
+    private static (double Takes, double Own) FadRatios(List<float[]> takes, List<float[]> own, List<float[]> real, List<float[]> reference) =>
+        real.Count < 2 ? (double.NaN, double.NaN)
+            : (QualityMetrics.FrechetOverReal(takes, real, reference), own.Count >= 2 ? QualityMetrics.FrechetOverReal(own, real, reference) : double.NaN);
 
     private sealed record Scored(AudioClip Clip, float[][] Frames);
 

@@ -49,15 +49,38 @@ internal static class EvaluateCommand
                 cli.Out.WriteLine($"{f.Name.PadRight(width)} {f.Value,10:G4}  {target,-12} {(double.IsNaN(f.Value) ? "n/a" : f.Met ? "yes" : "no"),-3}  {own,16}");
             }
             cli.Out.WriteLine("seeds' own music: each seed's next stretch as long as a take, after its primed excerpt, scored in place of the takes.");
+            WritePerSeed(cli.Out, figures, width);
             if (r.GetValue(json) is { } path)
             {
                 static double? Json(double v) => double.IsNaN(v) ? null : v;
-                AtomicFile.Write(path, tmp => File.WriteAllText(tmp, JsonSerializer.Serialize(figures.Select(f => new { f.Name, Value = Json(f.Value), f.Met, SeedsOwn = Json(f.SeedsOwn) }))));
+                AtomicFile.Write(path, tmp => File.WriteAllText(tmp, JsonSerializer.Serialize(figures.Select(f => new
+                {
+                    f.Name, Value = Json(f.Value), f.Met, SeedsOwn = Json(f.SeedsOwn),
+                    PerSeed = f.PerSeed.Select(s => new { Seed = Path.GetFileName(s.Seed), Value = Json(s.Value), SeedsOwn = Json(s.SeedsOwn) }),
+                }))));
                 cli.Out.WriteLine($"Wrote {path}.");
             }
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The measures each seed's takes score alone, a column per seed: the takes' value, the seed's own music's in
+    /// brackets. Nothing with fewer than two seeds.
+    /// </summary>
+    private static void WritePerSeed(TextWriter output, IReadOnlyList<QualityFigure> figures, int width)
+    {
+        var rows = figures.Where(f => f.PerSeed.Count > 0).ToList();
+        if (rows.Count == 0) return;
+        var names = rows[0].PerSeed.Select(s => Path.GetFileNameWithoutExtension(s.Seed)).ToList();
+        int column = Math.Max(20, names.Max(n => n.Length)) + 2;
+        static string Value(double v) => double.IsNaN(v) ? "-" : v.ToString("G4");
+        output.WriteLine();
+        output.WriteLine("per seed: its takes alone, and in brackets its own music (as evaluate reports with that seed the only one)");
+        output.WriteLine(("measure".PadRight(width) + string.Concat(names.Select(n => " " + n.PadRight(column)))).TrimEnd());
+        foreach (var f in rows)
+            output.WriteLine((f.Name.PadRight(width) + string.Concat(f.PerSeed.Select(s => " " + $"{Value(s.Value)} ({Value(s.SeedsOwn)})".PadRight(column)))).TrimEnd());
     }
 
     public static Command CreateReconstruct(Cli cli)
