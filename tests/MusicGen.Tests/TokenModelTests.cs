@@ -404,6 +404,12 @@ public class TokenModelTests
         Assert.Equal(capped(0, 0), capped(0, 1));
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { GuideCap = -1 }));
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { GuideCap = double.NaN }));
+        // The guide window moves the takes where there is a guide, and nothing without one.
+        var windowed = (double guidance, double window) => generator.SampleTokens(quiet, new GenerationOptions { Seconds = 6, Takes = 4, BeatGuidance = guidance, GuideWindow = window });
+        Assert.NotEqual(windowed(32, 0), windowed(32, 1));
+        Assert.Equal(windowed(0, 0), windowed(0, 1));
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { GuideWindow = -1 }));
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { GuideWindow = double.PositiveInfinity }));
     }
 
     [Fact]
@@ -428,6 +434,30 @@ public class TokenModelTests
         Assert.Equal(6 * Math.Tanh(0.32 / 6), capped[5], 5);                        // a small push hardly changed (0.32)
         Assert.Equal([1 + 16f, -16f, 0.32f], capped[6..]);                           // between beats: whole
         Assert.Equal([1 + 16f, -16f, 0.32f, 1 + 16f, -16f, 0.32f], Guided(0)[3..]);  // no cap: whole everywhere
+    }
+
+    [Fact]
+    public void The_guide_moves_only_the_tokens_within_its_window_of_the_likeliest()
+    {
+        // One take of four tokens at an expected onset (cap 6) and one between beats: with a window of 3 the tokens
+        // more than 3 below the take's likeliest (after the seed prior) keep the network's logit, the rest are pushed.
+        float[] guide = [0.5f, 0.5f, -0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f];
+        float[] clock = [0.5f, 1, -0.5f, 1];
+        float[] prior = [1, 0, 0, 0];
+        float[] Guided(double window)
+        {
+            float[] logits = [-1, -2, -2.5f, -6, -1, -2, -2.5f, -6];
+            MusicGenerator.Guide(logits, guide, clock, new GenerationOptions { BeatGuidance = 32, GuideCap = 6, GuideWindow = window }, prior, 2, null);
+            return logits;
+        }
+        float onset = 6 * MathF.Tanh(16 / 6f);
+        var windowed = Guided(3);
+        // Take 0 (onset): likeliest 0 after the prior; -2 and -2.5 are within 3 and pushed, -6 is not.
+        Assert.Equal([0 + onset, -2 + onset, -2.5f - onset, -6], windowed[..4], new FloatComparer(1e-5f));
+        // Take 1 (between beats, whole push): likeliest 0 again; -6 stays.
+        Assert.Equal([0 + 16, -2 + 16, -2.5f - 16, -6], windowed[4..], new FloatComparer(1e-5f));
+        // Window 0: every token moved.
+        Assert.Equal([0 + onset, -2 + onset, -2.5f - onset, -6 + onset, 16, -2 + 16, -2.5f - 16, -6 + 16], Guided(0), new FloatComparer(1e-5f));
     }
 
     [Fact]

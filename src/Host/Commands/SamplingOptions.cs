@@ -23,6 +23,7 @@ internal sealed class SamplingOptions
     private readonly Option<double> seedLevel = Cli.Option("--seed-level", "Token models: how far the take's level (its frames' mean power) moves toward the seed's, after the other matches (0: none, 1: the seed's)", Defaults.SeedLevel);
     private readonly Option<bool> holdClock = new("--hold-clock") { Description = "Token models with a beat clock: hold which beat the clock hears, and how surely, at the seed's instead of letting the take's own onsets move it" };
     private readonly Option<double> seedGuide = Cli.Option("--seed-guide", "Token models with a beat clock: how far each take's beat guide is held to the strength the seed's own beat gave it (0: never, 1: held to the seed's)", Defaults.SeedGuide);
+    private readonly Option<double> guideWindow = Cli.Option("--guide-window", "Token models with a beat clock: the beat guide moves only the tokens whose logit is within this of the likeliest token's, those the network finds plausible (0: every token)", Defaults.GuideWindow);
     private readonly Option<double> guideCap = Cli.Option("--guide-cap", "Token models with a beat clock: the most the beat guide may add to or take from a token's logit where the clock expects an onset (0: no cap)", Defaults.GuideCap);
     private readonly Option<double> prime = Cli.Option("--prime-seconds", "Seconds of the seed used to prime the model (0: all)", Defaults.PrimeSeconds);
     private readonly Option<int> phase = PhaseIterations();
@@ -32,7 +33,7 @@ internal sealed class SamplingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedBackoff, seedEnvelope, seedTimbre, seedDynamics, seedGroove, seedLevel, holdClock, seedGuide, guideCap, phase }) command.Options.Add(o);
+        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedBackoff, seedEnvelope, seedTimbre, seedDynamics, seedGroove, seedLevel, holdClock, seedGuide, guideCap, guideWindow, phase }) command.Options.Add(o);
     }
 
     /// <summary>Sets the priming, sampling and phase options given on the command line, and returns <paramref name="options"/>.</summary>
@@ -57,6 +58,7 @@ internal sealed class SamplingOptions
         options.HoldSeedBeat = r.GetValue(holdClock);
         options.SeedGuide = r.GetValue(seedGuide);
         options.GuideCap = r.GetValue(guideCap);
+        options.GuideWindow = r.GetValue(guideWindow);
         options.PhaseIterations = r.GetValue(phase);
         return options;
     }
