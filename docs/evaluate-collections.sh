@@ -84,7 +84,7 @@ for c in $collections; do
     sampling=(); [ "$p" = contexts ] && sampling=(--seed-contexts 0.5) # the default's takes with seed contexts, an option left off
     [ "$p" = seedbackoff ] && sampling=(--seed-backoff 1) # the default's takes with the backoff drawing the seed's sounds, an option left off
     /usr/bin/time -f "$c $p train: %e s wall, %M KB peak" dotnet "$dll" train "$dir/train" --model "$p.zip" --force "${extra[@]}" | tail -4
-    musicgen evaluate --model "$p.zip" --reference "${reference[@]}" --seeds "${seeds[@]}" --training "$dir/train" --takes 3 "${sampling[@]}" --json "$p.json" | tail -12
+    musicgen evaluate --model "$p.zip" --reference "${reference[@]}" --seeds "${seeds[@]}" --training "$dir/train" --takes 3 "${sampling[@]}" --json "$p.json"
     for s in "${seeds[@]}"; do
       n=$(basename "${s%.*}" | tr ' ' '_')
       musicgen generate --model "$p.zip" --seed "$s" "${sampling[@]}" --out "$p-from-$n.wav" >/dev/null
