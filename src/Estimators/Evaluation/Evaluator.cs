@@ -66,22 +66,35 @@ public static class Evaluator
         var generator = new MusicGenerator(stages);
         // Each reference file is decoded once: its log-mel frames, the next-step ratios and the copy-rate calibration share it.
         var referenceClips = reference.Select(AudioFile.Read).ToList();
-        var referenceFrames = referenceClips.SelectMany(QualityMetrics.LogMel).ToArray();
+        var referenceMel = referenceClips.Select(QualityMetrics.LogMel).ToList();
+        var referenceFrames = referenceMel.SelectMany(f => f).ToArray();
         var seedClips = seeds.Select(AudioFile.Read).ToList();
         var seedFrames = seedClips.Select(QualityMetrics.LogMel).ToList();
+
+        // What the reference scores, once: each measure that reads takes divides by it, for every set of takes scored.
+        double referenceFlux = referenceMel.Average(QualityMetrics.Flux);
+        double referenceTonality = QualityMetrics.GeometricMean(referenceClips.Select(QualityMetrics.Tonality));
+        double referencePulse = QualityMetrics.MeanPulse(referenceMel.Select(f => QualityMetrics.PulseStrengths(QualityMetrics.OnsetEnvelope(f))));
+        var referenceMovement = new Dictionary<double, double>(); // by the takes' length in seconds
+        // Each take (or stretch of a seed's own music) is measured once; a set of them is scored from these.
+        Scored Measured(AudioClip clip)
+        {
+            var frames = QualityMetrics.LogMel(clip);
+            return new Scored(clip, frames, QualityMetrics.Flux(frames), QualityMetrics.FrechetRatio(frames, referenceFrames),
+                QualityMetrics.LoudnessMovement(clip), QualityMetrics.Tonality(clip), QualityMetrics.PulseStrengths(QualityMetrics.OnsetEnvelope(frames)));
+        }
 
         var options = EvaluationOptions(generation ?? new GenerationOptions(), seconds, takes);
         var perSeed = new List<List<Scored>>();
         foreach (var seed in seeds)
         {
             log?.Invoke($"generating {takes} take(s) of {seconds} s from {Path.GetFileName(seed)}");
-            perSeed.Add(generator.GenerateTakes(seed, options).Select(c => new Scored(c, QualityMetrics.LogMel(c))).ToList());
+            perSeed.Add(generator.GenerateTakes(seed, options).Select(Measured).ToList());
         }
         // The seeds' own music after their primed excerpts, scored as if it were takes: what real music scores here.
-        var ownPerSeed = seedClips.Select(c => Continuation(c, options, seconds) is { } own ? new List<Scored> { new(own, QualityMetrics.LogMel(own)) } : []).ToList();
+        var ownPerSeed = seedClips.Select(c => Continuation(c, options, seconds) is { } own ? new List<Scored> { Measured(own) } : []).ToList();
         if (ownPerSeed.All(s => s.Count == 0))
             log?.Invoke($"the seeds' own music not scored: no seed goes on for {seconds} s after its primed excerpt");
-        double referenceFlux = referenceClips.Average(c => QualityMetrics.Flux(QualityMetrics.LogMel(c)));
         var takesScores = Score(perSeed);
         var ownScores = Score(ownPerSeed);
         Scores Score(List<List<Scored>> clips)
@@ -89,14 +102,16 @@ public static class Evaluator
             var all = clips.SelectMany(s => s).ToList();
             if (all.Count == 0) return Scores.None;
             int pairs = clips.Count < 2 ? 0 : Math.Min(clips[0].Count, clips[1].Count);
-            var list = all.Select(t => t.Clip).ToList();
+            double length = all.Average(t => t.Clip.Seconds);
+            if (!referenceMovement.TryGetValue(length, out double movement))
+                referenceMovement[length] = movement = QualityMetrics.ExcerptLoudnessMovement(referenceClips, length);
             return new Scores(
-                all.Average(t => QualityMetrics.Flux(t.Frames)) / referenceFlux,
-                all.Average(t => QualityMetrics.FrechetRatio(t.Frames, referenceFrames)),
-                QualityMetrics.LoudnessMovementRatio(list, referenceClips),
+                all.Average(t => t.Flux) / referenceFlux,
+                all.Average(t => t.Frechet),
+                all.Average(t => t.Loudness) / movement,
                 pairs == 0 ? double.NaN : Enumerable.Range(0, pairs).Average(k => QualityMetrics.SeedSensitivity(clips[0][k].Frames, clips[1][k].Frames, seedFrames[0], seedFrames[1])),
-                QualityMetrics.TonalityRatio(list, referenceClips),
-                QualityMetrics.PulseRatio(list, referenceClips));
+                QualityMetrics.GeometricMean(all.Select(t => t.Tonality)) / referenceTonality,
+                QualityMetrics.MeanPulse(all.Select(t => t.Pulse)) / referencePulse);
         }
         var (vsRepeat, vsMean) = NextStepErrorRatios(stages, referenceClips.Select(stages.Loader.Conform).ToList());
         List<AudioClip>? reconstructed = null;
@@ -110,12 +125,15 @@ public static class Evaluator
             var trainingWindows = training.SelectMany(f => QualityMetrics.Windows(QualityMetrics.LogMel(AudioFile.Read(f)), QualityMetrics.TrainingWindowHop)).ToList();
             var heldOut = Reconstructed().SelectMany(r => QualityMetrics.Windows(QualityMetrics.LogMel(r))).ToList();
             double threshold = QualityMetrics.CopyThreshold(heldOut, trainingWindows);
-            double Copies(List<List<Scored>> clips) => clips.All(c => c.Count == 0) ? double.NaN
-                : QualityMetrics.CopyRate(clips.SelectMany(c => c).SelectMany(t => QualityMetrics.Windows(t.Frames)).ToList(), trainingWindows, threshold);
-            copyRate = Copies(perSeed);
-            ownCopyRate = Copies(ownPerSeed);
+            // Each seed's windows searched once; the rates over all seeds and over each read the same distances.
+            double[] Distances(List<Scored> clips) => QualityMetrics.NearestDistances(clips.SelectMany(t => QualityMetrics.Windows(t.Frames)).ToList(), trainingWindows);
+            var takeDistances = perSeed.Select(Distances).ToList();
+            var ownDistances = ownPerSeed.Select(Distances).ToList();
+            double Rate(IEnumerable<double[]> distances) => QualityMetrics.CopyRate(distances.SelectMany(d => d).ToList(), threshold);
+            copyRate = Rate(takeDistances);
+            ownCopyRate = Rate(ownDistances);
             if (seeds.Count >= 2)
-                for (int i = 0; i < seeds.Count; i++) seedCopies[i] = (Copies([perSeed[i]]), Copies([ownPerSeed[i]]));
+                for (int i = 0; i < seeds.Count; i++) seedCopies[i] = (Rate([takeDistances[i]]), Rate([ownDistances[i]]));
         }
         double fad = double.NaN, ownFad = double.NaN, transparency = double.NaN;
         string missing = "not asked for";
@@ -181,7 +199,8 @@ public static class Evaluator
         real.Count < 2 ? (double.NaN, double.NaN)
             : (QualityMetrics.FrechetOverReal(takes, real, reference), own.Count >= 2 ? QualityMetrics.FrechetOverReal(own, real, reference) : double.NaN);
 
-    private sealed record Scored(AudioClip Clip, float[][] Frames);
+    /// <summary>A take (or stretch of a seed's own music) with its own share of each measure that reads takes.</summary>
+    private sealed record Scored(AudioClip Clip, float[][] Frames, double Flux, double Frechet, double Loudness, double Tonality, IReadOnlyList<double> Pulse);
 
     /// <summary>The measures that read takes (NaN: not computed).</summary>
     private sealed record Scores(double Flux, double Frechet, double Loudness, double Sensitivity, double Tonality, double Pulse)

@@ -116,10 +116,16 @@ public static class QualityMetrics
     /// Loudness movement of generated clips divided by that of the reference cut into clips as long as the generated
     /// ones (whole tracks move more than excerpts). Target: 0.5 to 2.
     /// </summary>
-    public static double LoudnessMovementRatio(IReadOnlyList<AudioClip> generated, IReadOnlyList<AudioClip> reference)
+    public static double LoudnessMovementRatio(IReadOnlyList<AudioClip> generated, IReadOnlyList<AudioClip> reference) =>
+        generated.Average(LoudnessMovement) / ExcerptLoudnessMovement(reference, generated.Average(g => g.Seconds));
+
+    /// <summary>
+    /// Measure 3's denominator: the mean loudness movement of the reference cut into clips of <paramref name="seconds"/>
+    /// (at least 1e-12).
+    /// </summary>
+    public static double ExcerptLoudnessMovement(IReadOnlyList<AudioClip> reference, double seconds)
     {
-        double generatedMovement = generated.Average(LoudnessMovement);
-        int length = (int)Math.Round(generated.Average(g => g.Seconds) * SampleRate);
+        int length = (int)Math.Round(seconds * SampleRate);
         var excerpts = new List<double>();
         foreach (var r in reference)
         {
@@ -127,7 +133,7 @@ public static class QualityMetrics
             for (int start = 0; start + length <= mono.Length; start += length) excerpts.Add(LoudnessMovement(mono.AsSpan(start, length)));
         }
         if (excerpts.Count == 0) throw new ArgumentException("The reference audio is shorter than the generated clips.", nameof(reference));
-        return generatedMovement / Math.Max(excerpts.Average(), 1e-12);
+        return Math.Max(excerpts.Average(), 1e-12);
     }
 
     /// <summary>
@@ -152,11 +158,11 @@ public static class QualityMetrics
     }
 
     /// <summary>Geometric mean of tonality over generated clips divided by that over reference clips. Target: 0.05 to 20.</summary>
-    public static double TonalityRatio(IReadOnlyList<AudioClip> generated, IReadOnlyList<AudioClip> reference)
-    {
-        static double GeometricMean(IEnumerable<double> values) => Math.Exp(values.Average(v => Math.Log(Math.Max(v, 1e-30))));
-        return GeometricMean(generated.Select(Tonality)) / GeometricMean(reference.Select(Tonality));
-    }
+    public static double TonalityRatio(IReadOnlyList<AudioClip> generated, IReadOnlyList<AudioClip> reference) =>
+        GeometricMean(generated.Select(Tonality)) / GeometricMean(reference.Select(Tonality));
+
+    /// <summary>The geometric mean of clips' <see cref="Tonality"/> values (each at least 1e-30), as measure 7 takes it over a set.</summary>
+    public static double GeometricMean(IEnumerable<double> tonalities) => Math.Exp(tonalities.Average(v => Math.Log(Math.Max(v, 1e-30))));
 
     /// <summary>Log-mel frames per second (22050 / 512).</summary>
     public const double FramesPerSecond = (double)SampleRate / Hop;
@@ -219,11 +225,12 @@ public static class QualityMetrics
     /// <paramref name="threshold"/> (the 1st percentile of held-out windows' nearest-training distances, see
     /// <see cref="CopyThreshold"/>). Target: at most 0.15.
     /// </summary>
-    public static double CopyRate(IReadOnlyList<float[]> generatedWindows, IReadOnlyList<float[]> trainingWindows, double threshold)
-    {
-        var distances = NearestDistances(generatedWindows, trainingWindows);
-        return distances.Length == 0 ? double.NaN : distances.Count(d => d < threshold) / (double)distances.Length;
-    }
+    public static double CopyRate(IReadOnlyList<float[]> generatedWindows, IReadOnlyList<float[]> trainingWindows, double threshold) =>
+        CopyRate(NearestDistances(generatedWindows, trainingWindows), threshold);
+
+    /// <summary>The copy rate from generated windows' <see cref="NearestDistances"/> (NaN with none).</summary>
+    public static double CopyRate(IReadOnlyCollection<double> nearestDistances, double threshold) =>
+        nearestDistances.Count == 0 ? double.NaN : nearestDistances.Count(d => d < threshold) / (double)nearestDistances.Count;
 
     /// <summary>The 1st percentile (linear interpolation) of held-out windows' nearest-training distances.</summary>
     public static double CopyThreshold(IReadOnlyList<float[]> heldOutWindows, IReadOnlyList<float[]> trainingWindows)
@@ -273,9 +280,12 @@ public static class QualityMetrics
     }
 
     /// <summary>Mean pulse strength over every 10-second window of every clip (NaN when no clip has a whole window).</summary>
-    public static double Pulse(IEnumerable<AudioClip> clips)
+    public static double Pulse(IEnumerable<AudioClip> clips) => MeanPulse(clips.Select(c => PulseStrengths(OnsetEnvelope(LogMel(c)))));
+
+    /// <summary>The mean of clips' <see cref="PulseStrengths"/>, every window of every clip (NaN with no window).</summary>
+    public static double MeanPulse(IEnumerable<IReadOnlyList<double>> strengths)
     {
-        var all = clips.SelectMany(c => PulseStrengths(OnsetEnvelope(LogMel(c)))).ToList();
+        var all = strengths.SelectMany(s => s).ToList();
         return all.Count == 0 ? double.NaN : all.Average();
     }
 

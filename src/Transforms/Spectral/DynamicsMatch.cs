@@ -53,8 +53,9 @@ public static class DynamicsMatch
     public static float MatchLevel(double seedLevel, Span<float> take, int bins, double strength)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(strength);
+        if (strength == 0) return 0;
         double level = PowerLevel(take, bins);
-        if (strength == 0 || double.IsInfinity(level) || double.IsInfinity(seedLevel)) return 0;
+        if (double.IsInfinity(level) || double.IsInfinity(seedLevel)) return 0;
         float shift = (float)Math.Clamp(strength * (seedLevel - level) / 2, -LevelBound, LevelBound); // power is magnitude squared
         foreach (ref float v in take) v += shift;
         return shift;
