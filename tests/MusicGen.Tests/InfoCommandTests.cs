@@ -16,7 +16,7 @@ public class InfoCommandTests
         var (code, text, _) = Run("info", model);
         Assert.Equal(0, code);
         Assert.Contains("kind             token model", text);
-        Assert.Contains("memories         recent-token caches, successor cache, beat clock", text);
+        Assert.Contains("memories         recent-token caches, successor cache, beat clock\n", text.ReplaceLineEndings("\n"));
         Assert.Contains("preset           default", text);
         Assert.Contains("trained on       3 file(s): song0.wav, song1.wav, song2.wav", text);
         Assert.Contains("epochs           2", text);
@@ -26,6 +26,12 @@ public class InfoCommandTests
         Assert.Equal(16, json.GetProperty("model").GetProperty("tokens").GetInt32());
         Assert.Equal("2", json.GetProperty("training").GetProperty("Settings").GetProperty("Epochs").GetString());
         Assert.Equal(ModelInfo.ReadFrom(model)!.TrainingFiles, ["song0.wav", "song1.wav", "song2.wav"]);
+
+        // --onset-term reaches the network, and info gives its learned gain.
+        string onset = temp.File("onset.zip");
+        Succeeded(Run(["train", songs, "--model", onset, "--onset-term", .. TinyModel]));
+        Assert.Matches(@"memories         recent-token caches, successor cache, beat clock, onset term \(gain -?[0-9.]+\)", Run("info", onset).Out);
+        Assert.Equal("True", JsonDocument.Parse(Run("info", onset, "--json").Out).RootElement.GetProperty("training").GetProperty("Settings").GetProperty("OnsetTerm").GetString());
     }
 
     [Fact]

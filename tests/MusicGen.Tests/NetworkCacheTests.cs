@@ -217,7 +217,7 @@ public class NetworkCacheTests
             sequence[t] = t % period < 3 ? 1 : rng.NextDouble() < 0.1 ? 3 : 0;
         using var network = new FrameLstm(1, [8], [0f], tokenCount: vocabulary, embeddingSize: 4, beatDescriptors: descriptors);
         var tokens = tensor(sequence.Select(t => (long)t).ToArray()).unsqueeze(1);
-        var (features, _, _, _) = network.Beat(tokens, null);
+        var (features, _, _, _, _) = network.Beat(tokens, null);
         var values = Tensors.ToArray(features); // [T, 1, 2]: expected onset of the next step, periodicity
         double onBeat = 0, offBeat = 0;
         int onCount = 0, offCount = 0;
@@ -285,12 +285,60 @@ public class NetworkCacheTests
     }
 
     [Fact]
-    public void The_beat_clocks_gains_are_the_parameters_that_learn_faster()
+    public void The_onset_term_adds_its_gain_times_the_guide_generation_hands_over_in_training_too()
+    {
+        using var scope = NewDisposeScope();
+        // The beat clock's test sequence: token 0 quiet, tokens 1-3 loud, a beat every 20 steps.
+        const int period = 20, vocabulary = 4, steps = 440;
+        float[] descriptors = [0, 0, 3, 3, 2, 2, 1, 1];
+        var rng = new Random(7);
+        var sequence = new int[steps];
+        for (int t = 0; t < sequence.Length; t++)
+            sequence[t] = t % period < 3 ? 1 : rng.NextDouble() < 0.1 ? 3 : 0;
+        manual_seed(6);
+        using var network = new FrameLstm(1, [8], [0f], tokenCount: vocabulary, embeddingSize: 4, successorCache: true, beatDescriptors: descriptors,
+            onsetTerm: true);
+        Assert.True(network.OnsetTerm);
+        using var noGrad = no_grad();
+        var gain = network.named_parameters().Single(p => p.name == "onsetGain").parameter;
+        float[] Outputs(float g, bool training)
+        {
+            using TorchSharp.Scalar value = g;
+            gain.fill_(value);
+            if (training) network.train();
+            else network.eval();
+            return Tensors.ToArray(network.call(Tokens(sequence), null).Output);
+        }
+        // The guide generation reads after each step, one step at a time from the start.
+        network.eval();
+        var guides = new float[steps * vocabulary];
+        LstmState? state = null;
+        for (int t = 0; t < steps; t++)
+        {
+            var (_, next) = network.call(Tokens([sequence[t]]), state);
+            state?.Dispose();
+            state = next;
+            Tensors.ToArray(state.OnsetGuide!).CopyTo(guides, t * vocabulary);
+        }
+        Assert.Contains(guides, g => g > 0.2f);
+        Assert.Contains(guides, g => g < -0.2f);
+        foreach (bool training in new[] { false, true })
+        {
+            var without = Outputs(0, training);
+            var with = Outputs(2.5f, training);
+            for (int i = 0; i < with.Length; i++)
+                Assert.True(Math.Abs(with[i] - without[i] - 2.5f * guides[i]) < 1e-4, $"{(training ? "training" : "evaluation")}, value {i}: {with[i] - without[i]} against {2.5f * guides[i]}");
+        }
+        Assert.Throws<ArgumentException>(() => new FrameLstm(1, [8], [0f], tokenCount: vocabulary, embeddingSize: 4, onsetTerm: true));
+    }
+
+    [Fact]
+    public void The_beat_clocks_and_the_onset_terms_gains_learn_faster()
     {
         using var network = new FrameLstm(1, [8], [0f], tokenCount: 6, embeddingSize: 4, successorCache: true, periodicCopy: true,
-            beatDescriptors: new float[6 * 2]);
-        var faster = network.named_parameters().Select(p => p.name).Where(FrameLstm.LearnsFaster).ToArray();
-        Assert.Equal(["beatGains"], faster);
+            beatDescriptors: new float[6 * 2], onsetTerm: true);
+        var faster = network.named_parameters().Select(p => (p.name, FrameLstm.RateScale(p.name))).Where(p => p.Item2 != 1).ToArray();
+        Assert.Equal([("beatGains", FrameLstm.GainRateScale), ("onsetGain", FrameLstm.OnsetRateScale)], faster);
     }
 
     [Fact]
@@ -327,15 +375,20 @@ public class NetworkCacheTests
         Assert.InRange(p[10], 0.2 * unigram, 0.8 * unigram);    // and scaled down by the repeat's share
     }
 
-    /// <summary>A network with every memory (caches, successor cache, periodic copy, beat clock) and a backoff.</summary>
+    /// <summary>A network with every memory (caches, successor cache, periodic copy, beat clock and its onset term) and a backoff.</summary>
     private static FrameLstm EveryMemory(int vocabulary)
     {
         manual_seed(4);
         var descriptors = Enumerable.Range(0, vocabulary * 3).Select(i => (float)Math.Sin(i * 1.3)).ToArray();
         var network = new FrameLstm(1, [8], [0f], tokenCount: vocabulary, embeddingSize: 4, successorCache: true, periodicCopy: true,
-            beatDescriptors: descriptors);
+            beatDescriptors: descriptors, onsetTerm: true);
         var counts = Enumerable.Range(1, vocabulary).Select(i => (long)i).ToArray();
         network.StartFromBaseline(counts, 0.4);
+        using (no_grad())
+        {
+            using TorchSharp.Scalar onset = 1.5f;
+            network.named_parameters().Single(p => p.name == "onsetGain").parameter.fill_(onset);
+        }
         network.SetBackoff(counts, 0.4, 0.2);
         network.eval();
         return network;

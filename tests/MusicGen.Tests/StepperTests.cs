@@ -14,7 +14,10 @@ public class StepperTests
     [InlineData(false, 2, true, false)]
     [InlineData(true, 3, true, true)]
     [InlineData(false, 2, false, false, true)]
-    public void Stepping_in_plain_loops_gives_the_networks_outputs_and_guide(bool descriptorKeys, int streams, bool texture, bool holdTexture, bool holdBeat = false)
+    [InlineData(false, 2, false, false, false, true)]
+    [InlineData(true, 3, true, false, true, true)]
+    public void Stepping_in_plain_loops_gives_the_networks_outputs_and_guide(bool descriptorKeys, int streams, bool texture, bool holdTexture, bool holdBeat = false,
+        bool onsetTerm = false)
     {
         using var scope = NewDisposeScope();
         manual_seed(5);
@@ -22,7 +25,7 @@ public class StepperTests
         var descriptors = Enumerable.Range(0, vocabulary * 5).Select(i => (float)Math.Cos(i * 0.7)).ToArray();
         var beat = Enumerable.Range(0, vocabulary * 6).Select(i => (float)Math.Abs(Math.Sin(i * 1.3))).ToArray();
         using var network = new FrameLstm(1, [16, 12], [0f, 0f], tokenCount: vocabulary, embeddingSize: 6,
-            descriptors: descriptorKeys ? descriptors : null, successorCache: true, beatDescriptors: beat, textureInput: texture);
+            descriptors: descriptorKeys ? descriptors : null, successorCache: true, beatDescriptors: beat, textureInput: texture, onsetTerm: onsetTerm);
         using (no_grad())
         {
             using TorchSharp.Scalar half = 0.5f; // held for the calls (docs/design.md, "Scalars must outlive the call")

@@ -227,6 +227,23 @@ public class TokenModelTests
     }
 
     [Fact]
+    public void A_token_model_with_the_onset_term_learns_its_gain_and_saves_reloads_and_samples_as_fitted()
+    {
+        using var temp = new TempFolder();
+        var (fitted, generator, songs, path) = FitSaveAndLoad(temp, TinyTokens() with { OnsetTerm = true });
+        var network = generator.Stages.Network.Network;
+        Assert.True(network.OnsetTerm);
+        Assert.NotEqual(0, network.OnsetGain); // it starts at 0 and trains
+        Assert.Equal(new MusicGenerator(fitted).Stages.Network.Network.OnsetGain, network.OnsetGain);
+        string seed = Path.Combine(songs, "song0.wav");
+        var options = new GenerationOptions { Seconds = 3, Takes = 2, RandomSeed = 5 };
+        Assert.Equal(new MusicGenerator(fitted).SampleTokens(seed, options), generator.SampleTokens(seed, options));
+        using var plainTemp = new TempFolder();
+        var (_, plain, _, _) = FitSaveAndLoad(plainTemp, TinyTokens());
+        Assert.False(plain.Stages.Network.Network.OnsetTerm);
+    }
+
+    [Fact]
     public void Relabelled_training_reaches_the_network_and_its_model_saves_reloads_and_samples_as_fitted()
     {
         using var temp = new TempFolder();

@@ -84,6 +84,11 @@ public sealed record PipelineSettings
     /// (<see cref="LstmForecastingEstimator.Options.TextureInput"/>). Default false.
     /// </summary>
     public bool TextureInput { get; set; }
+    /// <summary>
+    /// <see cref="Presets.TokenModel"/>: the network adds a learned multiple of its beat clock's onset guide to every
+    /// token's logit (<see cref="LstmForecastingEstimator.Options.OnsetTerm"/>). Default false.
+    /// </summary>
+    public bool OnsetTerm { get; set; }
     /// <summary>Dropout after every LSTM layer; null (default): 0.5, 0.3, 0.2 as in 2017 (0.2 beyond three layers).</summary>
     public float? Dropout { get; set; }
     /// <summary>Adam's learning rate. Default 0.001.</summary>
@@ -214,6 +219,7 @@ public static class Presets
         training.TokenNoise = s.TokenNoise;
         training.RelabelShare = s.RelabelShare;
         training.TextureInput = s.TextureInput;
+        training.OnsetTerm = s.OnsetTerm;
         training.FeaturesColumnName = TokenizingEstimator.Defaults.TokenColumn;
         // 16 Griffin-Lim iterations from the phase-locked start. Once the envelope channel made the codec nearly
         // transparent, phase became its limit: codec transparency on hyperrogue-music's other composer's reference 0.47,

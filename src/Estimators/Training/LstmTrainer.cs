@@ -182,18 +182,18 @@ internal sealed class LstmTrainer(LstmForecastingEstimator.Options options, Segm
     }
 
     /// <summary>
-    /// Adam over the network's parameters, the beat clock's gains at <see cref="FrameLstm.GainRateScale"/> times the
-    /// learning rate.
+    /// Adam over the network's parameters, the beat clock's and the onset term's gains faster than the others
+    /// (<see cref="FrameLstm.RateScale"/>).
     /// </summary>
     private AdamOptimizer Optimizer(FrameLstm network) => new(network.parameters(), options.LearningRate,
-        rateScales: network.named_parameters().Select(p => FrameLstm.LearnsFaster(p.name) ? FrameLstm.GainRateScale : 1.0).ToArray());
+        rateScales: network.named_parameters().Select(p => FrameLstm.RateScale(p.name)).ToArray());
 
     /// <summary>What a checkpoint must match to be resumed: the network's shape and the options that change training.</summary>
     private string Fingerprint(FrameLstm network) => string.Join(";", network.FeatureSize, string.Join(",", options.HiddenSizes),
         string.Join(",", options.Dropouts), network.TokenCount, options.EmbeddingSize, network.DescriptorSize, options.TokenNoise, options.LearningRate,
         options.LearningRateDecay, options.SequenceLength, options.GradientClipNorm, options.Seed, options.ValidationFraction)
         + (network.SuccessorCache ? ";successor cache" : "") + (network.PeriodicCopy ? ";periodic copy" : "")
-        + (network.BeatClock ? ";beat clock" : "")
+        + (network.BeatClock ? ";beat clock" : "") + (network.OnsetTerm ? ";onset term" : "")
         + (options.RelabelShare > 0 ? FormattableString.Invariant($";relabel {options.RelabelShare}") : "")
         + (options.DataFingerprint is { Length: > 0 } data ? Checkpoint.DataSeparator + data : "");
 

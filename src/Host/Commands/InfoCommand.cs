@@ -73,6 +73,7 @@ internal static class InfoCommand
         network.SuccessorCache ? "successor cache" : null,
         network.PeriodicCopy ? "periodic copy" : null,
         network.BeatClock ? "beat clock" : null,
+        network.OnsetTerm ? FormattableString.Invariant($"onset term (gain {network.OnsetGain:0.###})") : null,
         network.TextureInput ? "texture input" : null,
     }.OfType<string>());
 }

@@ -176,6 +176,7 @@ internal sealed class TrainingOptions
     private readonly Option<int?> embedding = Maybe<int>("--embedding", "Token embedding size of the default preset (default: 128)");
     private readonly Option<bool> describeTokens = new("--describe-tokens") { Description = "Default preset: embed and score tokens through their codebook centroids" };
     private readonly Option<bool> textureInput = new("--texture-input") { Description = "Default preset: the network also reads the song's texture (about 11 s), held at the seed's while generating" };
+    private readonly Option<bool> onsetTerm = new("--onset-term") { Description = "Default preset: the network adds a learned multiple of its beat clock's onset guide to every token's logit" };
     private readonly Option<float?> tokenNoise = Maybe<float>("--token-noise", "Share of input tokens replaced at random while training the default preset (default: 0.1)");
     private readonly Option<float?> relabelShare = Maybe<float>("--relabel-share", "Share of training streams whose tokens the default preset renames at random each segment, so that the network learns to follow what a song itself played (default: 0)");
     private readonly Option<int?> frameSize = Maybe<int>("--frame-size", "Samples per FFT frame (default: 2048; seed2017: 256)");
@@ -201,7 +202,7 @@ internal sealed class TrainingOptions
         preset.AcceptOnlyFromAmong("default", "seed2017");
         device.AcceptOnlyFromAmong("cpu", "cuda");
         foreach (var o in new Option[] { preset, epochs, batching, batchSize, sequenceLength, layers, hidden, dropout, learningRate, clip, tokens, embedding,
-                     tokenNoise, relabelShare, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device, describeTokens, textureInput,
+                     tokenNoise, relabelShare, frameSize, representation, hop, window, melBands, normalize, sampleRate, channels, seed, validation, patience, decay, checkpointMinutes, device, describeTokens, textureInput, onsetTerm,
                      segmentSeconds, envelopeBands, envelopeSeed, members })
             command.Options.Add(o);
     }
@@ -241,6 +242,7 @@ internal sealed class TrainingOptions
         s.Seed = r.GetValue(seed);
         s.DescribeTokens = r.GetValue(describeTokens);
         s.TextureInput = r.GetValue(textureInput);
+        s.OnsetTerm = r.GetValue(onsetTerm);
         s.Device = r.GetValue(device)!;
         s.ValidationFraction = r.GetValue(validation);
         s.SegmentSeconds = r.GetValue(segmentSeconds);

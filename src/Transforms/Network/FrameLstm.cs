@@ -36,6 +36,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     private readonly Linear? copyGate;
     private readonly Parameter? periodSharpness;
     private readonly Parameter? beatGains;
+    private readonly Parameter? onsetGain;
     private readonly int textureBands;
 
     /// <summary>Per-step decay of each recent-token cache of a token model.</summary>
@@ -55,12 +56,15 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// onsets (<see cref="BeatClock"/>); null: no beat clock.
     /// </param>
     /// <param name="textureInput">A token model with a beat clock: read the song's texture too (<see cref="TextureInput"/>).</param>
+    /// <param name="onsetTerm">A token model with a beat clock: add a learned multiple of the onset guide to the logits (<see cref="OnsetTerm"/>).</param>
     public FrameLstm(int featureSize, IReadOnlyList<int> hiddenSizes, IReadOnlyList<float> dropouts, int tokenCount = 0, int embeddingSize = 0,
-        float[]? descriptors = null, bool successorCache = false, bool periodicCopy = false, float[]? beatDescriptors = null, bool textureInput = false)
+        float[]? descriptors = null, bool successorCache = false, bool periodicCopy = false, float[]? beatDescriptors = null, bool textureInput = false, bool onsetTerm = false)
         : base(nameof(FrameLstm))
     {
         if (textureInput && (tokenCount == 0 || beatDescriptors is null))
             throw new ArgumentException("The texture input reads the tokens' spectral descriptions: it needs a token model with a beat clock.", nameof(textureInput));
+        if (onsetTerm && (tokenCount == 0 || beatDescriptors is null))
+            throw new ArgumentException("The onset term reads the beat clock: it needs a token model with a beat clock.", nameof(onsetTerm));
         if (hiddenSizes.Count == 0 || hiddenSizes.Count != dropouts.Count)
             throw new ArgumentException("Give one dropout rate per LSTM layer, and at least one layer.", nameof(dropouts));
         if (tokenCount < 0 || (tokenCount > 0 && (featureSize != 1 || embeddingSize < 1)))
@@ -93,6 +97,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
                 BeatDescriptorSize = beatDescriptors.Length / tokenCount;
                 register_buffer("beat_descriptors", tensor(beatDescriptors, [tokenCount, BeatDescriptorSize]));
                 beatGains = nn.Parameter(zeros(BeatFeatures + 1));
+                if (onsetTerm) onsetGain = nn.Parameter(zeros(1));
                 if (textureInput) textureBands = Math.Min(TextureBands, BeatDescriptorSize);
             }
             // Held in a local: TorchSharp passes a Scalar's handle to LibTorch without keeping the Scalar alive, and a
@@ -122,14 +127,30 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     public int FeatureSize { get; }
 
     /// <summary>
-    /// How many times the network's learning rate the beat clock's gains (<see cref="LearnsFaster"/>) learn at. They are
+    /// How many times the network's learning rate the beat clock's gains learn at (<see cref="RateScale"/>). They are
     /// three scalars that start at 0, and a small collection gives a few hundred optimizer steps before early stopping:
     /// at the network's rate they ended within 0.06 of 0 and the takes kept no more beat than without the clock.
     /// </summary>
     public const double GainRateScale = 30;
 
-    /// <summary>Whether the parameter of this name learns at <see cref="GainRateScale"/> times the rate: the beat clock's gains.</summary>
-    public static bool LearnsFaster(string parameterName) => parameterName is nameof(beatGains);
+    /// <summary>
+    /// How many times the network's learning rate the onset term's gain (<see cref="OnsetTerm"/>) learns at. Early
+    /// stopping kept hyperrogue-music's model after 4 epochs (about 80 optimizer steps): at 30 times the rate the gain
+    /// had reached 1.06 (held-out 3.401 nats), at 300 times 2.67 (3.379 nats), and the takes kept more of their beat
+    /// (docs/evaluation.md, "The onset term").
+    /// </summary>
+    public const double OnsetRateScale = 300;
+
+    /// <summary>
+    /// How many times the network's learning rate the parameter of this name learns at: <see cref="GainRateScale"/>
+    /// for the beat clock's gains, <see cref="OnsetRateScale"/> for the onset term's gain, 1 for every other.
+    /// </summary>
+    public static double RateScale(string parameterName) => parameterName switch
+    {
+        nameof(beatGains) => GainRateScale,
+        nameof(onsetGain) => OnsetRateScale,
+        _ => 1,
+    };
 
     /// <summary>
     /// Whether a token model adds a learned multiple of log(1 + n) to each token's logit, where n counts how often that
@@ -165,6 +186,18 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// a token between beats and change it on them, which it cannot learn by counting steps.
     /// </summary>
     public bool BeatClock => beatGains is not null;
+
+    /// <summary>
+    /// Whether a token model with a beat clock adds a learned multiple of the onset guide (<see cref="OnsetGuide"/>) to
+    /// every token's logit, in training as in generation: where the clock expects an onset, tokens that rise get likelier,
+    /// between beats tokens that hold do, as far as the training music bears that out. The clock's own gains only move
+    /// the previous token's logit ("change now"); this says what to change to. Generation's beat guidance adds its
+    /// push on top. The gain starts at 0 and learns at <see cref="OnsetRateScale"/> times the network's rate.
+    /// </summary>
+    public bool OnsetTerm => onsetGain is not null;
+
+    /// <summary>The learned multiple of the onset guide in the logits (<see cref="OnsetTerm"/>); 0 without one.</summary>
+    public double OnsetGain => onsetGain is null ? 0 : Tensors.ToArray(onsetGain)[0];
 
     /// <summary>Values the beat clock adds to each step's input: the expected onset and the periodicity.</summary>
     public const int BeatFeatures = 2;
@@ -320,7 +353,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var caches = pass.Caches!;
         // Generation's onset guide reads the last few tokens: kept (and the guide made) only outside training.
         Tensor? recent = null;
-        if (beat is not null && !training)
+        if (beat is not null && (!training || onsetGain is not null))
         {
             var carriedRecent = state?.RecentTokens ?? tokens[0].unsqueeze(0).expand(GuideSpan, -1);
             var joined = cat([carriedRecent, tokens], 0);
@@ -337,8 +370,8 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             BeatRates = beat?.Rates,
             RecentTokens = recent,
             Texture = pass.Texture,
-            Clock = recent is not null ? beat!.Value.Features[-1].clone() : null,
-            OnsetGuide = beat is { } last && recent is not null ? OnsetGuide(recent, last.Features[-1], last.Statistics) : null,
+            Clock = recent is not null && !training ? beat!.Value.Features[-1].clone() : null,
+            OnsetGuide = beat is { } last && recent is not null && !training ? OnsetGuide(recent, last.Features[-1], last.Statistics) : null,
         });
     }
 
@@ -347,7 +380,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <see cref="forward"/> returns and carries, and what <see cref="MemoryFit"/> keeps.
     /// </summary>
     private sealed record NetworkPass(FrameLstm Network, Tensor? Tokens, Tensor Logits, (Tensor H, Tensor C)[] Next,
-        (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates)? Beat, Tensor? OneHot, Tensor[]? Caches, Tensor? Successors,
+        (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates, Tensor Moments)? Beat, Tensor? OneHot, Tensor[]? Caches, Tensor? Successors,
         MemoryTerms? Memories, Tensor? Copy, Tensor? Gate, Tensor? History, Tensor? Rates)
     {
         /// <summary>With a texture input: its decayed sums after the last step [B, 2S + 1].</summary>
@@ -363,7 +396,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var tokens = TokenCount == 0 ? null : input.squeeze(-1).to_type(ScalarType.Int64);
         Tensor? keys = keptKeys ?? TokenKeys();
         var x = tokens is null ? input : keys is null ? embedding!.call(tokens) : keys.index_select(0, tokens.reshape(-1)).reshape(tokens.shape[0], tokens.shape[1], -1);
-        (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates)? beat = null;
+        (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates, Tensor Moments)? beat = null;
         if (tokens is not null && beatGains is not null)
         {
             beat = Beat(tokens, state);
@@ -382,6 +415,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var top = x;
         var result = output.call(x);
         if (keys is not null) result = matmul(result, keys.t()).Plus(tokenBias!);
+        if (tokens is not null && onsetGain is not null) result = result.Plus(OnsetGuides(tokens, state, beat!.Value.Features, beat.Value.Moments) * onsetGain);
         if (tokens is null) return new(this, null, result, next, null, null, null, null, null, null, null, null, null);
         var onehot = nn.functional.one_hot(tokens, TokenCount).to_type(ScalarType.Float32); // [T, B, V]
         var caches = Caches(onehot, state?.Caches);
@@ -587,7 +621,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
             successorGain is null ? null : Values(successorGain)[0],
             beatGains is null ? null : Values(beatGains), beatGains is null ? null : Values(get_buffer("beat_descriptors")!),
             BackoffWeight, Values(get_buffer("backoff_repeat")!)[0], Values(get_buffer("backoff_unigram")!), state,
-            textureBands == 0 ? null : TextureDescriptorValues(), HoldTexture, HoldBeat);
+            textureBands == 0 ? null : TextureDescriptorValues(), HoldTexture, HoldBeat, onsetGain is null ? null : Values(onsetGain)[0]);
     }
 
     // The token keys while a KeepTokenKeys scope lasts.
@@ -782,7 +816,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// the decayed statistics [B, 3] (mean onset, mean squared onset, and the weight of the steps seen) and the decayed
     /// autocorrelation sums of each lag [B, lags]. Nothing in it is learned: it runs without gradients.
     /// </summary>
-    internal (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates) Beat(Tensor tokens, LstmState? state)
+    internal (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates, Tensor Moments) Beat(Tensor tokens, LstmState? state)
     {
         var (shortest, longest) = CopyLags;
         long steps = tokens.shape[0], streams = tokens.shape[1];
@@ -823,7 +857,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var expected = (weights * ahead).sum(-1L);
         var periodicity = (weights * correlations).sum(-1L);
         var features = stack([expected, periodicity], -1);                                                   // [T, B, 2]
-        return (features, extended.narrow(0, steps, longest).clone(), statistics[-1].clone(), rates[-1].clone());
+        return (features, extended.narrow(0, steps, longest).clone(), statistics[-1].clone(), rates[-1].clone(), statistics);
     }
 
     /// <summary>Steps the onset guide measures a token's rise over (the current one included): about 0.1 s.</summary>
@@ -845,7 +879,8 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// over the loudest of the last <see cref="GuideSpan"/> tokens in each band, not over the current one alone: measured
     /// over the previous token only, alternating a loud and a quiet token scored an onset every other step, its
     /// autocorrelation looked periodic at every even lag, and the guide drove takes into that flicker. Generation adds
-    /// a multiple of the guide to the logits (beat guidance); training and scoring never see it.
+    /// a multiple of the guide to the logits (beat guidance), which training and scoring never see; the onset term
+    /// (<see cref="OnsetTerm"/>) adds a learned multiple of it in both.
     /// </summary>
     /// <param name="recent">The last <see cref="GuideSpan"/> tokens [span, B], the current one last.</param>
     /// <param name="features">The clock's features after the current token [B, 2]: the expected onset and the periodicity.</param>
@@ -863,6 +898,38 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var guide = new float[streams * TokenCount];
         GuideValues(descriptors, BeatDescriptorSize, tokens, span, streams, clock, moments, guide);
         return tensor(guide, [streams, TokenCount], device: recent.device);
+    }
+
+    /// <summary>
+    /// <see cref="OnsetGuide"/> for every step of <paramref name="tokens"/> [T, B] continuing <paramref name="state"/>
+    /// [T, B, V]: the guide each step's logits read, from the clock's <paramref name="features"/> [T, B, 2] and
+    /// decayed <paramref name="moments"/> [T, B, 3] after that step. Nothing in it is learned: it runs without gradients.
+    /// </summary>
+    private Tensor OnsetGuides(Tensor tokens, LstmState? state, Tensor features, Tensor moments)
+    {
+        long steps = tokens.shape[0], streams = tokens.shape[1];
+        using var noGrad = no_grad();
+        using Scalar zero = 0, tiny = 1e-6, low = -GuideDeviations, high = GuideDeviations;
+        var descriptors = get_buffer("beat_descriptors")!;                                                   // [V, D]
+        var carried = state?.RecentTokens ?? tokens[0].unsqueeze(0).expand(GuideSpan, -1);
+        var joined = cat([carried.narrow(0, 1, GuideSpan - 1), tokens], 0);                                 // [span - 1 + T, B]
+        var described = descriptors.index_select(0, joined.reshape(-1)).reshape(joined.shape[0], streams, -1);
+        var loudest = described.narrow(0, 0, steps);
+        for (int k = 1; k < GuideSpan; k++) loudest = maximum(loudest, described.narrow(0, k, steps));       // [T, B, D]
+        var seen = moments.narrow(-1, 2, 1);
+        var mean = moments.narrow(-1, 0, 1) / seen;                                                          // [T, B, 1]
+        var deviation = (moments.narrow(-1, 1, 1) / seen).Minus(mean * mean).clamp_min(zero).Plus(tiny).sqrt();
+        var scale = features.narrow(-1, 0, 1) * features.narrow(-1, 1, 1).clamp_min(zero);                  // [T, B, 1]
+        var flat = loudest.reshape(steps * streams, 1, -1);
+        var rises = new List<Tensor>();
+        const int chunk = 128;
+        for (long i = 0; i < flat.shape[0]; i += chunk)
+        {
+            using var part = flat.narrow(0, i, Math.Min(chunk, flat.shape[0] - i));
+            rises.Add(descriptors.unsqueeze(0).Minus(part).clamp_min(zero).mean([-1L]));                     // [n, V]
+        }
+        var onsets = cat(rises, 0).reshape(steps, streams, -1);
+        return onsets.Minus(mean).div(deviation).clamp(low, high) * scale;
     }
 
     /// <summary><see cref="OnsetGuide"/> on arrays: <paramref name="recent"/> [span, B], <paramref name="clock"/> [B, 2], <paramref name="moments"/> [B, 3] in, <paramref name="guide"/> [B, V] out.</summary>
@@ -939,7 +1006,7 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// its forty small tensor operations (with them, bench generate ran at 16.4x real time, with the loop at 18x).
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call (a cold generate: 1.4 s against 1.5 s without)
-    private (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates) BeatStep(Tensor tokens, Tensor previousOnehot,
+    private (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates, Tensor Moments) BeatStep(Tensor tokens, Tensor previousOnehot,
         Tensor carriedHistory, Tensor carriedMoments, Tensor carriedRates)
     {
         int streams = (int)tokens.shape[1], longest = CopyLags.Longest, size = BeatDescriptorSize;
@@ -952,8 +1019,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var features = new float[streams * BeatFeatures];
         var shifted = new float[history.Length];
         AdvanceClock(descriptors, size, current, previous, streams, history, shifted, moments, rates, features, HoldBeat);
-        return (tensor(features, [1, streams, BeatFeatures]), tensor(shifted, [longest, streams]), tensor(moments, [streams, 3]),
-            tensor(rates, [streams, rates.Length / streams]));
+        var statistics = tensor(moments, [streams, 3]);
+        return (tensor(features, [1, streams, BeatFeatures]), tensor(shifted, [longest, streams]), statistics,
+            tensor(rates, [streams, rates.Length / streams]), statistics.unsqueeze(0));
     }
 
     /// <summary>

@@ -20,7 +20,7 @@ public sealed class FrameLstmStepper
     private readonly float[]? tokenBias;     // descriptor keys: the output [E] is scored against each token's key
     private readonly float[] cacheGains, unigram;
     private readonly double[] cacheDecays;
-    private readonly float? successorGain;
+    private readonly float? successorGain, onsetGain;
     private readonly float[]? beatGains, beatDescriptors;
     private readonly float backoffWeight, backoffRepeat;
     private readonly int textureBands;                // 0: no texture input
@@ -39,7 +39,7 @@ public sealed class FrameLstmStepper
     internal FrameLstmStepper((float[] Input, float[] Hidden, float[] Bias)[] layers, int[] hiddenSizes, int embeddingSize,
         float[] embedding, float[] outputWeight, float[] outputBias, float[]? tokenBias, float[] cacheGains, double[] cacheDecays,
         float? successorGain, float[]? beatGains, float[]? beatDescriptors, double backoffWeight, float backoffRepeat, float[] unigram,
-        LstmState state, float[]? textureDescriptors = null, bool holdTexture = false, bool holdBeat = false)
+        LstmState state, float[]? textureDescriptors = null, bool holdTexture = false, bool holdBeat = false, float? onsetGain = null)
     {
         static float[] Values(Tensor t) => Torch.Tensors.ToArray(t);
         hidden = hiddenSizes;
@@ -51,6 +51,7 @@ public sealed class FrameLstmStepper
         this.cacheGains = cacheGains;
         this.cacheDecays = cacheDecays;
         this.successorGain = successorGain;
+        this.onsetGain = onsetGain;
         this.beatGains = beatGains;
         this.beatDescriptors = beatDescriptors;
         this.backoffWeight = (float)backoffWeight;
@@ -178,7 +179,6 @@ public sealed class FrameLstmStepper
         Rows(outputWeight, outputBias, hidden[^1], top, projected);
         if (tokenBias is not null) Rows(embedding, tokenBias, embeddingSize, projected, logits);
         else projected.CopyTo(logits);
-        for (int b = 0; b < streams; b++) Memories(b);
         if (Guide is not null)
         {
             int span = FrameLstm.GuideSpan;
@@ -186,6 +186,7 @@ public sealed class FrameLstmStepper
             current.CopyTo(recent, (span - 1) * streams);
             FrameLstm.GuideValues(beatDescriptors!, beatSize, recent, span, streams, clock, moments, Guide);
         }
+        for (int b = 0; b < streams; b++) Memories(b);
         current.CopyTo(previous, 0);
         return logits;
     }
@@ -219,6 +220,7 @@ public sealed class FrameLstmStepper
     {
         var result = logits.AsSpan(b * tokenCount, tokenCount);
         int token = current[b];
+        if (onsetGain is { } onset) TensorPrimitives.MultiplyAdd(Guide.AsSpan(b * tokenCount, tokenCount), onset, result, result);
         for (int j = 0; j < cacheDecays.Length; j++)
         {
             var cache = caches.AsSpan((j * streams + b) * tokenCount, tokenCount);

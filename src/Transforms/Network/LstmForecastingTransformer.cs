@@ -105,7 +105,7 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
 
     private protected override VersionInfo VersionInfo => GetVersionInfo();
 
-    private static VersionInfo GetVersionInfo() => MakeVersion("MGLSTMFC", LoaderSignature, typeof(LstmForecastingTransformer), format: 4);
+    private static VersionInfo GetVersionInfo() => MakeVersion("MGLSTMFC", LoaderSignature, typeof(LstmForecastingTransformer), format: 5);
 
     private protected override void SaveModel(BinaryWriter writer, ModelSaveContext ctx)
     {
@@ -124,6 +124,7 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
         writer.Write(Network.PeriodicCopy);
         writer.Write(Network.BeatDescriptorSize);
         writer.Write(Network.TextureInput);
+        writer.Write(Network.OnsetTerm);
         ctx.SaveBinaryStream(WeightsEntry, w => Network.save(w));
     }
 
@@ -155,10 +156,12 @@ public sealed class LstmForecastingTransformer : MusicGenTransformerBase, IDispo
         if (beatDescriptorSize < 0 || beatDescriptorSize > 1 << 12)
             throw new InvalidDataException($"The model's network description is damaged ({beatDescriptorSize} beat descriptor values).");
         bool textureInput = format >= 4 && r.ReadBoolean(); // format 4 added the texture input
+        bool onsetTerm = format >= 5 && r.ReadBoolean();    // format 5 added the onset term
+        if (onsetTerm && beatDescriptorSize == 0) throw new InvalidDataException("The model's network description is damaged (an onset term without a beat clock).");
         // The weights fill the descriptors in.
         var network = new FrameLstm(featureSize, hidden, dropouts, tokenCount, embeddingSize,
             descriptorSize > 0 ? new float[tokenCount * descriptorSize] : null, successorCache, periodicCopy,
-            beatDescriptorSize > 0 ? new float[tokenCount * beatDescriptorSize] : null, textureInput);
+            beatDescriptorSize > 0 ? new float[tokenCount * beatDescriptorSize] : null, textureInput, onsetTerm);
         bool found;
         try
         {
