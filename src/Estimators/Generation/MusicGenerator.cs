@@ -36,13 +36,13 @@ public sealed class GenerationOptions
     /// the seed and the take so far (0: sample the network's own distribution). The network's guide (the expected onset
     /// times the periodicity times each token's onset, in deviations) is multiplied by this and added to the logits, so
     /// that at a beat the tokens that rise become likelier and between beats the ones that hold, whatever their harmony,
-    /// and the less periodic the music the less so. Default 32: on the collection it was tuned on (at temperature 0.8),
-    /// every target held on three training seeds, where at 16 the copy rate left its target on one and the pulse sat at
-    /// the edge (0.61), and from seeds by another composer the pulse went from 0.55 to 0.86 of the music's and the FAD
-    /// from 4.3 to 3.1; 48 did worse than 32 on both (docs/evaluation.md). Where the clock expects an onset the
-    /// push is capped (<see cref="GuideCap"/>).
+    /// and the less periodic the music the less so. Default 16 (32 before the push was capped at onsets): with the cap,
+    /// on hyperrogue-music's three laboratories in three training draws, every target held at 16 as at 32, the FAD
+    /// ratio fell on average on all three (1.03 / 1.50 / 0.96 to 0.91 / 1.47 / 0.77) and the pulse rose on two and fell
+    /// on one (0.69 / 0.81 / 0.83 to 0.74 / 0.88 / 0.75) (docs/evaluation.md, "Beat guidance 16"). Where the clock expects an
+    /// onset the push is capped (<see cref="GuideCap"/>).
     /// </summary>
-    public double BeatGuidance { get; set; } = 32;
+    public double BeatGuidance { get; set; } = 16;
     /// <summary>
     /// Token models: how strongly sampling favours the tokens the seed's primed excerpt plays: SeedPrior x ln(1 + n) is
     /// added to each token's logit, n the times the excerpt plays it, so that the take keeps the seed's sounds after the
