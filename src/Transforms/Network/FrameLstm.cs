@@ -351,7 +351,8 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
         var result = pass.Output();
         var beat = pass.Beat;
         var caches = pass.Caches!;
-        // Generation's onset guide reads the last few tokens: kept (and the guide made) only outside training.
+        // Generation's onset guide reads the last few tokens: kept outside training, and in training where the onset term
+        // reads them; the guide itself is made only outside training.
         Tensor? recent = null;
         if (beat is not null && (!training || onsetGain is not null))
         {
@@ -813,8 +814,9 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     /// <summary>
     /// The beat clock (<see cref="BeatClock"/>) for every step: its features [T, B, 2] (the expected onset of the next
     /// step and the periodicity), the last <see cref="CopyLags"/>.Longest standardised onsets [L, B] (0 before any),
-    /// the decayed statistics [B, 3] (mean onset, mean squared onset, and the weight of the steps seen) and the decayed
-    /// autocorrelation sums of each lag [B, lags]. Nothing in it is learned: it runs without gradients.
+    /// the decayed statistics after the last step [B, 3] (mean onset, mean squared onset, and the weight of the steps
+    /// seen), the decayed autocorrelation sums of each lag [B, lags], and the statistics after every step [T, B, 3].
+    /// Nothing in it is learned: it runs without gradients.
     /// </summary>
     internal (Tensor Features, Tensor History, Tensor Statistics, Tensor Rates, Tensor Moments) Beat(Tensor tokens, LstmState? state)
     {
@@ -901,9 +903,10 @@ public sealed class FrameLstm : nn.Module<Tensor, LstmState?, (Tensor Output, Ls
     }
 
     /// <summary>
-    /// <see cref="OnsetGuide"/> for every step of <paramref name="tokens"/> [T, B] continuing <paramref name="state"/>
-    /// [T, B, V]: the guide each step's logits read, from the clock's <paramref name="features"/> [T, B, 2] and
-    /// decayed <paramref name="moments"/> [T, B, 3] after that step. Nothing in it is learned: it runs without gradients.
+    /// <see cref="OnsetGuide"/> after every step of <paramref name="tokens"/> [T, B] continuing <paramref name="state"/>,
+    /// [T, B, V]: the guide each step's logits read, from the clock's <paramref name="features"/> [T, B, 2] and decayed
+    /// <paramref name="moments"/> [T, B, 3] after that step, as generation makes it after each step (the onset term).
+    /// Nothing in it is learned: it runs without gradients.
     /// </summary>
     private Tensor OnsetGuides(Tensor tokens, LstmState? state, Tensor features, Tensor moments)
     {
