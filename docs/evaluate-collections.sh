@@ -11,7 +11,7 @@
 #   e.g. bash docs/evaluate-collections.sh /tmp/e "hyperrogue singularity asc" "default seed2017"
 #   presets: default, seed2017, texture (the default trained with --texture-input), members (the default trained with --members 8),
 #   contexts (the default, its takes with --seed-contexts 0.5), relabel (the default trained with --relabel-share 0.25),
-#   seedbackoff (the default, its takes with --seed-backoff 1)
+#   seedbackoff (the default, its takes with --seed-backoff 1), onset (the default trained with --onset-term)
 # Needs apt (the music packages, sox) and Node.js for measures 8 and 9. About 20 minutes per collection and preset pair
 # on 2 cores.
 set -euo pipefail
@@ -80,6 +80,7 @@ for c in $collections; do
     extra=(); [ "$p" = seed2017 ] && extra=(--preset seed2017 --channels 1 --sample-rate 22050)
     [ "$p" = texture ] && extra=(--texture-input) # the default with the texture input, an option left off
     [ "$p" = members ] && extra=(--members 8)     # the default with 8 members a token, an option left off
+    [ "$p" = onset ] && extra=(--onset-term)       # the default with the onset term, an option left off
     [ "$p" = relabel ] && extra=(--relabel-share 0.25) # the default with a quarter of its streams renamed, an option left off
     sampling=(); [ "$p" = contexts ] && sampling=(--seed-contexts 0.5) # the default's takes with seed contexts, an option left off
     [ "$p" = seedbackoff ] && sampling=(--seed-backoff 1) # the default's takes with the backoff drawing the seed's sounds, an option left off
