@@ -360,4 +360,68 @@ public class EnvelopeTests
         Assert.Throws<ArgumentOutOfRangeException>(() => DynamicsMatch.Apply(seedMovement, take.ToArray(), Bins, -1));
         Assert.True(factor < 1);
     }
+
+    [Fact]
+    public void Slow_level_is_the_power_a_second_is_heard_at()
+    {
+        // A second of one-frame bursts (one frame in four at 0, the rest near silence) carries the power of a steady
+        // frame at ln(1/4)/2: the slow level hears the two halves as one level, where a mean of log levels read the
+        // bursts as 7 units quieter.
+        float[] Frames(int count, Func<int, float> level) => Enumerable.Range(0, count * Bins).Select(j => level(j / Bins)).ToArray();
+        var steady = Frames(200, _ => (float)(0.5 * Math.Log(0.25)));
+        var bursts = Frames(200, t => t % 4 == 0 ? 0f : -10f);
+        var both = steady.Concat(bursts).ToArray();
+        var slow = DynamicsMatch.SlowLevel(GrooveMatch.Levels(both, Bins));
+        Assert.InRange(slow[300] - slow[100], -0.03, 0.03); // 11 bursts in the 43 frames about frame 300: 0.256 of the power
+        Assert.True(DynamicsMatch.SlowMovement(both, Bins) < 0.05, $"movement {DynamicsMatch.SlowMovement(both, Bins):F3}");
+    }
+
+    [Fact]
+    public void Typical_movement_is_a_songs_median_over_stretches_as_long_as_a_take()
+    {
+        // A song steady for 400 frames, then swelling by 1.5 units every 172 frames for 1200: most 400-frame
+        // stretches swell, so its typical movement is the swell's, not the steady opening's.
+        float[] Song(int steadyFrames, int swellingFrames) => Enumerable.Range(0, (steadyFrames + swellingFrames) * Bins).Select(j =>
+        {
+            int t = j / Bins;
+            return (float)(-2 + (t < steadyFrames ? 0 : 1.5 * Math.Sin(2 * Math.PI * t / 172)));
+        }).ToArray();
+        var song = Song(400, 1200);
+        var opening = song.AsSpan(0, 400 * Bins).ToArray();
+        var swelling = song.AsSpan(800 * Bins, 400 * Bins).ToArray();
+        double typical = DynamicsMatch.TypicalMovement(GrooveMatch.Levels(song, Bins), 400);
+        Assert.True(DynamicsMatch.SlowMovement(opening, Bins) < 0.01);
+        Assert.InRange(typical / DynamicsMatch.SlowMovement(swelling, Bins), 0.85, 1.15); // stretches differ by where in the swell they start
+        // No longer than one take: the whole song's movement.
+        Assert.Equal(DynamicsMatch.SlowMovement(song, Bins), DynamicsMatch.TypicalMovement(GrooveMatch.Levels(song, Bins), 1600));
+        Assert.Equal(DynamicsMatch.SlowMovement(opening, Bins), DynamicsMatch.TypicalMovement(GrooveMatch.Levels(opening, Bins), 800));
+        Assert.Throws<ArgumentOutOfRangeException>(() => DynamicsMatch.TypicalMovement(GrooveMatch.Levels(song, Bins), 0));
+    }
+
+    [Fact]
+    public void Level_reader_gives_each_hops_level_from_samples_block_by_block()
+    {
+        // 44100 Hz at a hop of 512 / 22050 s: 1024 samples a level. A stereo clip whose mix is 0.5 for 2048 samples,
+        // then 0.1: ln(0.25) / 2 twice, then ln(0.01) / 2; blocks of any size give the same levels.
+        var left = Enumerable.Range(0, 4096).Select(n => n < 2048 ? 0.8f : 0.1f).ToArray();
+        var right = Enumerable.Range(0, 4096).Select(n => n < 2048 ? 0.2f : 0.1f).ToArray();
+        var reader = new DynamicsMatch.LevelReader(512 / 22050.0);
+        reader.Add([left[..1000], right[..1000]], 1000, 44100);
+        reader.Add([left[1000..], right[1000..]], 3096, 44100);
+        var levels = reader.Levels();
+        Assert.Equal(4, levels.Length);
+        Assert.Equal(0.5 * Math.Log(0.25), levels[0], 6);
+        Assert.Equal(0.5 * Math.Log(0.25), levels[1], 6);
+        Assert.Equal(0.5 * Math.Log(0.01), levels[2], 6);
+        // At 48000 Hz a hop is 1114.56 samples: 10 s give 430 levels, as many frames as the model's hop gives.
+        var other = new DynamicsMatch.LevelReader(512 / 22050.0);
+        other.Add([new float[480000]], 480000, 48000);
+        Assert.Equal(430, other.Levels().Length);
+        // A decoder starting over forgets what it read.
+        reader.Restart();
+        Assert.Empty(reader.Levels());
+        reader.Add([left, right], 4096, 44100);
+        Assert.Equal(levels, reader.Levels());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new DynamicsMatch.LevelReader(0));
+    }
 }

@@ -383,9 +383,25 @@ public class TokenModelTests
         var longTokens = generator.SampleTokens(quiet, new GenerationOptions { Seconds = 6 });
         double Movement(double strength) => DynamicsMatch.SlowMovement(generator.DecodeTokens(quiet, longTokens, new GenerationOptions { SeedDynamics = strength })[0], bins);
         double seedMovement = DynamicsMatch.SlowMovement(quietFrames, bins), free = Movement(0), followed = Movement(1);
-        Assert.True(Math.Abs(Math.Log(followed / seedMovement)) < 0.5 * Math.Abs(Math.Log(free / seedMovement)),
+        // (The take moves 9 times as far as the seed here; one match narrows it by at most LargestFactor.)
+        Assert.True(followed < free / 2 && followed > 0.9 * seedMovement,
             $"slow level movement: seed {seedMovement:F3}, take {free:F3}, with seed dynamics {followed:F3}");
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedDynamics = 1.5 }));
+        // ... and by default the seed's movement is its song's over stretches as long as the take, not the primed
+        // excerpt's: a song that opens steadily and then swells widens its takes, unless ExcerptDynamics.
+        string swelling = temp.File("swelling.wav");
+        var melody = TestAudio.Melody(8000, 10, 1).Channels[0];
+        WavWriter.Write(swelling, new AudioClip(8000, [melody.Select((x, n) => x * (float)(n < 16000 ? 0.1 : 0.02 + 0.48 * (0.5 + 0.5 * Math.Sin(2 * Math.PI * n / 16000.0)))).ToArray()]));
+        var primed = new GenerationOptions { Seconds = 3, PrimeSeconds = 2 };
+        var swellTokens = generator.SampleTokens(swelling, primed);
+        var songFrames = stages.Vectorizer.Vectorize(stages.Loader.Load(swelling).Channels);
+        var songTake = generator.DecodeTokens(swelling, swellTokens, primed)[0];
+        var excerptTake = generator.DecodeTokens(swelling, swellTokens, new GenerationOptions { Seconds = 3, PrimeSeconds = 2, ExcerptDynamics = true })[0];
+        double songMovement = DynamicsMatch.TypicalMovement(GrooveMatch.Levels(songFrames, bins), songTake.Length / bins);
+        double excerptMovement = DynamicsMatch.SlowMovement(songFrames.AsSpan(0, stages.Vectorizer.Vectorize([melody[..16000]]).Length), bins);
+        double toSong = DynamicsMatch.SlowMovement(songTake, bins), toExcerpt = DynamicsMatch.SlowMovement(excerptTake, bins);
+        Assert.True(songMovement > 3 * excerptMovement && Math.Abs(Math.Log(toSong / songMovement)) < 0.2 && toExcerpt < toSong / 2,
+            $"slow level movement: song {songMovement:F3}, excerpt {excerptMovement:F3}; takes aimed at the song {toSong:F3}, at the excerpt {toExcerpt:F3}");
         // Seed level: after the other matches, the same tokens' frames take the seed's mean frame power.
         double seedPower = DynamicsMatch.PowerLevel(quietFrames, bins);
         double Power(double strength) => DynamicsMatch.PowerLevel(generator.DecodeTokens(quiet, longTokens, new GenerationOptions { SeedLevel = strength })[0], bins);

@@ -2,9 +2,11 @@ namespace MusicGen.Transforms.Spectral;
 
 /// <summary>
 /// Brings how far generated log-magnitude frames rise and fall in level from second to second toward a seed's. Each
-/// frame's broadband level (<see cref="GrooveMatch.Levels"/>) is smoothed over about a second (<see cref="Smoothing"/>
-/// frames); the standard deviation of that slow level over the seed's frames, over the same of the take's, raised to a
-/// strength, is the factor the take's slow movement about its mean level is scaled by (bounded at
+/// frame's power (<see cref="GrooveMatch.Levels"/>) is averaged over about a second (<see cref="Smoothing"/> frames), and
+/// half the log of that running mean is the slow level: the level a second of audio is heard at, which its loud frames
+/// dominate as they dominate its RMS (a running mean of log levels reads a second of one-frame bursts over silence as
+/// far quieter). The standard deviation of the slow level over the seed's frames, over the same of the take's, raised
+/// to a strength, is the factor the take's slow movement about its mean level is scaled by (bounded at
 /// <see cref="LargestFactor"/> either way), each frame's change added to every bin. Movement within a second (notes,
 /// attacks, a beat) is left as it was, and so is the take's mean level: only its swells and drops are narrowed or widened.
 /// </summary>
@@ -62,7 +64,87 @@ public static class DynamicsMatch
     }
 
     /// <summary>The standard deviation of the slow level of frames ([frames, bins] row-major); 0 with no frame.</summary>
-    public static double SlowMovement(ReadOnlySpan<float> frames, int bins) => StandardDeviation(RunningMean(GrooveMatch.Levels(frames, bins), Smoothing));
+    public static double SlowMovement(ReadOnlySpan<float> frames, int bins) => StandardDeviation(SlowLevel(GrooveMatch.Levels(frames, bins)));
+
+    /// <summary>
+    /// How far a song's level moves within a take's length: the median standard deviation of the slow level of its
+    /// frame <paramref name="levels"/> (<see cref="GrooveMatch.Levels"/>, or <see cref="LevelReader"/>'s) over windows of
+    /// <paramref name="windowFrames"/> frames a quarter window apart (the whole song when it is no longer than one).
+    /// A longer stretch of music has more room to swell and drop, and a song's opening is often steadier than what
+    /// follows; a take's movement is aimed at its song's over stretches as long as the take.
+    /// </summary>
+    public static double TypicalMovement(double[] levels, int windowFrames)
+    {
+        ArgumentNullException.ThrowIfNull(levels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(windowFrames);
+        if (levels.Length <= windowFrames) return StandardDeviation(SlowLevel(levels));
+        var movements = new List<double>();
+        for (int from = 0; from + windowFrames <= levels.Length; from += Math.Max(1, windowFrames / 4))
+            movements.Add(StandardDeviation(SlowLevel(levels[from..(from + windowFrames)])));
+        movements.Sort();
+        return movements[movements.Count / 2];
+    }
+
+    /// <summary>Half the log of each frame's power averaged over <see cref="Smoothing"/> frames: the level a second is heard at.</summary>
+    internal static double[] SlowLevel(double[] levels)
+    {
+        var power = RunningMean(levels.Select(level => Math.Exp(2 * level)).ToArray(), Smoothing);
+        return power.Select(p => 0.5 * Math.Log(p)).ToArray();
+    }
+
+    private static double[] SlowLevel(ReadOnlySpan<float> frames, int bins) => SlowLevel(GrooveMatch.Levels(frames, bins));
+
+    /// <summary>
+    /// Each frame's level straight from a song's samples, block by block as a decoder hands them over
+    /// (<see cref="Audio.AudioFile.ReadBlocks"/>): half the log of the mean square of the channels' mix over each hop of
+    /// <see cref="HopSeconds"/> at the song's own rate, as the RMS level that quality.md's loudness movement reads. It
+    /// is <see cref="GrooveMatch.Levels"/> of the song's log-magnitude frames up to a constant (Parseval), but for the
+    /// window and the spectrum's lowest bins, which weigh sub-bass less: on hyperrogue-music's seeds a take-length
+    /// <see cref="TypicalMovement"/> from these levels is within 1% of the frames', on two songs heavy in sub-bass 20%
+    /// lower (docs/evaluation.md). A whole song is read in constant memory, without resampling or a spectrum.
+    /// </summary>
+    public sealed class LevelReader(double hopSeconds)
+    {
+        private readonly List<double> levels = [];
+        private double sum, boundary;
+        private long seen, inHop;
+
+        /// <summary>The hop, in seconds, of the frames whose levels are read.</summary>
+        public double HopSeconds { get; } = hopSeconds > 0 ? hopSeconds : throw new ArgumentOutOfRangeException(nameof(hopSeconds));
+
+        /// <summary>Takes the next <paramref name="frames"/> samples of each channel of <paramref name="block"/>, at <paramref name="rate"/> Hz.</summary>
+        public void Add(float[][] block, int frames, int rate)
+        {
+            double hop = HopSeconds * rate;
+            if (seen == 0) boundary = hop;
+            for (int i = 0; i < frames; i++)
+            {
+                double mix = 0;
+                foreach (var channel in block) mix += channel[i];
+                mix /= block.Length;
+                sum += mix * mix;
+                inHop++;
+                if (++seen >= boundary)
+                {
+                    levels.Add(0.5 * Math.Log(1e-10 + sum / inHop));
+                    sum = 0;
+                    inHop = 0;
+                    boundary += hop;
+                }
+            }
+        }
+
+        /// <summary>Forgets everything read (a decoder starting over).</summary>
+        public void Restart()
+        {
+            levels.Clear();
+            sum = boundary = 0;
+            seen = inHop = 0;
+        }
+
+        /// <summary>The levels of the whole hops read so far.</summary>
+        public double[] Levels() => [.. levels];
+    }
 
     /// <summary>
     /// Passes of <see cref="Apply"/>: the slow level of a scaled take is smoothed again when measured, which leaves part
@@ -81,14 +163,14 @@ public static class DynamicsMatch
     {
         ArgumentOutOfRangeException.ThrowIfNegative(strength);
         ArgumentOutOfRangeException.ThrowIfNegative(seedMovement);
-        var slow = RunningMean(GrooveMatch.Levels(take, bins), Smoothing);
+        var slow = SlowLevel(take, bins);
         double movement = StandardDeviation(slow);
         if (strength == 0 || movement < 1e-6 || seedMovement < 1e-6) return 1;
         double factor = Math.Clamp(Math.Pow(seedMovement / movement, strength), 1 / LargestFactor, LargestFactor);
         double target = factor * movement;
         for (int pass = 0; pass < Passes; pass++)
         {
-            if (pass > 0) slow = RunningMean(GrooveMatch.Levels(take, bins), Smoothing);
+            if (pass > 0) slow = SlowLevel(take, bins);
             double now = StandardDeviation(slow), mean = slow.Average();
             if (now < 1e-6) break;
             for (int t = 0; t < slow.Length; t++)
