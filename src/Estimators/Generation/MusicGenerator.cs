@@ -162,7 +162,7 @@ public sealed class GenerationOptions
     /// its samples, <see cref="DynamicsMatch.LevelReader"/>): a 10 s excerpt has less room to move than a 20 s take, and
     /// a song often opens more steadily than it goes on. On hyperrogue-music's three laboratories, over three training
     /// draws, that brought each seed's takes' loudness movement nearer its own music's (the mean |ln(takes' ratio /
-    /// the music's)| over the 18 seed-draws 0.43 to 0.21), the other measures within 0.01 (docs/evaluation.md, "The
+    /// the music's)| over the 18 seed-draws 0.43 to 0.21), FAD and pulse means within 0.01 (docs/evaluation.md, "The
     /// seed song's dynamics"). Default false.
     /// </summary>
     public bool ExcerptDynamics { get; set; }
