@@ -64,7 +64,7 @@ public static class DynamicsMatch
     }
 
     /// <summary>The standard deviation of the slow level of frames ([frames, bins] row-major); 0 with no frame.</summary>
-    public static double SlowMovement(ReadOnlySpan<float> frames, int bins) => StandardDeviation(SlowLevel(GrooveMatch.Levels(frames, bins)));
+    public static double SlowMovement(ReadOnlySpan<float> frames, int bins) => StandardDeviation(SlowLevel(frames, bins));
 
     /// <summary>
     /// How far a song's level moves within a take's length: the median standard deviation of the slow level of its
