@@ -3,9 +3,9 @@
 # `musicgen train`'s defaults on about 10 minutes of a collection, evaluates it on held-out tracks of the same
 # collection (3 takes x 20 s from each of two held-out seeds), and renders seed and take spectrograms.
 # Defaults were chosen on hyperrogue-music only (hyperrogue and the laboratories below: hyperrogue-savino,
-# hyperrogue-domina, hyperrogue-2files and hyperrogue-2files-nograveyard); singularity and asc are reported as they come.
+# hyperrogue-domina, hyperrogue-intro, hyperrogue-2files and hyperrogue-2files-nograveyard); singularity and asc are reported as they come.
 # Sampling rows: the evaluate command below with --beat-guidance G, --temperature T, --seed-prior W, --song-memory M,
-# --seed-contexts C, --seed-backoff S, --seed-envelope E, --hold-clock, --seed-guide P, --guide-cap C, --guide-window W, --seed-adaptation A, --seed-bias B, --seed-timbre S, --seed-dynamics D, --excerpt-dynamics, --seed-groove G, --seed-level L or
+# --seed-contexts C, --seed-backoff S, --seed-envelope E, --hold-clock, --seed-guide P, --guide-cap C, --guide-window W, --seed-adaptation A, --seed-bias B, --seed-timbre S, --song-timbre, --seed-dynamics D, --excerpt-dynamics, --seed-groove G, --seed-level L or
 # --phase-iterations N added, and with --takes 6 or --random-seed 101 (another draw) where the tables say so.
 # Usage: bash docs/evaluate-collections.sh [work folder, default /tmp/eval-collections] [collections] [presets]
 #   e.g. bash docs/evaluate-collections.sh /tmp/e "hyperrogue singularity asc" "default seed2017"
@@ -49,6 +49,13 @@ for c in $collections; do
       sox "$M/hr-domina-mountain.ogg" "$dir/mountain-first43.7s.wav" trim 0 43.7; sox "$M/hr-domina-mountain.ogg" "$dir/mountain-from43.7s.wav" trim 43.7
       reference=("$dir/hunting-from35s.wav" "$dir/mountain-from43.7s.wav")
       seeds=("$dir/hunting-first35s.wav" "$dir/mountain-first43.7s.wav") ;;
+    hyperrogue-intro)  # a laboratory within hyperrogue-music: seeds that open with a quiet intro (the first 50 s of two held-out tracks), reference the rest
+      need hyperrogue-music; M=/usr/share/hyperrogue/music
+      for t in "${hr3[@]}"; do ln -s "$M/hr3-$t.ogg" "$dir/train/"; done
+      sox "$M/hr3-rlyeh.ogg" "$dir/rlyeh-first50s.wav" trim 0 50; sox "$M/hr3-rlyeh.ogg" "$dir/rlyeh-from50s.wav" trim 50
+      sox "$M/hr3-motion.ogg" "$dir/motion-first50s.wav" trim 0 50; sox "$M/hr3-motion.ogg" "$dir/motion-from50s.wav" trim 50
+      reference=("$dir/rlyeh-from50s.wav" "$dir/motion-from50s.wav")
+      seeds=("$dir/rlyeh-first50s.wav" "$dir/motion-first50s.wav") ;;
     hyperrogue-2files)  # a laboratory: hyperrogue's training joined into two files (as asc has), its seeds and reference
       need hyperrogue-music; M=/usr/share/hyperrogue/music
       sox "$M/hr3-caves.ogg" "$M/hr3-crossroads.ogg" "$M/hr3-desert.ogg" "$M/hr3-graveyard.ogg" "$dir/train/a.wav"

@@ -402,6 +402,23 @@ public class TokenModelTests
         double toSong = DynamicsMatch.SlowMovement(songTake, bins), toExcerpt = DynamicsMatch.SlowMovement(excerptTake, bins);
         Assert.True(songMovement > 3 * excerptMovement && Math.Abs(Math.Log(toSong / songMovement)) < 0.2 && toExcerpt < toSong / 2,
             $"slow level movement: song {songMovement:F3}, excerpt {excerptMovement:F3}; takes aimed at the song {toSong:F3}, at the excerpt {toExcerpt:F3}");
+        // With SongTimbre the seed timbre's balance is its song's: a song that opens quietly and then plays six times as
+        // loud brings its takes' band energies near its whole song's, not its intro's.
+        string intro = temp.File("intro.wav");
+        WavWriter.Write(intro, new AudioClip(8000, [melody.Select((x, n) => x * (n < 16000 ? 0.1f : 0.6f)).ToArray()]));
+        var introTokens = generator.SampleTokens(intro, primed);
+        var balance = new MelEnvelope(TimbreMatch.Bands, stages.Vectorizer.Settings.FrameSize, 8000);
+        var introSong = stages.Vectorizer.Vectorize(stages.Loader.Load(intro).Channels);
+        var songMeans = TimbreMatch.MeanEnergies(balance, introSong);
+        var introMeans = TimbreMatch.MeanEnergies(balance, introSong.AsSpan(0, stages.Vectorizer.Vectorize([melody[..16000]]).Length));
+        double Apart(double[] a, double[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Average();
+        double[] Timbred(bool song) => TimbreMatch.MeanEnergies(balance, generator.DecodeTokens(intro, introTokens,
+            new GenerationOptions { Seconds = 3, PrimeSeconds = 2, SeedTimbre = 1, SeedDynamics = 0, SeedGroove = 0, SongTimbre = song })[0]);
+        var (songMatched, introMatched) = (Timbred(true), Timbred(false));
+        double apart = Apart(songMeans, introMeans);
+        Assert.True(apart > 0.5 && Apart(songMatched, songMeans) < 0.5 * Apart(songMatched, introMeans) && Apart(introMatched, introMeans) < 0.5 * Apart(introMatched, songMeans),
+            $"mean band log energies: song and intro {apart:F2} apart; the take matched to the song {Apart(songMatched, songMeans):F2} from it and {Apart(songMatched, introMeans):F2} from the intro, "
+            + $"the take matched to the intro {Apart(introMatched, introMeans):F2} from it and {Apart(introMatched, songMeans):F2} from the song");
         // Seed level: after the other matches, the same tokens' frames take the seed's mean frame power.
         double seedPower = DynamicsMatch.PowerLevel(quietFrames, bins);
         double Power(double strength) => DynamicsMatch.PowerLevel(generator.DecodeTokens(quiet, longTokens, new GenerationOptions { SeedLevel = strength })[0], bins);

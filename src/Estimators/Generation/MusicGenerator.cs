@@ -125,8 +125,8 @@ public sealed class GenerationOptions
     /// </summary>
     public double SeedEnvelope { get; set; } = 1;
     /// <summary>
-    /// Token models: how far each take's long-term tone colour and level move toward the seed's primed excerpt: the
-    /// difference of their mean log energies on <see cref="TimbreMatch.Bands"/> broad mel bands, times this, is added to
+    /// Token models: how far each take's long-term tone colour and level move toward the seed's primed excerpt's (its
+    /// song's with <see cref="SongTimbre"/>): the difference of their mean log energies on <see cref="TimbreMatch.Bands"/> broad mel bands, times this, is added to
     /// every frame of the take (0: none, 1: the take's mean balance is the seed's). Default 0.5: on the three hyperrogue
     /// laboratories, in two draws each, it raised seed sensitivity against 0.25 (the third composer's seeds 0.22 and
     /// 0.31 to 0.32 and 0.38, the second's 0.43 and 0.46 to 0.92 and 0.93) with every target met, the FAD ratio lower
@@ -134,6 +134,17 @@ public sealed class GenerationOptions
     /// tonality ratio to the edge of its target (19.1) and 1 raised the Frechet and FAD ratios (docs/evaluation.md).
     /// </summary>
     public double SeedTimbre { get; set; } = 0.5;
+    /// <summary>
+    /// Token models: move each take's tone colour and level (<see cref="SeedTimbre"/>) toward the seed's whole song's
+    /// balance, read from short excerpts spread over it (<see cref="Transforms.Audio.SongExcerpts"/>), rather than its
+    /// primed excerpt's. A song that opens with a quiet or sparse intro then gives its takes the colour of how it goes
+    /// on: on a hyperrogue-music laboratory whose seeds open so, it took the FAD ratio from 2.99 to 1.40 (mean of three
+    /// training draws) and its Frechet ratio within target. Default false, an option left off: the takes from
+    /// different seeds come nearer each other while their excerpts stay as far apart, so seed sensitivity fell by
+    /// about half on every laboratory, and on singularity-music, never tuned on, below its target (0.40 to 0.18),
+    /// with asc-music's FAD ratio up from 5.73 to 6.22 (docs/evaluation.md, "The seed song's tone colour").
+    /// </summary>
+    public bool SongTimbre { get; set; }
     /// <summary>
     /// Token models: how strongly each take keeps the seed's groove, the way the primed excerpt's level rises and falls
     /// within a beat (a period of 0.23-0.5 s): that pattern, continued in phase from the seed, times this, is added to
@@ -425,15 +436,17 @@ public sealed class MusicGenerator
     private float[][] Decode(string seedPath, float[] primeFrames, IReadOnlyList<int[]> takes, GenerationOptions options)
     {
         var frames = Decode(primeFrames, takes, options.SeedEnvelope);
+        var song = ReadSong(seedPath, options);
         if (options.SeedTimbre > 0)
         {
             var bands = new MelEnvelope(TimbreMatch.Bands, vectorizer.Settings.FrameSize, SampleRate); // token models are mono: one frame is Bins wide
-            var seedMeans = TimbreMatch.MeanEnergies(bands, primeFrames);
+            var seedMeans = TimbreMatch.MeanEnergies(bands, song is { Frames.Length: > 0 } ? song.Frames : primeFrames);
             foreach (var take in frames) TimbreMatch.Apply(bands, seedMeans, take, options.SeedTimbre);
         }
         if (options.SeedDynamics > 0 && frames.Length > 0)
         {
-            double seedMovement = SeedMovement(seedPath, primeFrames, options, Math.Max(1, frames[0].Length / tokenizer!.Codebook.Bins));
+            int bins = tokenizer!.Codebook.Bins, takeFrames = Math.Max(1, frames[0].Length / bins);
+            double seedMovement = options.ExcerptDynamics ? DynamicsMatch.SlowMovement(primeFrames, bins) : DynamicsMatch.TypicalMovement(song!.Levels, takeFrames);
             foreach (var take in frames) DynamicsMatch.Apply(seedMovement, take, tokenizer.Codebook.Bins, options.SeedDynamics);
         }
         if (options.SeedGroove > 0
@@ -448,16 +461,56 @@ public sealed class MusicGenerator
     }
 
     /// <summary>
-    /// The slow movement a take's is aimed at (<see cref="GenerationOptions.SeedDynamics"/>): the primed excerpt's with
-    /// <see cref="GenerationOptions.ExcerptDynamics"/>, else its song's over stretches of <paramref name="takeFrames"/>.
+    /// What the matches after decoding read from the seed's whole song rather than from its primed excerpt: its level
+    /// hop by hop (<see cref="GenerationOptions.SeedDynamics"/>, empty with <see cref="GenerationOptions.ExcerptDynamics"/>)
+    /// and frames from excerpts spread over it (<see cref="GenerationOptions.SongTimbre"/>; empty without it, or for a
+    /// song too short for a whole frame away from an excerpt's ends).
     /// </summary>
-    private double SeedMovement(string seedPath, float[] primeFrames, GenerationOptions options, int takeFrames)
+    private sealed record SeedSong(double[] Levels, float[] Frames);
+
+    /// <summary>Reads the seed's whole song once, block by block, for what the options take from it; null when they take nothing.</summary>
+    private SeedSong? ReadSong(string seedPath, GenerationOptions options)
     {
-        int bins = tokenizer!.Codebook.Bins;
-        if (options.ExcerptDynamics) return DynamicsMatch.SlowMovement(primeFrames, bins);
+        bool levels = options.SeedDynamics > 0 && !options.ExcerptDynamics, timbre = options.SeedTimbre > 0 && options.SongTimbre;
+        if (!levels && !timbre) return null;
         var reader = new DynamicsMatch.LevelReader(1 / FramesPerSecond);
-        AudioFile.ReadBlocks(seedPath, reader.Add, reader.Restart);
-        return DynamicsMatch.TypicalMovement(reader.Levels(), takeFrames);
+        var excerpts = new SongExcerpts(SongExcerptSeconds, SongExcerptCount);
+        AudioFile.ReadBlocks(seedPath, (block, count, rate) =>
+        {
+            if (levels) reader.Add(block, count, rate);
+            if (timbre) excerpts.Add(block, count, rate);
+        }, () =>
+        {
+            reader.Restart();
+            excerpts.Restart();
+        });
+        return new SeedSong(reader.Levels(), timbre ? SongFrames(excerpts.Excerpts()) : []);
+    }
+
+    /// <summary>
+    /// The excerpts a seed song's balance is read from (<see cref="GenerationOptions.SongTimbre"/>): 16-32 of 0.5 s
+    /// spread over the song (all of a song under 16 s) cost a fraction of the whole song's resampling and STFT. On
+    /// hyperrogue-music's seeds their mean band energies came within 0.15-0.43 (natural log, the largest band's
+    /// difference) of the whole song's, where the primed 10 s were 0.6-4.7 away (docs/evaluation.md).
+    /// </summary>
+    internal const double SongExcerptSeconds = 0.5;
+    internal const int SongExcerptCount = 32;
+
+    /// <summary>The model's frames of <paramref name="excerpts"/>, less those whose window reaches past an excerpt's ends.</summary>
+    private float[] SongFrames(IReadOnlyList<AudioClip> excerpts)
+    {
+        var settings = vectorizer.Settings;
+        int edge = (settings.FrameSize / 2 + settings.Hop - 1) / settings.Hop, dim = vectorizer.FeatureSize;
+        var frames = new List<float>();
+        foreach (var excerpt in excerpts)
+        {
+            var features = vectorizer.Vectorize(loader.Conform(excerpt).Channels);
+            int count = features.Length / dim - 2 * edge;
+            if (count > 0) frames.AddRange(features.AsSpan(edge * dim, count * dim));
+        }
+        var result = frames.ToArray();
+        normalizer?.Normalize(result);
+        return result;
     }
 
     /// <summary>
