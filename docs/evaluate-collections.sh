@@ -28,6 +28,15 @@ dll="$repo/src/Host/bin/Release/net10.0/linux-x64/musicgen.dll"
 musicgen() { dotnet "$dll" "$@"; }
 
 hr3=(caves crossroads desert graveyard hell icyland jungle) # hyperrogue's training tracks (one composer)
+# Seeds the opening of each track, reference the rest: split_tracks NAME FILE SECONDS [NAME FILE SECONDS ...]
+split_tracks() {
+  seeds=(); reference=()
+  while [ $# -gt 0 ]; do
+    sox "$2" "$dir/$1-first$3s.wav" trim 0 "$3"; sox "$2" "$dir/$1-from$3s.wav" trim "$3"
+    seeds+=("$dir/$1-first$3s.wav"); reference+=("$dir/$1-from$3s.wav")
+    shift 3
+  done
+}
 for c in $collections; do
   dir="$work/$c"
   rm -rf "$dir/train" && mkdir -p "$dir/train"
@@ -45,17 +54,11 @@ for c in $collections; do
     hyperrogue-domina)  # a laboratory within hyperrogue-music: a third composer; seeds the first half of each track, reference the second
       need hyperrogue-music; M=/usr/share/hyperrogue/music
       for t in "${hr3[@]}"; do ln -s "$M/hr3-$t.ogg" "$dir/train/"; done
-      sox "$M/hr-domina-hunting.ogg" "$dir/hunting-first35s.wav" trim 0 35; sox "$M/hr-domina-hunting.ogg" "$dir/hunting-from35s.wav" trim 35
-      sox "$M/hr-domina-mountain.ogg" "$dir/mountain-first43.7s.wav" trim 0 43.7; sox "$M/hr-domina-mountain.ogg" "$dir/mountain-from43.7s.wav" trim 43.7
-      reference=("$dir/hunting-from35s.wav" "$dir/mountain-from43.7s.wav")
-      seeds=("$dir/hunting-first35s.wav" "$dir/mountain-first43.7s.wav") ;;
+      split_tracks hunting "$M/hr-domina-hunting.ogg" 35 mountain "$M/hr-domina-mountain.ogg" 43.7 ;;
     hyperrogue-intro)  # a laboratory within hyperrogue-music: seeds that open with a quiet intro (the first 50 s of two held-out tracks), reference the rest
       need hyperrogue-music; M=/usr/share/hyperrogue/music
       for t in "${hr3[@]}"; do ln -s "$M/hr3-$t.ogg" "$dir/train/"; done
-      sox "$M/hr3-rlyeh.ogg" "$dir/rlyeh-first50s.wav" trim 0 50; sox "$M/hr3-rlyeh.ogg" "$dir/rlyeh-from50s.wav" trim 50
-      sox "$M/hr3-motion.ogg" "$dir/motion-first50s.wav" trim 0 50; sox "$M/hr3-motion.ogg" "$dir/motion-from50s.wav" trim 50
-      reference=("$dir/rlyeh-from50s.wav" "$dir/motion-from50s.wav")
-      seeds=("$dir/rlyeh-first50s.wav" "$dir/motion-first50s.wav") ;;
+      split_tracks rlyeh "$M/hr3-rlyeh.ogg" 50 motion "$M/hr3-motion.ogg" 50 ;;
     hyperrogue-2files)  # a laboratory: hyperrogue's training joined into two files (as asc has), its seeds and reference
       need hyperrogue-music; M=/usr/share/hyperrogue/music
       sox "$M/hr3-caves.ogg" "$M/hr3-crossroads.ogg" "$M/hr3-desert.ogg" "$M/hr3-graveyard.ogg" "$dir/train/a.wav"
