@@ -126,12 +126,13 @@ public sealed class GenerationOptions
     public double SeedEnvelope { get; set; } = 1;
     /// <summary>
     /// Token models: how far each take's long-term tone colour and level move toward the seed's primed excerpt's (its
-    /// song's with <see cref="SongTimbre"/>): the difference of their mean log energies on <see cref="TimbreMatch.Bands"/> broad mel bands, times this, is added to
-    /// every frame of the take (0: none, 1: the take's mean balance is the seed's). Default 0.5: on the three hyperrogue
-    /// laboratories, in two draws each, it raised seed sensitivity against 0.25 (the third composer's seeds 0.22 and
-    /// 0.31 to 0.32 and 0.38, the second's 0.43 and 0.46 to 0.92 and 0.93) with every target met, the FAD ratio lower
-    /// on the collection's own and the third composer's seeds and within 0.06 on the second's; 0.75 took the third's
-    /// tonality ratio to the edge of its target (19.1) and 1 raised the Frechet and FAD ratios (docs/evaluation.md).
+    /// song's with <see cref="SongTimbre"/>): the difference of their mean log energies on <see cref="TimbreMatch.Bands"/>
+    /// broad mel bands, times this, is added to every frame of the take (0: none, 1: the take's mean balance is the
+    /// seed's). Default 0.5: on the three hyperrogue laboratories, in two draws each, it raised seed sensitivity
+    /// against 0.25 (the third composer's seeds 0.22 and 0.31 to 0.32 and 0.38, the second's 0.43 and 0.46 to 0.92 and
+    /// 0.93) with every target met, the FAD ratio lower on the collection's own and the third composer's seeds and
+    /// within 0.06 on the second's; 0.75 took the third's tonality ratio to the edge of its target (19.1) and 1 raised
+    /// the Frechet and FAD ratios (docs/evaluation.md).
     /// </summary>
     public double SeedTimbre { get; set; } = 0.5;
     /// <summary>
