@@ -427,6 +427,11 @@ public class TokenModelTests
         Assert.Equal(seedPower, Power(1), 3);
         Assert.Equal((seedPower + unlevelled) / 2, Power(0.5), 3);
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedLevel = 1.5 }));
+        // Partial sustain: the same tokens' frames, their partials held, are nowhere quieter and somewhere louder.
+        var unheld = generator.DecodeTokens(quiet, longTokens)[0];
+        var sustained = generator.DecodeTokens(quiet, longTokens, new GenerationOptions { PartialSustain = 0.05 })[0];
+        Assert.True(unheld.Zip(sustained).All(p => p.Second >= p.First) && unheld.Zip(sustained).Any(p => p.Second > p.First));
+        Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { PartialSustain = -1 }));
         // The loop guard: greedy takes never hold a token longer than its limit (the training's longest hold, or the
         // primed excerpt's), and without it they do: the limit is what stops them.
         var primeTokens = generator.Tokenizer.Codebook.Encode(quietFrames);

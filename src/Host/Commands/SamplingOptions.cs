@@ -21,6 +21,7 @@ internal sealed class SamplingOptions
     private readonly Option<double> seedGroove = Cli.Option("--seed-groove", "Token models: how strongly the take keeps the level pattern of the seed's beat (0: none, 1: the seed's depth)", Defaults.SeedGroove);
     private readonly Option<double> seedDynamics = Cli.Option("--seed-dynamics", "Token models: how far the take's swells and drops over seconds follow the seed's (0: none, 1: as far as the seed's)", Defaults.SeedDynamics);
     private readonly Option<double> seedLevel = Cli.Option("--seed-level", "Token models: how far the take's level (its frames' mean power) moves toward the seed's, after the other matches (0: none, 1: the seed's)", Defaults.SeedLevel);
+    private readonly Option<double> partialSustain = Cli.Option("--partial-sustain", "Token models: hold the take's partials across frames that would cut them, each fading by at most this many nats a frame (0: none)", Defaults.PartialSustain);
     private readonly Option<bool> songTimbre = new("--song-timbre") { Description = "Token models: move the take's tone colour and level toward the seed's whole song's balance (read from short excerpts spread over it) instead of the primed excerpt's" };
     private readonly Option<bool> excerptDynamics = new("--excerpt-dynamics") { Description = "Token models: aim the take's swells and drops at the primed excerpt's movement instead of the seed song's (over stretches as long as the take)" };
     private readonly Option<bool> holdClock = new("--hold-clock") { Description = "Token models with a beat clock: hold which beat the clock hears, and how surely, at the seed's instead of letting the take's own onsets move it" };
@@ -35,7 +36,7 @@ internal sealed class SamplingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedBackoff, seedEnvelope, seedTimbre, songTimbre, seedDynamics, excerptDynamics, seedGroove, seedLevel, holdClock, seedGuide, guideCap, guideWindow, phase }) command.Options.Add(o);
+        foreach (var o in new Option[] { prime, temperature, topK, guidance, seedPrior, songMemory, seedContexts, seedAdaptation, seedBias, seedReuse, seedBackoff, seedEnvelope, seedTimbre, songTimbre, seedDynamics, excerptDynamics, seedGroove, seedLevel, partialSustain, holdClock, seedGuide, guideCap, guideWindow, phase }) command.Options.Add(o);
     }
 
     /// <summary>Sets the priming, sampling and phase options given on the command line, and returns <paramref name="options"/>.</summary>
@@ -60,6 +61,7 @@ internal sealed class SamplingOptions
         options.HoldSeedBeat = r.GetValue(holdClock);
         options.ExcerptDynamics = r.GetValue(excerptDynamics);
         options.SongTimbre = r.GetValue(songTimbre);
+        options.PartialSustain = r.GetValue(partialSustain);
         options.SeedGuide = r.GetValue(seedGuide);
         options.GuideCap = r.GetValue(guideCap);
         options.GuideWindow = r.GetValue(guideWindow);
