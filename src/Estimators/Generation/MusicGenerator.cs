@@ -189,11 +189,13 @@ public sealed class GenerationOptions
     public double SeedLevel { get; set; }
     /// <summary>
     /// Token models: hold each take's partials across the frames that would cut them, each fading by at most this many
-    /// log-magnitude units (natural log) a frame (<see cref="Transforms.Spectral.PartialSustain"/>; 0: none). A take's tokens change at
-    /// about a quarter of the steps, and each change ended every partial the frame before held, which broke a held note
-    /// into fragments Basic Pitch does not hear as a note. On seeds from hyperrogue-music's held-out tracks past their
-    /// intros, one training draw, 0.05 took the FAD ratio from 3.89 to 1.89 (docs/evaluation.md, "Holding the
-    /// partials"). Default 0: an option until it has been measured over the laboratories and draws.
+    /// log-magnitude units (natural log) a frame (<see cref="Transforms.Spectral.PartialSustain"/>; 0: none). A take's
+    /// tokens change at about a quarter of the steps, and each change ended every partial the frame before held, which
+    /// broke a held note into fragments Basic Pitch does not hear as a note. Default 0, an option left off: on
+    /// hyperrogue-music's laboratories over three training draws, 0.15 lowered the FAD ratio from its own seeds
+    /// (0.92 to 0.66) and from seeds that open with an intro (2.99 to 2.16) and raised the pulse on all four, but raised
+    /// the second composer's FAD (1.48 to 1.62) and took the third's copy rate past its target in one draw (0.16); 0.05
+    /// took the second composer's FAD past its target (2.52; docs/evaluation.md, "Holding the partials").
     /// </summary>
     public double PartialSustain { get; set; }
     /// <summary>
