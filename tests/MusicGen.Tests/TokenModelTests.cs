@@ -421,15 +421,16 @@ public class TokenModelTests
             + $"the take matched to the intro {Apart(introMatched, introMeans):F2} from it and {Apart(introMatched, songMeans):F2} from the song");
         // Seed level: after the other matches, the same tokens' frames take the seed's mean frame power.
         double seedPower = DynamicsMatch.PowerLevel(quietFrames, bins);
-        double Power(double strength) => DynamicsMatch.PowerLevel(generator.DecodeTokens(quiet, longTokens, new GenerationOptions { SeedLevel = strength })[0], bins);
+        double Power(double strength) => DynamicsMatch.PowerLevel(generator.DecodeTokens(quiet, longTokens, new GenerationOptions { SeedLevel = strength, PartialSustain = 0 })[0], bins);
         double unlevelled = Power(0);
         Assert.True(Math.Abs(unlevelled - seedPower) > 0.2, $"power level: seed {seedPower:F2}, take {unlevelled:F2}");
         Assert.Equal(seedPower, Power(1), 3);
         Assert.Equal((seedPower + unlevelled) / 2, Power(0.5), 3);
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { SeedLevel = 1.5 }));
-        // Partial sustain: the same tokens' frames, their partials held, are nowhere quieter and somewhere louder.
-        var unheld = generator.DecodeTokens(quiet, longTokens)[0];
-        var sustained = generator.DecodeTokens(quiet, longTokens, new GenerationOptions { PartialSustain = 0.05 })[0];
+        // Seed level applies before partial sustain (the default), which makes the frames louder again: it is off above.
+        // Partial sustain: the same tokens' frames, their partials held (by default), are nowhere quieter and somewhere louder.
+        var unheld = generator.DecodeTokens(quiet, longTokens, new GenerationOptions { PartialSustain = 0 })[0];
+        var sustained = generator.DecodeTokens(quiet, longTokens)[0];
         Assert.True(unheld.Zip(sustained).All(p => p.Second >= p.First) && unheld.Zip(sustained).Any(p => p.Second > p.First));
         Assert.Throws<ArgumentException>(() => generator.SampleTokens(seed, new GenerationOptions { PartialSustain = -1 }));
         // The loop guard: greedy takes never hold a token longer than its limit (the training's longest hold, or the

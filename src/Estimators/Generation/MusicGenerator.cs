@@ -180,7 +180,8 @@ public sealed class GenerationOptions
     public bool ExcerptDynamics { get; set; }
     /// <summary>
     /// Token models: how far each take's level, after every other match, moves toward its seed's: the mean power of its
-    /// frames toward the primed excerpt's (<see cref="DynamicsMatch.MatchLevel"/>; 0: none, 1: the seed's). Default 0
+    /// frames toward the primed excerpt's (<see cref="DynamicsMatch.MatchLevel"/>; 0: none, 1: the seed's, before
+    /// <see cref="PartialSustain"/> adds a little). Default 0
     /// (an option left off): the default's takes came out about 4 dB louder than their seed, half of it a heavier tail
     /// of loud frames that the seed timbre's match of mean log energies does not see; at 1, on hyperrogue-music's
     /// laboratories the FAD ratio fell by 0.02-0.05 from two composers' seeds and rose by 0.33 from the third's
@@ -191,13 +192,13 @@ public sealed class GenerationOptions
     /// Token models: hold each take's partials across the frames that would cut them, each fading by at most this many
     /// log-magnitude units (natural log) a frame (<see cref="Transforms.Spectral.PartialSustain"/>; 0: none). A take's
     /// tokens change at about a quarter of the steps, and each change ended every partial the frame before held, which
-    /// broke a held note into fragments Basic Pitch does not hear as a note. Default 0, an option left off: on
-    /// hyperrogue-music's laboratories over three training draws, 0.15 lowered the FAD ratio from its own seeds
-    /// (0.92 to 0.66) and from seeds that open with an intro (2.99 to 2.16) and raised the pulse on all four, but raised
-    /// the second composer's FAD (1.48 to 1.62) and took the third's copy rate past its target in one draw (0.16); 0.05
-    /// took the second composer's FAD past its target (2.52; docs/evaluation.md, "Holding the partials").
+    /// broke a held note into fragments Basic Pitch does not hear as a note. Default 0.3: on hyperrogue-music's four
+    /// laboratories over three training draws it lowered the mean FAD ratio on three (0.92 to 0.68 from the collection's
+    /// own seeds, 1.48 to 1.28 from the second composer's, 2.99 to 2.38 from seeds that open with an intro; the third
+    /// composer's 0.76 either way) and raised the mean pulse ratio on all four, every target the default met still met.
+    /// 0.15 raised the second composer's FAD and 0.05 took it past its target (docs/evaluation.md, "Holding the partials").
     /// </summary>
-    public double PartialSustain { get; set; }
+    public double PartialSustain { get; set; } = 0.3;
     /// <summary>
     /// Token models: sample among the K most likely tokens only (0: among all). Default 150: on held-out music it kept
     /// the seed's character without replaying training passages (docs/evaluation.md).
