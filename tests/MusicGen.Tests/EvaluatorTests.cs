@@ -146,11 +146,11 @@ public class EvaluatorTests
     public void A_seeds_own_continuation_starts_where_its_primed_excerpt_ends()
     {
         var seed = new AudioClip(100, [Enumerable.Range(0, 1000).Select(i => (float)i).ToArray()]);
-        var own = Evaluator.Continuation(seed, new GenerationOptions { SeedOffsetSeconds = 1, PrimeSeconds = 2 }, 4)!;
+        var own = Evaluator.Continuation(seed, 1, new GenerationOptions { PrimeSeconds = 2 }, 4)!;
         Assert.Equal(400, own.Length);
         Assert.Equal(300f, own.Channels[0][0]);
-        Assert.Null(Evaluator.Continuation(seed, new GenerationOptions { PrimeSeconds = 2 }, 9));   // the seed ends first
-        Assert.Null(Evaluator.Continuation(seed, new GenerationOptions { PrimeSeconds = 0 }, 1));   // the whole seed primes
+        Assert.Null(Evaluator.Continuation(seed, 0, new GenerationOptions { PrimeSeconds = 2 }, 9));   // the seed ends first
+        Assert.Null(Evaluator.Continuation(seed, 0, new GenerationOptions { PrimeSeconds = 0 }, 1));   // the whole seed primes
     }
 
     [Fact]

@@ -392,11 +392,11 @@ public class TokenModelTests
         string swelling = temp.File("swelling.wav");
         var melody = TestAudio.Melody(8000, 10, 1).Channels[0];
         WavWriter.Write(swelling, new AudioClip(8000, [melody.Select((x, n) => x * (float)(n < 16000 ? 0.1 : 0.02 + 0.48 * (0.5 + 0.5 * Math.Sin(2 * Math.PI * n / 16000.0)))).ToArray()]));
-        var primed = new GenerationOptions { Seconds = 3, PrimeSeconds = 2 };
+        var primed = new GenerationOptions { Seconds = 3, PrimeSeconds = 2, SkipQuietIntro = false };
         var swellTokens = generator.SampleTokens(swelling, primed);
         var songFrames = stages.Vectorizer.Vectorize(stages.Loader.Load(swelling).Channels);
         var songTake = generator.DecodeTokens(swelling, swellTokens, primed)[0];
-        var excerptTake = generator.DecodeTokens(swelling, swellTokens, new GenerationOptions { Seconds = 3, PrimeSeconds = 2, ExcerptDynamics = true })[0];
+        var excerptTake = generator.DecodeTokens(swelling, swellTokens, new GenerationOptions { Seconds = 3, PrimeSeconds = 2, ExcerptDynamics = true, SkipQuietIntro = false })[0];
         double songMovement = DynamicsMatch.TypicalMovement(GrooveMatch.Levels(songFrames, bins), songTake.Length / bins);
         double excerptMovement = DynamicsMatch.SlowMovement(songFrames.AsSpan(0, stages.Vectorizer.Vectorize([melody[..16000]]).Length), bins);
         double toSong = DynamicsMatch.SlowMovement(songTake, bins), toExcerpt = DynamicsMatch.SlowMovement(excerptTake, bins);
@@ -413,12 +413,20 @@ public class TokenModelTests
         var introMeans = TimbreMatch.MeanEnergies(balance, introSong.AsSpan(0, stages.Vectorizer.Vectorize([melody[..16000]]).Length));
         double Apart(double[] a, double[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Average();
         double[] Timbred(bool song) => TimbreMatch.MeanEnergies(balance, generator.DecodeTokens(intro, introTokens,
-            new GenerationOptions { Seconds = 3, PrimeSeconds = 2, SeedTimbre = 1, SeedDynamics = 0, SeedGroove = 0, SongTimbre = song })[0]);
+            new GenerationOptions { Seconds = 3, PrimeSeconds = 2, SeedTimbre = 1, SeedDynamics = 0, SeedGroove = 0, SongTimbre = song, SkipQuietIntro = false })[0]);
         var (songMatched, introMatched) = (Timbred(true), Timbred(false));
         double apart = Apart(songMeans, introMeans);
         Assert.True(apart > 0.5 && Apart(songMatched, songMeans) < 0.5 * Apart(songMatched, introMeans) && Apart(introMatched, introMeans) < 0.5 * Apart(introMatched, songMeans),
             $"mean band log energies: song and intro {apart:F2} apart; the take matched to the song {Apart(songMatched, songMeans):F2} from it and {Apart(songMatched, introMeans):F2} from the intro, "
             + $"the take matched to the intro {Apart(introMatched, introMeans):F2} from it and {Apart(introMatched, songMeans):F2} from the song");
+        // Skipping the quiet intro: priming starts where the song first reaches its level (a 2 s window half loud: 1 s),
+        // and the takes are those primed from there; without it, from the offset.
+        var skipping = new GenerationOptions { Seconds = 3, PrimeSeconds = 2 }; // SkipQuietIntro by default
+        double start = generator.PrimeStart(intro, skipping);
+        Assert.InRange(start, 0.9, 1.1);
+        Assert.Equal(0, generator.PrimeStart(intro, primed));
+        Assert.Equal(generator.SampleTokens(intro, new GenerationOptions { Seconds = 3, PrimeSeconds = 2, SeedOffsetSeconds = start, SkipQuietIntro = false }), generator.SampleTokens(intro, skipping));
+        Assert.Equal(5, generator.PrimeStart(intro, new GenerationOptions { PrimeSeconds = 2, SeedOffsetSeconds = 5 }));
         // Seed level: after the other matches, the same tokens' frames take the seed's mean frame power.
         double seedPower = DynamicsMatch.PowerLevel(quietFrames, bins);
         double Power(double strength) => DynamicsMatch.PowerLevel(generator.DecodeTokens(quiet, longTokens, new GenerationOptions { SeedLevel = strength, PartialSustain = 0 })[0], bins);

@@ -92,7 +92,7 @@ public static class Evaluator
             perSeed.Add(generator.GenerateTakes(seed, options).Select(Measured).ToList());
         }
         // The seeds' own music after their primed excerpts, scored as if it were takes: what real music scores here.
-        var ownPerSeed = seedClips.Select(c => Continuation(c, options, seconds) is { } own ? new List<Scored> { Measured(own) } : []).ToList();
+        var ownPerSeed = seeds.Zip(seedClips, (s, c) => Continuation(c, generator.PrimeStart(s, options), options, seconds) is { } own ? new List<Scored> { Measured(own) } : []).ToList();
         if (ownPerSeed.All(s => s.Count == 0))
             log?.Invoke($"the seeds' own music not scored: no seed goes on for {seconds} s after its primed excerpt");
         var takesScores = Score(perSeed);
@@ -210,13 +210,13 @@ public static class Evaluator
 
     /// <summary>
     /// The seed's own music where a take of it starts: <paramref name="seconds"/> from the end of the primed excerpt
-    /// (<see cref="GenerationOptions.SeedOffsetSeconds"/> + <see cref="GenerationOptions.PrimeSeconds"/>); null when
-    /// the whole seed primes or it ends before.
+    /// (<paramref name="primeStart"/>, <see cref="MusicGenerator.PrimeStart"/>, + <see cref="GenerationOptions.PrimeSeconds"/>);
+    /// null when the whole seed primes or it ends before.
     /// </summary>
-    internal static AudioClip? Continuation(AudioClip seed, GenerationOptions options, double seconds)
+    internal static AudioClip? Continuation(AudioClip seed, double primeStart, GenerationOptions options, double seconds)
     {
         if (options.PrimeSeconds == 0) return null;
-        long from = (long)Math.Round((options.SeedOffsetSeconds + options.PrimeSeconds) * seed.SampleRate);
+        long from = (long)Math.Round((primeStart + options.PrimeSeconds) * seed.SampleRate);
         long length = (long)Math.Round(seconds * seed.SampleRate);
         if (length < 1 || from + length > seed.Length) return null;
         return new AudioClip(seed.SampleRate, seed.Channels.Select(c => c.AsSpan((int)from, (int)length).ToArray()).ToArray());

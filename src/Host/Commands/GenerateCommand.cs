@@ -15,7 +15,7 @@ internal static class GenerateCommand
         var seed = new Option<string>("--seed", "-s") { Description = "Seed audio file to continue", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Output file: .wav, or .flac, .mp3, .ogg (through ffmpeg); - writes a WAV to standard output", Required = true };
         var seconds = Cli.Option("--seconds", "Seconds of audio to generate", 20.0);
-        var seedOffset = Cli.Option("--seed-offset", "Start of the priming excerpt in the seed, in seconds", 0.0);
+        var seedOffset = Cli.Option("--seed-offset", "Where in the seed priming may start, in seconds (from there, past a quiet intro; with --skip-intro false, exactly there)", 0.0);
         var randomSeed = Cli.Option("--random-seed", "Random seed (take k uses this + k - 1)", 1);
         var sampling = new SamplingOptions();
         var takes = Cli.Option("--takes", "Takes generated in one batch, written as OUT-1.wav, OUT-2.wav, ...", 1);
@@ -74,6 +74,8 @@ internal static class GenerateCommand
             cli.Error.WriteLine($"generating: {100.0 * done / total:F0}% of the steps, about {TimeSpan.FromSeconds(left):h\\:mm\\:ss} left (then phase reconstruction)");
         };
         var generator = new MusicGenerator(ModelFile.Load(ml, modelPath));
+        if (options.SkipQuietIntro && generator.PrimeStart(seedPath, options) is var start && start != options.SeedOffsetSeconds)
+            cli.Error.WriteLine($"priming from {start:F2} s of {Path.GetFileName(seedPath)}, where it reaches its typical level (past a quiet intro)");
         var clock = Stopwatch.StartNew();
         var written = generator.GenerateToFiles(seedPath, outputPath, options, format);
         double seconds = clock.Elapsed.TotalSeconds;
