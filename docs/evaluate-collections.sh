@@ -5,7 +5,7 @@
 # Defaults were chosen on hyperrogue-music only (hyperrogue and the laboratories below: hyperrogue-savino,
 # hyperrogue-domina, hyperrogue-intro, hyperrogue-2files and hyperrogue-2files-nograveyard); singularity and asc are reported as they come.
 # Sampling rows: the evaluate command below with --beat-guidance G, --temperature T, --seed-prior W, --song-memory M,
-# --seed-contexts C, --seed-backoff S, --seed-envelope E, --hold-clock, --seed-guide P, --guide-cap C, --guide-window W, --seed-adaptation A, --seed-bias B, --seed-timbre S, --song-timbre, --seed-dynamics D, --excerpt-dynamics, --seed-groove G, --seed-level L, --partial-sustain D or
+# --seed-contexts C, --seed-backoff S, --seed-envelope E, --hold-clock, --seed-guide P, --guide-cap C, --guide-window W, --seed-adaptation A, --seed-bias B, --seed-timbre S, --song-timbre, --seed-dynamics D, --excerpt-dynamics, --seed-groove G, --seed-level L, --partial-sustain D, --skip-intro false or
 # --phase-iterations N added, and with --takes 6 or --random-seed 101 (another draw) where the tables say so.
 # Usage: bash docs/evaluate-collections.sh [work folder, default /tmp/eval-collections] [collections] [presets]
 #   e.g. bash docs/evaluate-collections.sh /tmp/e "hyperrogue singularity asc" "default seed2017"
