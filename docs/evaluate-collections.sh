@@ -98,13 +98,16 @@ for c in $collections; do
     musicgen evaluate --model "$p.zip" --reference "${reference[@]}" --seeds "${seeds[@]}" --training "$dir/train" --takes 3 "${sampling[@]}" --json "$p.json"
     for s in "${seeds[@]}"; do
       n=$(basename "${s%.*}" | tr ' ' '_')
-      musicgen generate --model "$p.zip" --seed "$s" "${sampling[@]}" --out "$p-from-$n.wav" >/dev/null
+      # generate says where it primed when it skipped a quiet intro; the seed's spectrogram below shows that excerpt
+      musicgen generate --model "$p.zip" --seed "$s" "${sampling[@]}" --out "$p-from-$n.wav" 2>&1 >/dev/null \
+        | sed -n 's/^priming from \([0-9.]*\) s.*/\1/p' > "prime-$n.txt"
       sox "$p-from-$n.wav" -n spectrogram -x 1000 -y 257 -t "$c, $p, 20 s from $n (held out)" -o "eval-$c-$p-from-$n.png"
     done
   done
   for s in "${seeds[@]}"; do
     n=$(basename "${s%.*}" | tr ' ' '_')
-    sox "$s" -n trim 0 10 remix - rate 22050 spectrogram -x 1000 -y 257 -t "$c seed: first 10 s of $n (the priming excerpt)" -o "eval-$c-seed-$n.png"
+    at=$(cat "prime-$n.txt" 2>/dev/null); at=${at:-0}
+    sox "$s" -n trim "$at" 10 remix - rate 22050 spectrogram -x 1000 -y 257 -t "$c seed: $n from $at s, the priming excerpt" -o "eval-$c-seed-$n.png"
   done
 done
 echo "Figures: $work/*/*.json; spectrograms: $work/*/eval-*.png"

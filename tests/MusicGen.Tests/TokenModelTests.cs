@@ -425,6 +425,9 @@ public class TokenModelTests
         double start = generator.PrimeStart(intro, skipping);
         Assert.InRange(start, 0.9, 1.1);
         Assert.Equal(0, generator.PrimeStart(intro, primed));
+        double reported = -1;
+        generator.SampleTokens(intro, new GenerationOptions { Seconds = 1, PrimeSeconds = 2, PrimeStarted = s => reported = s });
+        Assert.Equal(start, reported);
         Assert.Equal(generator.SampleTokens(intro, new GenerationOptions { Seconds = 3, PrimeSeconds = 2, SeedOffsetSeconds = start, SkipQuietIntro = false }), generator.SampleTokens(intro, skipping));
         Assert.Equal(5, generator.PrimeStart(intro, new GenerationOptions { PrimeSeconds = 2, SeedOffsetSeconds = 5 }));
         // Seed level: after the other matches, the same tokens' frames take the seed's mean frame power.

@@ -285,6 +285,8 @@ public sealed class GenerationOptions
     /// the takes); null (default) reports nothing.
     /// </summary>
     public Action<long, long>? Progress { get; set; }
+    /// <summary>Called once the seed is read, with where in it priming starts, in seconds (<see cref="MusicGenerator.PrimeStart"/>); null (default) reports nothing.</summary>
+    public Action<double>? PrimeStarted { get; set; }
 
     /// <summary>A copy of these options.</summary>
     internal GenerationOptions Copy() => (GenerationOptions)MemberwiseClone();
@@ -420,7 +422,9 @@ public sealed class MusicGenerator
     private Seed ReadSeed(string seedPath, GenerationOptions options)
     {
         var song = ReadSong(seedPath, options);
-        return new Seed(PrimeFrames(seedPath, options, StartOf(song, options)), song);
+        double start = StartOf(song, options);
+        options.PrimeStarted?.Invoke(start);
+        return new Seed(PrimeFrames(seedPath, options, start), song);
     }
 
     /// <summary>The seed's frames from <paramref name="start"/> seconds, as long as the priming asks (normalised when the model normalises).</summary>

@@ -62,6 +62,11 @@ internal static class GenerateCommand
     {
         if (!File.Exists(seedPath)) throw new FileNotFoundException($"{seedPath}: no such seed file", seedPath);
         options.Validate();
+        options.PrimeStarted ??= start =>
+        {
+            if (start != options.SeedOffsetSeconds)
+                cli.Error.WriteLine($"priming from {start:F2} s of {Path.GetFileName(seedPath)}, where it reaches its typical level (past a quiet intro)");
+        };
         if (outputPath == "-") return ToStandardOutput(cli, modelPath, seedPath, options, format);
         var outputs = MusicGenerator.TakePaths(outputPath, options.Takes);
         OutputGuard.Check(outputs, [modelPath, seedPath]);
@@ -74,8 +79,6 @@ internal static class GenerateCommand
             cli.Error.WriteLine($"generating: {100.0 * done / total:F0}% of the steps, about {TimeSpan.FromSeconds(left):h\\:mm\\:ss} left (then phase reconstruction)");
         };
         var generator = new MusicGenerator(ModelFile.Load(ml, modelPath));
-        if (options.SkipQuietIntro && generator.PrimeStart(seedPath, options) is var start && start != options.SeedOffsetSeconds)
-            cli.Error.WriteLine($"priming from {start:F2} s of {Path.GetFileName(seedPath)}, where it reaches its typical level (past a quiet intro)");
         var clock = Stopwatch.StartNew();
         var written = generator.GenerateToFiles(seedPath, outputPath, options, format);
         double seconds = clock.Elapsed.TotalSeconds;
