@@ -49,6 +49,17 @@ public class CliTests
         Assert.True(takes.Code == 0, takes.Err);
         Assert.Equal(8000, WavReader.Read(temp.File("out-1.wav")).Length);
         Assert.Equal(8000, WavReader.Read(temp.File("out-2.wav")).Length);
+
+        // A seed that opens quietly is primed where it reaches its level, and generate says where; --skip-intro false primes at the offset.
+        string intro = temp.File("intro.wav");
+        var melody = TestAudio.Melody(8000, 8, 1).Channels[0];
+        WavWriter.Write(intro, new AudioClip(8000, [melody.Select((x, n) => n < 24000 ? x * 0.05f : x).ToArray()]));
+        var skipped = Run("generate", "--model", model, "--seed", intro, "--seconds", "1", "--prime-seconds", "2", "--out", wav);
+        Assert.True(skipped.Code == 0, skipped.Err);
+        Assert.Matches(@"priming from 2\.\d\d s of intro\.wav", skipped.Err);
+        var atStart = Run("generate", "--model", model, "--seed", intro, "--seconds", "1", "--prime-seconds", "2", "--skip-intro", "false", "--out", wav);
+        Assert.True(atStart.Code == 0, atStart.Err);
+        Assert.DoesNotContain("priming from", atStart.Err);
     }
 
     [Fact]
