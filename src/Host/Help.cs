@@ -15,7 +15,7 @@ internal sealed class Help(Command root) : SynchronousCommandLineAction
     private static readonly Dictionary<string, string> GroupOf = new()
     {
         ["--strict"] = "Data", ["--validation"] = "Data", ["--sample-rate"] = "Data", ["--channels"] = "Data", ["--seed"] = "Data",
-        ["--seed-offset"] = "Data", ["--prime-seconds"] = "Data", ["--reference"] = "Data", ["--seeds"] = "Data", ["--training"] = "Data",
+        ["--seed-offset"] = "Data", ["--skip-intro"] = "Data", ["--prime-seconds"] = "Data", ["--reference"] = "Data", ["--seeds"] = "Data", ["--training"] = "Data",
         ["--in"] = "Data", ["--data"] = "Data", ["--repeat"] = "Data", ["--segment-seconds"] = "Data",
         ["--model"] = "Model", ["--preset"] = "Model", ["--tokens"] = "Model", ["--embedding"] = "Model", ["--layers"] = "Model",
         ["--hidden"] = "Model", ["--dropout"] = "Model", ["--describe-tokens"] = "Model", ["--frame-size"] = "Model", ["--hop"] = "Model",

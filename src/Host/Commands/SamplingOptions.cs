@@ -28,7 +28,7 @@ internal sealed class SamplingOptions
     private readonly Option<double> seedGuide = Cli.Option("--seed-guide", "Token models with a beat clock: how far each take's beat guide is held to the strength the seed's own beat gave it (0: never, 1: held to the seed's)", Defaults.SeedGuide);
     private readonly Option<double> guideWindow = Cli.Option("--guide-window", "Token models with a beat clock: the beat guide moves only the tokens whose logit is within this of the likeliest token's, those the network finds plausible (0: every token)", Defaults.GuideWindow);
     private readonly Option<double> guideCap = Cli.Option("--guide-cap", "Token models with a beat clock: the most the beat guide may add to or take from a token's logit where the clock expects an onset (0: no cap)", Defaults.GuideCap);
-    private readonly Option<bool> skipIntro = new("--skip-intro") { Description = "Start priming where the seed song first reaches its typical level, past a quiet intro, from --seed-offset on (--skip-intro false: at the offset)", DefaultValueFactory = _ => Defaults.SkipQuietIntro };
+    private readonly Option<bool> skipIntro = new("--skip-intro") { Description = "Start priming where the seed song first reaches its typical level (from the offset on), past a quiet intro; false: at the offset", DefaultValueFactory = _ => Defaults.SkipQuietIntro };
     private readonly Option<double> prime = Cli.Option("--prime-seconds", "Seconds of the seed used to prime the model (0: all)", Defaults.PrimeSeconds);
     private readonly Option<int> phase = PhaseIterations();
 
