@@ -86,13 +86,15 @@ public static class Evaluator
 
         var options = EvaluationOptions(generation ?? new GenerationOptions(), seconds, takes);
         var perSeed = new List<List<Scored>>();
+        var primeStarts = new List<double>(); // where each seed's takes were primed, as generation read it
+        options.PrimeStarted = primeStarts.Add;
         foreach (var seed in seeds)
         {
             log?.Invoke($"generating {takes} take(s) of {seconds} s from {Path.GetFileName(seed)}");
             perSeed.Add(generator.GenerateTakes(seed, options).Select(Measured).ToList());
         }
         // The seeds' own music after their primed excerpts, scored as if it were takes: what real music scores here.
-        var ownPerSeed = seeds.Zip(seedClips, (s, c) => Continuation(c, generator.PrimeStart(s, options), options, seconds) is { } own ? new List<Scored> { Measured(own) } : []).ToList();
+        var ownPerSeed = seedClips.Select((c, k) => Continuation(c, primeStarts[k], options, seconds) is { } own ? new List<Scored> { Measured(own) } : []).ToList();
         if (ownPerSeed.All(s => s.Count == 0))
             log?.Invoke($"the seeds' own music not scored: no seed goes on for {seconds} s after its primed excerpt");
         var takesScores = Score(perSeed);
@@ -305,6 +307,7 @@ public static class Evaluator
         options.Seconds = seconds;
         options.Takes = takes;
         options.Progress = null;
+        options.PrimeStarted = null;
         return options;
     }
 }

@@ -408,7 +408,7 @@ public sealed class MusicGenerator
     {
         options ??= new GenerationOptions();
         options.Validate();
-        return options.SkipQuietIntro ? StartOf(ReadSong(seedPath, options), options) : options.SeedOffsetSeconds;
+        return StartOf(options.SkipQuietIntro ? ReadSong(seedPath, options) : null, options);
     }
 
     private double StartOf(SeedSong? song, GenerationOptions options) => options.SkipQuietIntro
