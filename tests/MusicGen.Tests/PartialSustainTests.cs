@@ -53,4 +53,23 @@ public class PartialSustainTests
         Assert.Equal(music, same);
         Assert.Throws<ArgumentOutOfRangeException>(() => PartialSustain.Apply(same, Bins, -0.1));
     }
+
+    [Fact]
+    public void A_partial_goes_on_under_a_louder_stroke_and_comes_back_after_it()
+    {
+        // A peak of 0 at bin 8, then two flat frames at 1 (a stroke, louder everywhere: nothing peaks), then silence.
+        var first = Enumerable.Repeat(-10f, Bins).ToArray();
+        first[8] = 0;
+        var take = Take(8, first);
+        take.AsSpan(Bins, 2 * Bins).Fill(1);
+        PartialSustain.Apply(take, Bins, 0.5);
+        // The stroke is left as it was; the partial fades under it (-0.5, -1) and comes back 1.5 lower after it.
+        Assert.All(Enumerable.Range(Bins, 2 * Bins), i => Assert.Equal(1f, take[i]));
+        for (int t = 3; t < 8; t++)
+        {
+            Assert.Equal(-0.5f * t, take[t * Bins + 8], 5);
+            for (int b = 0; b < Bins; b++)
+                if (b != 8) Assert.Equal(-10f, take[t * Bins + b]);
+        }
+    }
 }
